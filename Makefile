@@ -1,0 +1,47 @@
+# Coopflow — everyday commands. GNU make.
+#   make run    install (if needed) and start the whole back office (embedded default)
+#   make test   install (if needed) and run the tests against a throwaway PostgreSQL database
+#   make lint   ruff + mypy
+#   make demo   start with demo data and a fast business clock (2 s per business day)
+#   make clean  remove caches and the demo's state (keeps .venv and var/ data)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint demo clean
+
+help:
+	@sed -n '2,7p' Makefile | sed 's/^# *//'
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/coopflow up
+
+test: venv
+	bash .ci/with-test-db $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy domain contracts workflows
+
+# A fresh demo every time: its state (SQLite + Temporal history) lives in var/demo.
+demo: venv
+	rm -rf var/demo
+	COOPFLOW_DAY_SECONDS=2 COOPFLOW_VAR_DIR=var/demo $(BIN)/coopflow up --demo
+
+clean:
+	rm -rf var/demo build .pytest_cache .mypy_cache .ruff_cache *.egg-info test-artifacts
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

@@ -1,0 +1,275 @@
+"""Every side effect of MissionWorkflow. Each activity is one database transaction, idempotent
+by a unique key, because Temporal will run it again after a crash or a timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from contracts.mission import (
+    AttentionFlag,
+    CancelRecord,
+    CollectionResult,
+    ConfirmationRecord,
+    DeclarationRequest,
+    DunningRequest,
+    EmailRequest,
+    InvoiceInfo,
+    InvoiceRequest,
+    SalaryInfo,
+    SalaryRequest,
+    SignatureRecord,
+    StepRecord,
+    WorkReportRecord,
+)
+from core.db import Database
+from models import Client, Declaration, Invoice, Member
+from services import mail, missions, money
+from services.gateways import (
+    DECLARATION,
+    DeclarationGateway,
+    DeclarationPayload,
+    GatewayUnavailable,
+    SimulatedDeclarationGateway,
+    gateway_setting,
+)
+from services.mail import Mailer, OutboxMailer
+
+GatewayFactory = Callable[[float, float], DeclarationGateway]
+
+
+class MissionActivities:
+    def __init__(
+        self,
+        db: Database,
+        mailer: Mailer | None = None,
+        declaration_gateway: GatewayFactory = SimulatedDeclarationGateway,
+    ) -> None:
+        self.db = db
+        self.mailer = mailer or OutboxMailer()
+        self.declaration_gateway = declaration_gateway
+
+    @activity.defn
+    async def record_step(self, rec: StepRecord) -> None:
+        """Write a lifecycle step on the mission's timeline and move its stage."""
+        async with self.db.session() as session:
+            await missions.record_step(
+                session,
+                rec.mission_id,
+                rec.key,
+                rec.step,
+                rec.business_date,
+                stage=rec.stage,
+                actor=rec.actor,
+                detail=rec.detail,
+                clear_attention=rec.clear_attention,
+            )
+
+    @activity.defn
+    async def clear_attention(self, rec: StepRecord) -> None:
+        """Ops asked for a retry (or a cancellation): the mission no longer waits on them."""
+        async with self.db.session() as session:
+            await missions.record_step(
+                session,
+                rec.mission_id,
+                rec.key,
+                rec.step,
+                rec.business_date,
+                actor=rec.actor,
+                detail=rec.detail,
+                clear_attention=True,
+            )
+
+    @activity.defn
+    async def flag_attention(self, flag: AttentionFlag) -> None:
+        """Show the failing step and its last error on the mission for ops."""
+        async with self.db.session() as session:
+            await missions.flag_attention(
+                session,
+                flag.mission_id,
+                flag.step,
+                flag.reason,
+                flag.attempts,
+                flag.occurrence,
+                flag.business_date,
+            )
+
+    @activity.defn
+    async def record_signature(self, rec: SignatureRecord) -> None:
+        """Keep the member's signature and the salary estimate they signed for."""
+        async with self.db.session() as session:
+            await missions.record_signature(session, rec.mission_id, rec.business_date, rec.actor)
+
+    @activity.defn
+    async def record_client_confirmation(self, rec: ConfirmationRecord) -> None:
+        """Keep how and when the client confirmed the order."""
+        async with self.db.session() as session:
+            await missions.record_confirmation(
+                session, rec.mission_id, rec.business_date, rec.method, rec.actor
+            )
+
+    @activity.defn
+    async def record_work_report(self, rec: WorkReportRecord) -> None:
+        """Keep the member's work report (days and expenses)."""
+        async with self.db.session() as session:
+            await missions.record_work_report(
+                session,
+                rec.mission_id,
+                rec.business_date,
+                rec.report.days_worked,
+                [(line.label, line.amount) for line in rec.report.expenses],
+                rec.report.actor,
+            )
+
+    @activity.defn
+    async def file_declaration(self, req: DeclarationRequest) -> str:
+        """File (or cancel) the employment declaration once; returns the gateway's reference."""
+        async with self.db.session() as session:
+            done = await session.scalar(
+                select(Declaration).where(
+                    Declaration.mission_id == req.mission_id, Declaration.kind == req.kind
+                )
+            )
+            if done is not None:
+                return done.reference
+            mission = await missions.get_mission(session, req.mission_id)
+            member = await session.get(Member, mission.member_id)
+            assert member is not None
+            setting = await gateway_setting(session, DECLARATION)
+            failure_rate, latency = setting.failure_rate, setting.latency_seconds
+        gateway = self.declaration_gateway(failure_rate, latency)
+        payload = DeclarationPayload(
+            idempotency_key=f"{mission.workflow_id}-{req.kind}",
+            kind=req.kind,
+            national_number=member.national_number,
+            start_date=mission.start_date.isoformat(),
+            end_date=mission.end_date.isoformat(),
+        )
+        try:
+            reference = await gateway.submit(payload)
+        except GatewayUnavailable as err:
+            raise ApplicationError(str(err), type="GatewayUnavailable") from err
+        async with self.db.session() as session:
+            done = await session.scalar(
+                select(Declaration).where(
+                    Declaration.mission_id == req.mission_id, Declaration.kind == req.kind
+                )
+            )
+            if done is not None:
+                return done.reference
+            session.add(
+                Declaration(
+                    mission_id=req.mission_id,
+                    kind=req.kind,
+                    reference=reference,
+                    business_date=req.business_date,
+                )
+            )
+            late = req.kind == "in" and req.business_date >= mission.start_date
+            await missions.add_timeline(
+                session,
+                req.mission_id,
+                f"declaration:{req.kind}",
+                "declaration_cancelled" if req.kind == "cancel" else "declaration_accepted",
+                req.business_date,
+                "gateway",
+                {"reference": reference, "late": late},
+            )
+        return reference
+
+    @activity.defn
+    async def issue_invoice(self, req: InvoiceRequest) -> InvoiceInfo:
+        """Issue the client's invoice (gap-free number, structured communication, ledger)."""
+        async with self.db.session() as session:
+            invoice = await money.issue_invoice(
+                session, req.mission_id, req.issue_date, req.due_days
+            )
+            return InvoiceInfo(
+                invoice_id=invoice.id,
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                total_incl_vat=invoice.total_incl_vat,
+                balance=invoice.balance,
+                structured_communication=invoice.structured_communication,
+            )
+
+    @activity.defn
+    async def pay_salary(self, req: SalaryRequest) -> SalaryInfo:
+        """Pay the member's salary on day 7, from the fund unless the client already paid."""
+        async with self.db.session() as session:
+            payout = await money.pay_salary(session, req.mission_id, req.paid_on)
+            return SalaryInfo(
+                source=payout.source, net_amount=payout.net_amount, paid_on=payout.paid_on
+            )
+
+    @activity.defn
+    async def record_dunning_step(self, req: DunningRequest) -> CollectionResult:
+        """Climb one rung of the dunning ladder unless the invoice got paid meanwhile."""
+        async with self.db.session() as session:
+            balance, acted = await money.record_dunning_step(
+                session, req.mission_id, req.level, req.step, req.business_date
+            )
+            return CollectionResult(balance=balance, acted=acted)
+
+    @activity.defn
+    async def write_off_invoice(self, req: DunningRequest) -> CollectionResult:
+        """Write the debt off: the guarantee fund absorbs it, the member keeps the salary."""
+        async with self.db.session() as session:
+            balance, acted = await money.write_off_invoice(
+                session, req.mission_id, req.business_date
+            )
+            return CollectionResult(balance=balance if not acted else Decimal("0.00"), acted=acted)
+
+    @activity.defn
+    async def cancel_mission(self, rec: CancelRecord) -> None:
+        """Close the mission as cancelled, with the reason on its timeline."""
+        async with self.db.session() as session:
+            await missions.cancel_mission(
+                session, rec.mission_id, rec.reason, rec.actor, rec.business_date
+            )
+
+    @activity.defn
+    async def send_email(self, req: EmailRequest) -> str:
+        """Write the step's email once and hand it to the mailer; returns the outbox id."""
+        async with self.db.session() as session:
+            mission = await missions.get_mission(session, req.mission_id)
+            client = await session.get(Client, mission.client_id)
+            member = await session.get(Member, mission.member_id)
+            assert client is not None and member is not None
+            invoice = await session.scalar(
+                select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
+            )
+            recipient, language = (
+                (client.email, client.language) if req.to == "client" else
+                (member.email, member.language)
+            )
+            context: dict[str, Any] = {
+                "mission": mission,
+                "client": client,
+                "member": member,
+                "invoice": invoice,
+                "business_date": req.business_date,
+            }
+            email, _ = await mail.queue_email(
+                session,
+                mission_id=mission.id,
+                template=req.template,
+                step=req.step,
+                recipient=recipient,
+                language=language,
+                context=context,
+            )
+            if email.status == "queued":
+                email.provider_message_id = await self.mailer.deliver(email)
+                email.status = "sent" if email.provider_message_id else "stored"
+            await missions.add_timeline(
+                session, mission.id, f"email:{req.step}", "email_sent", req.business_date, None,
+                {"template": req.template, "to": recipient, "outbox_id": email.id},
+            )
+            return str(email.id)

@@ -1,0 +1,108 @@
+"""The FastAPI application: JSON API under /api, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from temporalio.client import Client
+
+from api.routes import router
+from core.db import Database, make_engine
+from core.errors import DomainError
+from core.settings import Settings, get_settings
+from domain.errors import FieldError
+
+
+class LoginLimiter:
+    """Slows down password guessing: after N failures for an email, answer 429 for a while."""
+
+    def __init__(self, max_failures: int, window_seconds: float) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str) -> list[float]:
+        now = time.monotonic()
+        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+        self._failures[key] = recent
+        return recent
+
+    def check(self, key: str) -> None:
+        recent = self._recent(key)
+        if len(recent) >= self.max_failures:
+            retry_after = int(self.window - (time.monotonic() - recent[0])) + 1
+            raise DomainError(f"too many failed logins; try again in {retry_after} s", 429,
+                              "username")
+
+    def failed(self, key: str) -> None:
+        self._recent(key).append(time.monotonic())
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+def _error(status: int, loc: list[Any], msg: str, kind: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": msg, "type": kind}]}, status_code=status, headers=headers
+    )
+
+
+def _loc(field: str | None) -> list[Any]:
+    if not field:
+        return []
+    return ["body", *(int(p) if p.isdigit() else p for p in field.split("."))]
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, temporal: Client | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_db = db is None
+        app.state.db = db or Database(make_engine(settings))
+        yield
+        if own_db:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Coopflow",
+        version="0.1.0",
+        description="Back office of a cooperative of salaried freelancers. "
+        "One Temporal workflow per mission.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.temporal = temporal
+    app.state.login_limiter = LoginLimiter(settings.login_max_failures,
+                                           settings.login_window_seconds)
+
+    @app.exception_handler(FieldError)
+    async def field_error(_: Request, err: FieldError) -> JSONResponse:
+        return _error(422, _loc(err.field), err.message, "value_error")
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, err: DomainError) -> JSONResponse:
+        kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited",
+                503: "unavailable"}.get(err.status_code, "conflict")
+        return _error(err.status_code, _loc(err.field), err.message, kind)
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    async def database_down(_: Request, err: Exception) -> JSONResponse:
+        return _error(503, [], "the database is unavailable; try again shortly", "unavailable")
+
+    app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,391 @@
+"""JSON API under /api. Routes parse, authorise and delegate: no SQL and no business rules here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import (
+    DatabaseDep,
+    MemberDep,
+    OpsDep,
+    SessionDep,
+    SettingsDep,
+    StaffDep,
+    TemporalDep,
+    TemporalUnavailable,
+    ViewerDep,
+    temporal_client,
+)
+from api.schemas import (
+    CancelIn,
+    ClientConfirmation,
+    ClientCreate,
+    MemberCreate,
+    MissionCreate,
+    PaymentIn,
+    RetryIn,
+    WorkReportIn,
+)
+from contracts.mission import (
+    CancelMission,
+    ConfirmClient,
+    ExpenseLine,
+    PaymentNotice,
+    RetryStep,
+    SignContract,
+    WorkReport,
+)
+from core.errors import DomainError, NotFound
+from core.security import issue_token
+from domain.errors import FieldError
+from domain.identifiers import clean_text
+from domain.money import parse_money
+from models import Mission
+from services import ledger, money, people, queries
+from services import missions as mission_service
+from services.clock import business_today, current_clock
+from services.missions import parse_date
+from services.starter import start_mission_workflow
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api")
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+PositiveId = Annotated[int, Query(ge=1, le=2**31 - 1)]
+
+
+# ---------------------------------------------------------------- auth and accounts
+@router.post("/auth/token", tags=["auth"])
+async def login(
+    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> dict[str, str]:
+    """OAuth2 password flow: `username` is the email. Repeated failures are slowed down (429)."""
+    limiter = request.app.state.login_limiter
+    key = form.username.strip().lower()
+    limiter.check(key)
+    user = await people.authenticate(session, form.username, form.password)
+    if user is None:
+        limiter.failed(key)
+        raise DomainError("wrong email or password", 401, "password")
+    limiter.succeeded(key)
+    token = issue_token(request.app.state.settings, user.id, user.role)
+    return {"access_token": token, "token_type": "bearer"}
+
+
+@router.get("/me", tags=["auth"])
+async def me(viewer: ViewerDep) -> dict[str, Any]:
+    return {"user_id": viewer.user_id, "role": viewer.role, "member_id": viewer.member_id}
+
+
+@router.post("/members", status_code=201, tags=["accounts"])
+async def create_member(body: MemberCreate, session: SessionDep, viewer: StaffDep) -> dict[str, Any]:
+    member = await people.create_member(
+        session,
+        name=body.name,
+        email=body.email,
+        password=body.password,
+        iban=body.iban,
+        national_number=body.national_number,
+        language=body.language,
+        advisor_user_id=viewer.user_id if viewer.role == "advisor" else None,
+    )
+    return queries.member_out(member)
+
+
+@router.get("/members/{member_id}", tags=["accounts"])
+async def get_member(member_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    member = await queries.visible_member(session, viewer, member_id)
+    return queries.member_out(member)
+
+
+@router.post("/clients", status_code=201, tags=["accounts"])
+async def create_client(body: ClientCreate, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    """Staff add clients for any member; a member adds their own clients."""
+    if viewer.is_staff:
+        owner = body.member_id
+    else:
+        if body.member_id not in (None, viewer.member_id):
+            raise NotFound("member", "member_id")
+        owner = viewer.member_id
+    client = await people.create_client(
+        session,
+        name=body.name,
+        email=body.email,
+        kind=body.kind,
+        country=body.country,
+        address=body.address,
+        vat_number=body.vat_number,
+        language=body.language,
+        owner_member_id=owner,
+    )
+    return queries.client_out(client)
+
+
+@router.get("/clients", tags=["accounts"])
+async def list_clients(
+    session: SessionDep, viewer: ViewerDep, limit: Limit = 50, offset: Offset = 0
+) -> list[dict[str, Any]]:
+    return [queries.client_out(c) for c in await queries.list_clients(session, viewer, limit, offset)]
+
+
+@router.get("/clients/{client_id}", tags=["accounts"])
+async def get_client(client_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    if not 1 <= client_id <= 2**31 - 1:
+        raise NotFound("client")
+    return queries.client_out(await mission_service.visible_client(session, viewer, client_id))
+
+
+# ---------------------------------------------------------------- missions
+@router.post("/missions", status_code=201, tags=["missions"])
+async def create_mission(
+    body: MissionCreate,
+    session: SessionDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    viewer: ViewerDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Create the mission, commit it, then start its workflow `mission-<id>`."""
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    mission, inp = await mission_service.create_mission(session, viewer, body.model_dump(), clock)
+    await session.commit()
+    try:
+        client = await _temporal(request)
+        await start_mission_workflow(client, db, inp, settings.task_queue)
+    except Exception:
+        # Committed and not lost: the worker's sweep starts every mission left without workflow.
+        log.exception("workflow start of mission %s deferred to the worker's sweep", mission.id)
+    return await _detail(session, mission.id)
+
+
+@router.get("/missions", tags=["missions"])
+async def list_missions(
+    session: SessionDep,
+    viewer: ViewerDep,
+    stage: str | None = None,
+    member_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    client_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    needs_attention: bool | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    rows = await mission_service.list_missions(
+        session,
+        viewer,
+        stage=stage,
+        member_id=member_id,
+        client_id=client_id,
+        needs_attention=needs_attention,
+        limit=limit,
+        offset=offset,
+    )
+    return [mission_service.mission_summary(m) for m in rows]
+
+
+@router.get("/missions/{mission_id}", tags=["missions"])
+async def get_mission(mission_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    return await mission_service.mission_detail(session, mission)
+
+
+@router.post("/missions/{mission_id}/sign", tags=["lifecycle"])
+async def sign(
+    mission_id: int, session: SessionDep, viewer: MemberDep, client: TemporalDep
+) -> dict[str, Any]:
+    """The member signs the employment contract (empty body)."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    await _update(client, mission, "sign_contract", SignContract(actor=viewer.label))
+    return await _detail(session, mission_id)
+
+
+@router.post("/missions/{mission_id}/client-confirmation", tags=["lifecycle"])
+async def client_confirmation(
+    mission_id: int,
+    body: ClientConfirmation,
+    session: SessionDep,
+    viewer: StaffDep,
+    client: TemporalDep,
+) -> dict[str, Any]:
+    """Record how the client confirmed the order (e.g. "signed order form")."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    method = clean_text(body.method, field="method", max_length=200)
+    await _update(client, mission, "confirm_client", ConfirmClient(method=method,
+                                                                   actor=viewer.label))
+    return await _detail(session, mission_id)
+
+
+@router.post("/missions/{mission_id}/work-report", tags=["lifecycle"])
+async def work_report(
+    mission_id: int, body: WorkReportIn, session: SessionDep, viewer: MemberDep,
+    client: TemporalDep,
+) -> dict[str, Any]:
+    """The member reports the days worked and the expenses to rebill."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    report = WorkReport(
+        days_worked=body.days_worked,
+        expenses=[
+            ExpenseLine(
+                label=clean_text(line.label, field=f"expenses.{i}.label", max_length=200),
+                amount=parse_money(line.amount, field=f"expenses.{i}.amount"),
+            )
+            for i, line in enumerate(body.expenses)
+        ],
+        actor=viewer.label,
+    )
+    await _update(client, mission, "submit_work_report", report)
+    return await _detail(session, mission_id)
+
+
+@router.post("/missions/{mission_id}/cancel", tags=["lifecycle"])
+async def cancel(
+    mission_id: int, body: CancelIn, session: SessionDep, viewer: ViewerDep, client: TemporalDep
+) -> dict[str, Any]:
+    """Cancel a mission before the work starts (the member or staff), with a reason."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    reason = clean_text(body.reason, field="reason", max_length=500)
+    await _update(client, mission, "cancel", CancelMission(reason=reason, actor=viewer.label))
+    return await _detail(session, mission_id)
+
+
+@router.post("/missions/{mission_id}/retry", tags=["ops"])
+async def retry(
+    mission_id: int, session: SessionDep, viewer: OpsDep, client: TemporalDep,
+    body: RetryIn | None = None,
+) -> dict[str, Any]:
+    """Ops: run the step that kept failing again, now."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    reason = clean_text(body.reason if body else "", field="reason", max_length=500,
+                        required=False)
+    await _update(client, mission, "retry", RetryStep(actor=viewer.label, reason=reason))
+    return await _detail(session, mission_id)
+
+
+@router.get("/missions/{mission_id}/ledger", tags=["money"])
+async def mission_ledger(mission_id: int, session: SessionDep, viewer: ViewerDep) -> list[Any]:
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    return await queries.mission_ledger(session, mission.id)
+
+
+# ---------------------------------------------------------------- money
+@router.post("/payments", status_code=201, tags=["money"])
+async def record_payment(
+    body: PaymentIn, session: SessionDep, settings: SettingsDep, viewer: OpsDep, request: Request
+) -> dict[str, Any]:
+    """Record an incoming client payment (once per bank transaction id) and match it."""
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    payment, invoice = await money.record_payment(
+        session,
+        amount=parse_money(body.amount, field="amount"),
+        received_on=parse_date(body.received_on, "received_on"),
+        structured_communication=body.structured_communication,
+        bank_transaction_id=body.bank_transaction_id,
+        today=business_today(clock),
+        recorded_by_user_id=viewer.user_id,
+    )
+    await session.commit()
+    if invoice is not None:
+        await _notify_payment(request, invoice.mission_id, payment.id, invoice.balance)
+    return queries.payment_out(payment, invoice)
+
+
+async def _notify_payment(request: Request, mission_id: int, payment_id: int, balance: Any) -> None:
+    """Tell the workflow at once; if it cannot hear, its next step reads the balance anyway."""
+    try:
+        client = await _temporal(request)
+        handle = client.get_workflow_handle(f"mission-{mission_id}")
+        await handle.signal("payment_recorded", PaymentNotice(payment_id=payment_id,
+                                                               balance=balance))
+    except Exception as err:
+        log.warning("payment %s recorded; mission %s not signalled: %s", payment_id, mission_id, err)
+
+
+@router.get("/payments", tags=["money"])
+async def list_payments(
+    session: SessionDep, viewer: StaffDep, matched: bool | None = None
+) -> list[dict[str, Any]]:
+    """Payments; `?matched=false` is the suspense list of payments that matched no invoice."""
+    return [queries.payment_out(p, None) for p in await money.unmatched_payments(session, matched)]
+
+
+@router.get("/guarantee-fund", tags=["money"])
+async def guarantee_fund(session: SessionDep, viewer: StaffDep) -> dict[str, Any]:
+    return await money.guarantee_fund(session)
+
+
+@router.get("/ledger/balances", tags=["money"])
+async def ledger_balances(session: SessionDep, viewer: StaffDep) -> list[dict[str, str]]:
+    return [
+        {"account": account, "balance": f"{amount:.2f}"}
+        for account, amount in (await ledger.balances(session)).items()
+    ]
+
+
+@router.get("/outbox", tags=["ops"])
+async def outbox(
+    session: SessionDep,
+    viewer: StaffDep,
+    mission_id: PositiveId | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    return await queries.outbox(session, mission_id, limit, offset)
+
+
+@router.get("/clock", tags=["system"])
+async def clock(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    spec = await current_clock(session, settings.day_seconds, settings.timezone)
+    return {"today": business_today(spec).isoformat(), "day_seconds": spec.day_seconds}
+
+
+@router.get("/health", tags=["system"])
+async def health(session: SessionDep) -> dict[str, str]:
+    await queries.ping(session)
+    return {"status": "ok"}
+
+
+# ---------------------------------------------------------------- helpers
+async def _temporal(request: Request) -> Client:
+    return await temporal_client(request)
+
+
+async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
+    """Re-read the mission after the workflow's activities committed in another transaction."""
+    await session.commit()
+    session.expire_all()
+    mission = await mission_service.get_mission(session, mission_id)
+    return await mission_service.mission_detail(session, mission)
+
+
+async def _update(client: Client, mission: Mission, name: str, arg: Any) -> str:
+    """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason."""
+    if mission.workflow_id is None or mission.workflow_started_at is None:
+        raise DomainError("the mission's workflow is starting; try again in a moment", 409,
+                          "mission")
+    handle = client.get_workflow_handle(mission.workflow_id)
+    try:
+        result: str = await handle.execute_update(name, arg, result_type=str)
+        return result
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == "StepRejected":
+            info = cause.details[0] if cause.details else {}
+            field = info.get("field") if isinstance(info, dict) else None
+            status = info.get("status", 409) if isinstance(info, dict) else 409
+            if status == 422 and field:
+                raise FieldError(field, cause.message) from None
+            raise DomainError(cause.message, status, field) from None
+        raise DomainError(f"the step failed: {cause or err}", 503, "mission") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise DomainError(f"mission {mission.id} is closed ({mission.stage})", 409,
+                              "mission") from None
+        raise TemporalUnavailable() from err

@@ -1,0 +1,230 @@
+"""Inputs and results of MissionWorkflow, its updates and its activities.
+
+Every field added after release gets a default so that recorded histories still decode.
+Money travels as Decimal (the pydantic data converter writes it as a string).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.clock import BusinessClock
+
+def mission_workflow_id(mission_id: int) -> str:
+    """The workflow id is the business id: one workflow per mission, duplicates rejected."""
+    return f"mission-{mission_id}"
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ClockSpec(Contract):
+    anchor_real: datetime
+    anchor_date: date
+    day_seconds: float
+
+    def to_clock(self) -> BusinessClock:
+        return BusinessClock(self.anchor_real, self.anchor_date, self.day_seconds)
+
+
+
+
+class DunningRung(Contract):
+    step: str  # reminder_1 | reminder_2 | formal_notice | write_off
+    days_after_due: int
+
+
+class LifecyclePolicy(Contract):
+    """Durations in business days and retry limits, read from the dated parameter table."""
+
+    confirmation_days: int
+    invoice_due_days: int
+    advance_working_days: int
+    report_reminder_days: int
+    report_reminder_repeat_days: int
+    report_reminders_max: int
+    dunning_ladder: list[DunningRung]
+    step_max_attempts: int
+    step_retry_initial_seconds: float
+    step_retry_max_seconds: float
+    step_timeout_seconds: float
+    update_step_attempts: int
+    update_wait_seconds: float
+
+
+class MissionPlan(Contract):
+    mission_id: int
+    start_date: date
+    end_date: date
+    pay_date: date
+    created_on: date
+    policy: LifecyclePolicy
+
+
+class MissionInput(Contract):
+    """Everything the workflow needs to run without reading the database itself."""
+
+    mission_id: int
+    clock: ClockSpec
+    plan: MissionPlan
+
+
+class StepRecord(Contract):
+    """A step of the lifecycle to write on the mission's timeline (and its stage, if it changes)."""
+
+    mission_id: int
+    key: str
+    step: str
+    business_date: date
+    stage: str | None = None
+    actor: str | None = None
+    detail: dict[str, Any] = {}
+    clear_attention: bool = False
+
+
+class AttentionFlag(Contract):
+    mission_id: int
+    step: str
+    reason: str
+    attempts: int = 0
+    occurrence: int = 0
+    business_date: date
+
+
+class SignContract(Contract):
+    actor: str
+
+
+class ConfirmClient(Contract):
+    method: str
+    actor: str
+
+
+class ExpenseLine(Contract):
+    label: str
+    amount: Decimal
+
+
+class WorkReport(Contract):
+    days_worked: int
+    expenses: list[ExpenseLine] = []
+    actor: str
+
+
+class CancelMission(Contract):
+    reason: str
+    actor: str
+
+
+class RetryStep(Contract):
+    actor: str
+    reason: str = ""
+
+
+class PaymentNotice(Contract):
+    """Sent by the API after a payment is committed: the invoice's balance as it now stands."""
+
+    payment_id: int
+    balance: Decimal
+
+
+class SignatureRecord(Contract):
+    mission_id: int
+    business_date: date
+    actor: str
+
+
+class ConfirmationRecord(Contract):
+    mission_id: int
+    business_date: date
+    method: str
+    actor: str
+
+
+class WorkReportRecord(Contract):
+    mission_id: int
+    business_date: date
+    report: WorkReport
+
+
+class DeclarationRequest(Contract):
+    mission_id: int
+    business_date: date
+    kind: str = "in"
+
+
+class InvoiceRequest(Contract):
+    mission_id: int
+    issue_date: date
+    due_days: int
+
+
+class InvoiceInfo(Contract):
+    invoice_id: int
+    number: str
+    issue_date: date
+    due_date: date
+    total_incl_vat: Decimal
+    balance: Decimal
+    structured_communication: str
+
+
+class EmailRequest(Contract):
+    mission_id: int
+    template: str
+    step: str
+    to: str  # "client" | "member"
+    business_date: date
+
+
+class SalaryRequest(Contract):
+    mission_id: int
+    paid_on: date
+
+
+class SalaryInfo(Contract):
+    source: str
+    net_amount: Decimal
+    paid_on: date
+
+
+class DunningRequest(Contract):
+    mission_id: int
+    level: int
+    step: str
+    business_date: date
+
+
+class CollectionResult(Contract):
+    """What a collection step found and did: the balance as read in the database."""
+
+    balance: Decimal
+    acted: bool
+
+
+class CancelRecord(Contract):
+    mission_id: int
+    reason: str
+    actor: str
+    business_date: date
+
+
+class MissionStatus(Contract):
+    """The workflow's own view, for the `status` query (consoles compare it with the table)."""
+
+    stage: str
+    signed: bool
+    client_confirmed: bool
+    declaration_filed: bool
+    report_submitted: bool
+    invoice_number: str | None
+    balance: Decimal | None
+    salary_paid: bool
+    dunning_level: int
+    waiting_for: str
+    attention: str | None

@@ -1,0 +1,62 @@
+"""Process-wide settings, read once from the environment (prefix COOPFLOW_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COOPFLOW_", env_file=".env", extra="ignore")
+
+    env: str = Field("dev", description="dev | test | prod")
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "coopflow-missions"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    secret_key: str = DEV_SECRET
+    token_minutes: int = 12 * 60
+    day_seconds: float = 86400.0
+    timezone: str = "Europe/Brussels"
+    mailer: str = "outbox"
+    sendgrid_api_key: str = ""
+    mail_from: str = "facturation@coopflow.example"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    sweep_seconds: float = 30.0
+    login_max_failures: int = 5
+    login_window_seconds: float = 300.0
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'coopflow.db'}"
+        if self.env == "prod" and self.secret_key == DEV_SECRET:
+            raise ValueError("COOPFLOW_SECRET_KEY must be set to a real secret in prod")
+        if self.day_seconds <= 0:
+            raise ValueError("COOPFLOW_DAY_SECONDS must be positive")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database for synchronous tools (Alembic)."""
+        return self.database_url.replace("sqlite+aiosqlite", "sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,42 @@
+"""SQLAlchemy models; importing this package registers every table on Base.metadata."""
+
+from models.base import Base, Money, UTCDateTime, utcnow
+from models.finance import (
+    Invoice,
+    InvoiceCounter,
+    LedgerEntry,
+    LedgerTransaction,
+    Payment,
+    Payout,
+    WriteOff,
+)
+from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
+from models.people import ROLES, Client, Member, User
+from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
+
+__all__ = [
+    "Base",
+    "ClockAnchor",
+    "Client",
+    "Declaration",
+    "Expense",
+    "GatewaySetting",
+    "Invoice",
+    "InvoiceCounter",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Member",
+    "Mission",
+    "Money",
+    "OutboxEmail",
+    "Parameter",
+    "Payment",
+    "Payout",
+    "ROLES",
+    "STAGES",
+    "TimelineEvent",
+    "UTCDateTime",
+    "User",
+    "WriteOff",
+    "utcnow",
+]

@@ -1,0 +1,127 @@
+"""Invoices, client payments, salary payouts, write-offs and the double-entry ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Money, UTCDateTime, utcnow
+
+
+class InvoiceCounter(Base):
+    """Last number issued per series and year, bumped in the invoice's own transaction (no gaps)."""
+
+    __tablename__ = "invoice_counters"
+
+    series: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("series", "year", "sequence"),
+        UniqueConstraint("mission_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="invoice")
+    series: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    structured_communication: Mapped[str] = mapped_column(String(20), unique=True)
+    vat_rate: Mapped[Decimal] = mapped_column(Money)
+    total_excl_vat: Mapped[Decimal] = mapped_column(Money)
+    vat_amount: Mapped[Decimal] = mapped_column(Money)
+    total_incl_vat: Mapped[Decimal] = mapped_column(Money)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payment(Base):
+    """A client payment seen on the bank account; kept even when it matches nothing (suspense)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("bank_account", "bank_transaction_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_account: Mapped[str] = mapped_column(String(34), default="main")
+    bank_transaction_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    received_on: Mapped[date] = mapped_column(Date)
+    communication: Mapped[str | None] = mapped_column(String(140))
+    structured_communication: Mapped[str | None] = mapped_column(String(20))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    matched: Mapped[bool] = mapped_column(default=False, index=True)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payout(Base):
+    """A salary paid to a member: one per (mission, period), whoever's money it came from."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (UniqueConstraint("mission_id", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), index=True)
+    period: Mapped[str] = mapped_column(String(16), default="salary")
+    source: Mapped[str] = mapped_column(String(8))  # "fund" | "client"
+    paid_on: Mapped[date] = mapped_column(Date)
+    iban: Mapped[str] = mapped_column(String(34))
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    gross_salary: Mapped[Decimal] = mapped_column(Money)
+    net_amount: Mapped[Decimal] = mapped_column(Money)
+    expenses: Mapped[Decimal] = mapped_column(Money)
+    payroll: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WriteOff(Base):
+    __tablename__ = "write_offs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    business_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerTransaction(Base):
+    """One business event's balanced posting; the event key makes it happen at most once."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(96), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    mission_id: Mapped[int | None] = mapped_column(ForeignKey("missions.id"), index=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerEntry(Base):
+    """A debit (positive) or credit (negative) line; rows are only ever inserted."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(48), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)

@@ -1,0 +1,50 @@
+"""Starting mission workflows: after the row is committed, and again for any a crash left behind."""
+
+from __future__ import annotations
+
+import logging
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from contracts.mission import MissionInput, mission_workflow_id
+from core.db import Database
+from core.settings import Settings
+from models import Mission, utcnow
+from services import missions
+from services.clock import current_clock
+
+log = logging.getLogger(__name__)
+
+
+async def start_mission_workflow(
+    client: Client, db: Database, inp: MissionInput, task_queue: str
+) -> None:
+    """Start the mission's workflow (once: the id is the business id) and note that it started."""
+    try:
+        await client.start_workflow(
+            "MissionWorkflow",
+            inp,
+            id=mission_workflow_id(inp.mission_id),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    async with db.session() as session:
+        mission = await session.get(Mission, inp.mission_id)
+        if mission is not None and mission.workflow_started_at is None:
+            mission.workflow_started_at = utcnow()
+
+
+async def start_missing_workflows(client: Client, db: Database, settings: Settings) -> int:
+    """Start the workflow of every mission committed without one (a crash between the two)."""
+    async with db.session() as session:
+        pending = await missions.missions_without_workflow(session)
+        clock = await current_clock(session, settings.day_seconds, settings.timezone)
+        inputs = [await missions.workflow_input(session, m, clock) for m in pending]
+    for inp in inputs:
+        await start_mission_workflow(client, db, inp, settings.task_queue)
+        log.warning("started the workflow of mission %s, left unstarted by a crash", inp.mission_id)
+    return len(inputs)

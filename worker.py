@@ -1,0 +1,82 @@
+"""The Temporal worker: builds the activities with their dependencies and runs MissionWorkflow."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.mission import MissionActivities
+from core.db import Database, make_engine
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from services.starter import start_missing_workflows
+from workflows.mission import MissionWorkflow
+
+log = logging.getLogger("coopflow.worker")
+
+
+def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
+    activities = MissionActivities(db)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[MissionWorkflow],
+        activities=[
+            activities.record_step,
+            activities.clear_attention,
+            activities.flag_attention,
+            activities.record_signature,
+            activities.record_client_confirmation,
+            activities.record_work_report,
+            activities.file_declaration,
+            activities.issue_invoice,
+            activities.pay_salary,
+            activities.record_dunning_step,
+            activities.write_off_invoice,
+            activities.cancel_mission,
+            activities.send_email,
+        ],
+        max_cached_workflows=20000,
+    )
+
+
+async def run(settings: Settings) -> None:
+    client = await connect(settings)
+    db = Database(make_engine(settings))
+    worker = build_worker(client, db, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        log.info("worker on %s", settings.task_queue)
+        sweeper = asyncio.create_task(_sweep(client, db, settings, stop))
+        await stop.wait()
+        await sweeper
+    await db.dispose()
+
+
+async def _sweep(client: Client, db: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Start, now and then, any mission a crash left committed without its workflow."""
+    while not stop.is_set():
+        try:
+            await start_missing_workflows(client, db, settings)
+        except Exception:
+            log.exception("could not start pending mission workflows; will try again")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=settings.sweep_seconds)
+        except TimeoutError:
+            pass
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(run(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,610 @@
+"""MissionWorkflow: one member mission from contract to final settlement.
+
+Deterministic orchestration only: time comes from workflow.now() through the business clock,
+every duration from the plan the first activity reads out of the dated policy table, every side
+effect from an activity. Member and ops actions are Updates whose validators refuse out-of-order or
+repeated steps before anything enters the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.mission import MissionActivities
+    from contracts.mission import (
+        AttentionFlag,
+        CancelMission,
+        CancelRecord,
+        CollectionResult,
+        ConfirmationRecord,
+        ConfirmClient,
+        DeclarationRequest,
+        DunningRequest,
+        EmailRequest,
+        InvoiceInfo,
+        InvoiceRequest,
+        MissionInput,
+        MissionPlan,
+        MissionStatus,
+        PaymentNotice,
+        RetryStep,
+        SalaryInfo,
+        SalaryRequest,
+        SignatureRecord,
+        SignContract,
+        StepRecord,
+        WorkReport,
+        WorkReportRecord,
+    )
+    from domain.clock import BusinessClock
+
+T = TypeVar("T")
+
+def rejected(message: str, field: str | None = None, status: int = 409) -> ApplicationError:
+    """A refused step: the API turns it into an HTTP error naming the field and the reason."""
+    return ApplicationError(
+        message, {"field": field, "status": status}, type="StepRejected", non_retryable=True
+    )
+
+
+class Cancelled(Exception):
+    """Raised inside run() when a cancellation was accepted; unwinds to the cancel path."""
+
+
+@workflow.defn(name="MissionWorkflow")
+class MissionWorkflow:
+    def __init__(self) -> None:
+        self.mission_id = 0
+        self.clock: BusinessClock | None = None
+        self.plan: MissionPlan | None = None
+        self.stage = "contract"
+        self.signed = False
+        self.signed_recorded = False
+        self.confirmed = False
+        self.confirmed_recorded = False
+        self.declaration_filed = False
+        self.started = False
+        self.report: WorkReport | None = None
+        self.report_recorded = False
+        self.invoice: InvoiceInfo | None = None
+        self.balance: Decimal | None = None
+        self.salary_paid = False
+        self.settled = False
+        self.dunning_level = 0
+        self.cancel_request: CancelMission | None = None
+        self.retry_requested = False
+        self.attention: str | None = None
+        self.waiting_for = "start"
+        self.retries = 0
+        self.attention_retryable = True
+
+    # ------------------------------------------------------------------ main line
+    @workflow.run
+    async def run(self, inp: MissionInput) -> str:
+        self.mission_id = inp.mission_id
+        self.clock = inp.clock.to_clock()
+        self.plan = inp.plan
+        try:
+            await self._contract_phase()
+            await self._declaration_phase()
+            await self._work_phase()
+            await self._invoice_phase()
+            await self._advance_phase()
+            return await self._collection_phase()
+        except Cancelled:
+            return await self._cancel_path()
+
+    async def _contract_phase(self) -> None:
+        plan = self._plan()
+        deadline = plan.created_on + timedelta(days=plan.policy.confirmation_days)
+        self.waiting_for = "signature and client confirmation"
+        both = await self._wait_until(
+            deadline,
+            lambda: (self.signed_recorded and self.confirmed_recorded)
+            or self.cancel_request is not None,
+        )
+        self._raise_if_cancelled()
+        if not both:
+            missing = []
+            if not self.signed_recorded:
+                missing.append("the member's signature")
+            if not self.confirmed_recorded:
+                missing.append("the client's confirmation of the order")
+            self.cancel_request = CancelMission(
+                reason=(
+                    f"No {' and no '.join(missing)} within {plan.policy.confirmation_days} days "
+                    f"(deadline {deadline.isoformat()})"
+                ),
+                actor="system",
+            )
+            raise Cancelled()
+
+    async def _declaration_phase(self) -> None:
+        self.stage = "declaration"
+        await self._record("declaration_started", "declaration", stage="declaration")
+        self.waiting_for = "employment declaration"
+        ref: str = await self._step(
+            "declaration",
+            MissionActivities.file_declaration,
+            DeclarationRequest(mission_id=self.mission_id, business_date=self.today()),
+        )
+        self.declaration_filed = True
+        self.stage = "in_progress"
+        await self._record(
+            "declaration_filed", "declaration_filed", stage="in_progress", detail={"reference": ref}
+        )
+
+    async def _work_phase(self) -> None:
+        plan = self._plan()
+        self.waiting_for = "start of the work"
+        await self._wait_until(plan.start_date, lambda: self.cancel_request is not None)
+        self._raise_if_cancelled()
+        self.started = True
+        self.waiting_for = "end of the work"
+        await self._wait_until(plan.end_date)
+        self.stage = "work_report"
+        await self._record("work_report_due", "work_report_due", stage="work_report")
+        self.waiting_for = "work report"
+        reminder_on = plan.end_date + timedelta(days=plan.policy.report_reminder_days)
+        reminders = 0
+        while not self.report_recorded:
+            if reminders >= plan.policy.report_reminders_max:
+                await self._flag(
+                    "work_report",
+                    f"work report overdue: {reminders} reminders sent, none answered",
+                    reminders,
+                    retryable=False,
+                )
+                await workflow.wait_condition(lambda: self.report_recorded)
+                self.attention = None  # record_work_report cleared the flag in the table
+                break
+            if await self._wait_until(reminder_on, lambda: self.report_recorded):
+                break
+            reminders += 1
+            await self._email("work_report_reminder", f"reminder_{reminders}", "member")
+            await self._record(
+                f"work_report_reminder_{reminders}",
+                "work_report_reminder",
+                detail={"reminder": reminders},
+            )
+            reminder_on = reminder_on + timedelta(days=plan.policy.report_reminder_repeat_days)
+
+    async def _invoice_phase(self) -> None:
+        plan = self._plan()
+        self.invoice = await self._step(
+            "invoice",
+            MissionActivities.issue_invoice,
+            InvoiceRequest(
+                mission_id=self.mission_id,
+                issue_date=self.today(),
+                due_days=plan.policy.invoice_due_days,
+            ),
+        )
+        if self.balance is None:
+            self.balance = self.invoice.balance
+        self.stage = "invoiced"
+        await self._email("invoice", "invoice", "client")
+
+    async def _advance_phase(self) -> None:
+        """Day 7: the salary is paid whether or not the client has paid."""
+        plan = self._plan()
+        self.waiting_for = "salary day"
+        while self.today() < plan.pay_date:
+            if await self._wait_until(plan.pay_date, self._paid_unsettled):
+                await self._settle()
+        salary: SalaryInfo = await self._step(
+            "salary",
+            MissionActivities.pay_salary,
+            SalaryRequest(mission_id=self.mission_id, paid_on=max(self.today(), plan.pay_date)),
+        )
+        self.salary_paid = True
+        if salary.source == "client" and not self.settled:
+            await self._settle()
+
+    async def _collection_phase(self) -> str:
+        plan = self._plan()
+        invoice = self._invoice()
+        if self.settled:
+            return "paid"
+        self.waiting_for = "client payment"
+        for level, rung in enumerate(plan.policy.dunning_ladder, start=1):
+            on = invoice.due_date + timedelta(days=rung.days_after_due)
+            if await self._wait_until(on, self._paid_unsettled):
+                await self._settle()
+                return "paid"
+            if rung.step == "write_off":
+                result: CollectionResult = await self._step(
+                    "write_off",
+                    MissionActivities.write_off_invoice,
+                    DunningRequest(
+                        mission_id=self.mission_id, level=level, step=rung.step,
+                        business_date=self.today(),
+                    ),
+                )
+                if result.acted:
+                    self.stage = "written_off"
+                    await self._email("write_off_notice", "write_off", "member")
+                    return "written_off"
+            else:
+                result = await self._step(
+                    rung.step,
+                    MissionActivities.record_dunning_step,
+                    DunningRequest(
+                        mission_id=self.mission_id, level=level, step=rung.step,
+                        business_date=self.today(),
+                    ),
+                )
+                if result.acted:
+                    self.dunning_level = level
+                    self.stage = "dunning"
+                    self.waiting_for = f"client payment after {rung.step}"
+                    await self._email(f"dunning_{rung.step}", rung.step, "client")
+            self.balance = result.balance
+            if result.balance <= 0:
+                await self._settle()
+                return "paid"
+        # A ladder without a write-off rung leaves the case to ops, visibly.
+        await self._flag("collection", "dunning ladder exhausted without write-off", 0)
+        await workflow.wait_condition(self._paid_unsettled)
+        await self._settle()
+        return "paid"
+
+    async def _cancel_path(self) -> str:
+        request = self.cancel_request
+        assert request is not None
+        if self.declaration_filed:
+            await self._step(
+                "declaration_cancel",
+                MissionActivities.file_declaration,
+                DeclarationRequest(
+                    mission_id=self.mission_id, business_date=self.today(), kind="cancel"
+                ),
+            )
+        await self._step(
+            "cancel",
+            MissionActivities.cancel_mission,
+            CancelRecord(
+                mission_id=self.mission_id,
+                reason=request.reason,
+                actor=request.actor,
+                business_date=self.today(),
+            ),
+        )
+        self.stage = "cancelled"
+        self.waiting_for = "nothing"
+        return "cancelled"
+
+    # ------------------------------------------------------------------ updates
+    @workflow.update
+    async def sign_contract(self, arg: SignContract) -> str:
+        if self.signed:
+            raise rejected("the contract is already signed", "signature")
+        self.signed = True
+        try:
+            await self._quick(
+                MissionActivities.record_signature,
+                SignatureRecord(
+                    mission_id=self.mission_id, business_date=self.today(), actor=arg.actor
+                ),
+            )
+        except BaseException:
+            self.signed = False
+            raise
+        self.signed_recorded = True
+        return "signed"
+
+    @sign_contract.validator
+    def _validate_sign(self, arg: SignContract) -> None:
+        self._refuse_if_closed_or_cancelling()
+        if self.signed:
+            raise rejected("the contract is already signed", "signature")
+        if self.stage != "contract":
+            raise rejected(f"the mission is past the contract stage ({self.stage})", "signature")
+
+    @workflow.update
+    async def confirm_client(self, arg: ConfirmClient) -> str:
+        if self.confirmed:
+            raise rejected("the client's confirmation is already recorded", "method")
+        self.confirmed = True
+        try:
+            await self._quick(
+                MissionActivities.record_client_confirmation,
+                ConfirmationRecord(
+                    mission_id=self.mission_id,
+                    business_date=self.today(),
+                    method=arg.method,
+                    actor=arg.actor,
+                ),
+            )
+        except BaseException:
+            self.confirmed = False
+            raise
+        self.confirmed_recorded = True
+        return "confirmed"
+
+    @confirm_client.validator
+    def _validate_confirm(self, arg: ConfirmClient) -> None:
+        self._refuse_if_closed_or_cancelling()
+        if self.confirmed:
+            raise rejected("the client's confirmation is already recorded", "method")
+        if self.stage != "contract":
+            raise rejected(f"the mission is past the contract stage ({self.stage})", "method")
+        if not arg.method.strip():
+            raise rejected("say how the client confirmed the order", "method", 422)
+
+    @workflow.update
+    async def submit_work_report(self, arg: WorkReport) -> str:
+        if self.report is not None:
+            raise rejected("the work report is already submitted", "days_worked")
+        self.report = arg
+        try:
+            await self._quick(
+                MissionActivities.record_work_report,
+                WorkReportRecord(
+                    mission_id=self.mission_id, business_date=self.today(), report=arg
+                ),
+            )
+        except BaseException:
+            self.report = None
+            raise
+        self.report_recorded = True
+        return "reported"
+
+    @submit_work_report.validator
+    def _validate_report(self, arg: WorkReport) -> None:
+        self._refuse_if_closed_or_cancelling()
+        plan = self._plan()
+        if self.report is not None:
+            raise rejected("the work report is already submitted", "days_worked")
+        if self.today() < plan.end_date:
+            raise rejected(
+                f"the work ends on {plan.end_date.isoformat()}: report it from that day on",
+                "days_worked",
+            )
+        if self.stage not in ("in_progress", "work_report"):
+            raise rejected(f"no work report is expected at stage {self.stage}", "days_worked")
+        period = (plan.end_date - plan.start_date).days + 1
+        if not 1 <= arg.days_worked <= period:
+            raise rejected(
+                f"days worked must be between 1 and {period} (the mission's period)",
+                "days_worked",
+                422,
+            )
+        for i, line in enumerate(arg.expenses):
+            if line.amount <= 0:
+                raise rejected("an expense amount must be positive", f"expenses.{i}.amount", 422)
+            if not line.label.strip():
+                raise rejected("an expense needs a label", f"expenses.{i}.label", 422)
+
+    @workflow.update
+    async def cancel(self, arg: CancelMission) -> str:
+        if self.cancel_request is not None:
+            raise rejected("the mission is already being cancelled", "reason")
+        self.cancel_request = arg
+        try:
+            await workflow.wait_condition(
+                lambda: self.stage == "cancelled",
+                timeout=timedelta(seconds=self._plan().policy.update_wait_seconds),
+            )
+        except asyncio.TimeoutError:
+            return "cancelling"
+        return "cancelled"
+
+    @cancel.validator
+    def _validate_cancel(self, arg: CancelMission) -> None:
+        self._refuse_if_closed_or_cancelling()
+        if not arg.reason.strip():
+            raise rejected("give a reason for the cancellation", "reason", 422)
+        if self.started or self.today() >= self._plan().start_date:
+            raise rejected("the work has started: the mission can no longer be cancelled", "reason")
+
+    @workflow.update
+    async def retry(self, arg: RetryStep) -> str:
+        if self.attention is None:
+            raise rejected("nothing is waiting for a retry", "mission")
+        self.retry_requested = True
+        return f"retrying {self.attention}"
+
+    @retry.validator
+    def _validate_retry(self, arg: RetryStep) -> None:
+        if self.attention is None:
+            raise rejected("the mission does not need attention: nothing to retry", "mission")
+        if not self.attention_retryable:
+            raise rejected(
+                f"{self.attention} waits for the member, not for a retry", "mission"
+            )
+
+    @workflow.signal
+    def payment_recorded(self, notice: PaymentNotice) -> None:
+        self.balance = notice.balance
+
+    @workflow.query
+    def status(self) -> MissionStatus:
+        return MissionStatus(
+            stage=self.stage,
+            signed=self.signed_recorded,
+            client_confirmed=self.confirmed_recorded,
+            declaration_filed=self.declaration_filed,
+            report_submitted=self.report_recorded,
+            invoice_number=self.invoice.number if self.invoice else None,
+            balance=self.balance,
+            salary_paid=self.salary_paid,
+            dunning_level=self.dunning_level,
+            waiting_for=self.waiting_for,
+            attention=self.attention,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def today(self) -> date:
+        assert self.clock is not None
+        return self.clock.date_at(workflow.now())
+
+    def _plan(self) -> MissionPlan:
+        assert self.plan is not None
+        return self.plan
+
+    def _invoice(self) -> InvoiceInfo:
+        assert self.invoice is not None
+        return self.invoice
+
+    def _paid_unsettled(self) -> bool:
+        return self.balance is not None and self.balance <= 0 and not self.settled
+
+    def _raise_if_cancelled(self) -> None:
+        if self.cancel_request is not None:
+            raise Cancelled()
+
+    def _refuse_if_closed_or_cancelling(self) -> None:
+        if self.stage == "cancelled" or self.cancel_request is not None:
+            raise rejected("the mission is cancelled", "mission")
+
+    async def _wait_until(self, day: date, condition: Callable[[], bool] | None = None) -> bool:
+        """Sleep until business day `day` begins; True if `condition` came true first."""
+        assert self.clock is not None
+        seconds = self.clock.seconds_until(day, workflow.now())
+        if condition is not None and condition():
+            return True
+        if seconds <= 0:
+            return False
+        if condition is None:
+            await workflow.sleep(seconds)
+            return False
+        try:
+            await workflow.wait_condition(condition, timeout=seconds)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def _settle(self) -> None:
+        self.settled = True
+        self.stage = "paid"
+        await self._record("paid", "paid", stage="paid", detail={"balance": "0.00"})
+
+    async def _record(
+        self, key: str, step: str, *, stage: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        await workflow.execute_activity_method(
+            MissionActivities.record_step,
+            StepRecord(
+                mission_id=self.mission_id,
+                key=key,
+                step=step,
+                business_date=self.today(),
+                stage=stage,
+                detail=detail or {},
+            ),
+            **self._bookkeeping(),
+        )
+
+    async def _email(self, template: str, step: str, to: str) -> None:
+        await self._step(
+            f"email:{step}",
+            MissionActivities.send_email,
+            EmailRequest(
+                mission_id=self.mission_id,
+                template=template,
+                step=step,
+                to=to,
+                business_date=self.today(),
+            ),
+        )
+
+    async def _flag(self, step: str, reason: str, attempts: int, retryable: bool = True) -> None:
+        self.attention = step
+        self.attention_retryable = retryable
+        await workflow.execute_activity_method(
+            MissionActivities.flag_attention,
+            AttentionFlag(
+                mission_id=self.mission_id,
+                step=step,
+                reason=reason,
+                attempts=attempts,
+                occurrence=self.retries,
+                business_date=self.today(),
+            ),
+            **self._bookkeeping(),
+        )
+
+    def _bookkeeping(self) -> dict[str, Any]:
+        """Activity options for writes to our own database: retried until the database is back."""
+        policy = self._plan().policy
+        return {
+            "start_to_close_timeout": timedelta(seconds=policy.step_timeout_seconds),
+            "retry_policy": RetryPolicy(
+                initial_interval=timedelta(seconds=policy.step_retry_initial_seconds),
+                maximum_interval=timedelta(seconds=policy.step_retry_max_seconds),
+            ),
+        }
+
+    async def _quick(self, activity: Callable[[Any, Any], Awaitable[Any]], arg: Any) -> Any:
+        """An update's own write: a person waits on it, so fail after a few quick attempts."""
+        policy = self._plan().policy
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=timedelta(seconds=policy.step_timeout_seconds),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=policy.step_retry_initial_seconds),
+                maximum_attempts=policy.update_step_attempts,
+            ),
+        )
+
+    async def _step(self, step: str, activity: Callable[[Any, Any], Awaitable[T]], arg: Any) -> T:
+        """Run a business step; when it keeps failing, show it to ops and wait for their retry.
+
+        Nothing fails silently and nothing retries forever out of sight: after the policy's number
+        of attempts the mission is flagged needs-attention with the last error, and the same step
+        runs again when ops ask for it (POST /api/missions/{id}/retry).
+        """
+        policy = self._plan().policy
+        attempts = policy.step_max_attempts
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=policy.step_retry_initial_seconds),
+            maximum_interval=timedelta(seconds=policy.step_retry_max_seconds),
+            maximum_attempts=attempts,
+            non_retryable_error_types=["StepRejected"],
+        )
+        timeout = timedelta(seconds=policy.step_timeout_seconds)
+        while True:
+            try:
+                result: T = await workflow.execute_activity_method(
+                    activity, arg, start_to_close_timeout=timeout, retry_policy=retry
+                )
+            except ActivityError as err:
+                cause = err.cause
+                reason = str(cause) if cause is not None else str(err)
+                await self._flag(step, reason, attempts)
+                self.retry_requested = False
+                await workflow.wait_condition(
+                    lambda: self.retry_requested or self.cancel_request is not None
+                )
+                self.retries += 1
+                cancelling = self.cancel_request is not None and not self.retry_requested
+                self.retry_requested = False
+                self.attention = None
+                await workflow.execute_activity_method(
+                    MissionActivities.clear_attention,
+                    StepRecord(
+                        mission_id=self.mission_id,
+                        key=f"attention_cleared:{self.retries}",
+                        step="cancel_requested" if cancelling else "retry",
+                        business_date=self.today(),
+                        detail={"step": step},
+                    ),
+                    **self._bookkeeping(),
+                )
+                if cancelling:
+                    raise Cancelled() from None
+                continue
+            if self.attention == step:
+                self.attention = None
+            return result
