@@ -111,7 +111,7 @@ def make_niss(seq: int) -> str:
 
 
 _niss_seq = itertools.count(1)  # a fresh database per run: serials stay unique
-IBANS = ["BE68539007547034", "BE71096123456769", "BE62510007547061", "BE43068999999501"]
+IBANS = ["BE71096123456769", "BE62510007547061", "BE43068999999501"]
 
 
 def member_payload(**over: Any) -> dict[str, Any]:
