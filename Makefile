@@ -35,7 +35,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain contracts workflows
+	$(BIN)/mypy domain contracts workflows core models services activities api worker.py cli.py demo.py
 
 # A fresh demo every time: its state (SQLite + Temporal history) lives in var/demo.
 demo: venv

@@ -104,9 +104,31 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- users, demo
+def _has_logins(settings: Any) -> bool:
+    """True once the database holds at least one login (the first `up` seeds the demo)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.sync_database_url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT count(*) FROM users")).scalar())
+    finally:
+        engine.dispose()
+
+
+def _demo_logins() -> list[str]:
+    import demo
+
+    lines = ["  demo logins (made by `coopflow demo`):"]
+    lines += [f"    {role:8} {email} / {password}" for email, password, role in demo.STAFF]
+    lines += [f"    member   {m['email']} / {demo.MEMBER_PASSWORD}" for m in demo.MEMBERS]
+    return lines
+
+
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
+    from core.errors import DomainError
     from services.people import create_staff_user_cli  # lazy: pulls in the database stack
 
     try:
@@ -114,6 +136,9 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     except FieldError as exc:
         print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
         return 2
+    except DomainError as exc:  # e.g. the email is taken: a refusal, not a crash
+        print(f"error: {exc.field or 'user'}: {exc.message}", file=sys.stderr)
+        return 1
     print(result)
     return 0
 
@@ -417,12 +442,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         sup.spawn("worker", _self_command("worker"))
         sup.spawn("api", _self_command("api"))
         if not _wait_api(sup, f"{api_base}/api/health"):
-            if args.demo:
+            if args.demo or not _has_logins(settings):
                 raise RuntimeError(f"the API did not answer {api_base}/api/health in time")
             _say(f"warning: the API does not answer {api_base}/api/health yet")
 
-        # (e) demo data
-        if args.demo:
+        # (e) demo data: on request, and on the very first start so that there is someone to log in
+        seed = args.demo or not _has_logins(settings)
+        if seed:
             _say("running `coopflow demo`")
             demo = sup.spawn("demo", _self_command("demo"), stdin=subprocess.DEVNULL)
             while demo.poll() is None:
@@ -443,8 +469,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}",
             f"  state        {var_dir}",
         ]
-        if args.demo:
-            lines.append("  (demo logins: see `coopflow demo` output)")
+        lines.extend(_demo_logins())
         lines.append("Press Ctrl-C to stop everything.")
         print("\n".join(lines), flush=True)
 

@@ -246,8 +246,9 @@ class MissionActivities:
                 select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
             )
             recipient, language = (
-                (client.email, client.language) if req.to == "client" else
-                (member.email, member.language)
+                (client.email, client.language)
+                if req.to == "client"
+                else (member.email, member.language)
             )
             context: dict[str, Any] = {
                 "mission": mission,
@@ -269,7 +270,14 @@ class MissionActivities:
                 email.provider_message_id = await self.mailer.deliver(email)
                 email.status = "sent" if email.provider_message_id else "stored"
             await missions.add_timeline(
-                session, mission.id, f"email:{req.step}", "email_sent", req.business_date, None,
+                session,
+                mission.id,
+                # Keyed like the outbox row (template, step): the member's work-report reminder_1
+                # and the client's dunning reminder_1 are two emails, both on the timeline.
+                f"email:{req.template}:{req.step}",
+                "email_sent",
+                req.business_date,
+                None,
                 {"template": req.template, "to": recipient, "outbox_id": email.id},
             )
             return str(email.id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
 from api.routes import router
@@ -37,8 +37,9 @@ class LoginLimiter:
         recent = self._recent(key)
         if len(recent) >= self.max_failures:
             retry_after = int(self.window - (time.monotonic() - recent[0])) + 1
-            raise DomainError(f"too many failed logins; try again in {retry_after} s", 429,
-                              "username")
+            raise DomainError(
+                f"too many failed logins; try again in {retry_after} s", 429, "username"
+            )
 
     def failed(self, key: str) -> None:
         self._recent(key).append(time.monotonic())
@@ -83,8 +84,9 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.temporal = temporal
-    app.state.login_limiter = LoginLimiter(settings.login_max_failures,
-                                           settings.login_window_seconds)
+    app.state.login_limiter = LoginLimiter(
+        settings.login_max_failures, settings.login_window_seconds
+    )
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, err: FieldError) -> JSONResponse:
@@ -92,12 +94,17 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, err: DomainError) -> JSONResponse:
-        kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited",
-                503: "unavailable"}.get(err.status_code, "conflict")
+        kind = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            429: "rate_limited",
+            503: "unavailable",
+        }.get(err.status_code, "conflict")
         return _error(err.status_code, _loc(err.field), err.message, kind)
 
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
     async def database_down(_: Request, err: Exception) -> JSONResponse:
         return _error(503, [], "the database is unavailable; try again shortly", "unavailable")
 

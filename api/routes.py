@@ -87,7 +87,9 @@ async def me(viewer: ViewerDep) -> dict[str, Any]:
 
 
 @router.post("/members", status_code=201, tags=["accounts"])
-async def create_member(body: MemberCreate, session: SessionDep, viewer: StaffDep) -> dict[str, Any]:
+async def create_member(
+    body: MemberCreate, session: SessionDep, viewer: StaffDep
+) -> dict[str, Any]:
     member = await people.create_member(
         session,
         name=body.name,
@@ -108,7 +110,9 @@ async def get_member(member_id: int, session: SessionDep, viewer: ViewerDep) -> 
 
 
 @router.post("/clients", status_code=201, tags=["accounts"])
-async def create_client(body: ClientCreate, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+async def create_client(
+    body: ClientCreate, session: SessionDep, viewer: ViewerDep
+) -> dict[str, Any]:
     """Staff add clients for any member; a member adds their own clients."""
     if viewer.is_staff:
         owner = body.member_id
@@ -134,7 +138,9 @@ async def create_client(body: ClientCreate, session: SessionDep, viewer: ViewerD
 async def list_clients(
     session: SessionDep, viewer: ViewerDep, limit: Limit = 50, offset: Offset = 0
 ) -> list[dict[str, Any]]:
-    return [queries.client_out(c) for c in await queries.list_clients(session, viewer, limit, offset)]
+    return [
+        queries.client_out(c) for c in await queries.list_clients(session, viewer, limit, offset)
+    ]
 
 
 @router.get("/clients/{client_id}", tags=["accounts"])
@@ -218,14 +224,18 @@ async def client_confirmation(
     """Record how the client confirmed the order (e.g. "signed order form")."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     method = clean_text(body.method, field="method", max_length=200)
-    await _update(client, mission, "confirm_client", ConfirmClient(method=method,
-                                                                   actor=viewer.label))
+    await _update(
+        client, mission, "confirm_client", ConfirmClient(method=method, actor=viewer.label)
+    )
     return await _detail(session, mission_id)
 
 
 @router.post("/missions/{mission_id}/work-report", tags=["lifecycle"])
 async def work_report(
-    mission_id: int, body: WorkReportIn, session: SessionDep, viewer: MemberDep,
+    mission_id: int,
+    body: WorkReportIn,
+    session: SessionDep,
+    viewer: MemberDep,
     client: TemporalDep,
 ) -> dict[str, Any]:
     """The member reports the days worked and the expenses to rebill."""
@@ -258,13 +268,15 @@ async def cancel(
 
 @router.post("/missions/{mission_id}/retry", tags=["ops"])
 async def retry(
-    mission_id: int, session: SessionDep, viewer: OpsDep, client: TemporalDep,
+    mission_id: int,
+    session: SessionDep,
+    viewer: OpsDep,
+    client: TemporalDep,
     body: RetryIn | None = None,
 ) -> dict[str, Any]:
     """Ops: run the step that kept failing again, now."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
-    reason = clean_text(body.reason if body else "", field="reason", max_length=500,
-                        required=False)
+    reason = clean_text(body.reason if body else "", field="reason", max_length=500, required=False)
     await _update(client, mission, "retry", RetryStep(actor=viewer.label, reason=reason))
     return await _detail(session, mission_id)
 
@@ -302,10 +314,13 @@ async def _notify_payment(request: Request, mission_id: int, payment_id: int, ba
     try:
         client = await _temporal(request)
         handle = client.get_workflow_handle(f"mission-{mission_id}")
-        await handle.signal("payment_recorded", PaymentNotice(payment_id=payment_id,
-                                                               balance=balance))
+        await handle.signal(
+            "payment_recorded", PaymentNotice(payment_id=payment_id, balance=balance)
+        )
     except Exception as err:
-        log.warning("payment %s recorded; mission %s not signalled: %s", payment_id, mission_id, err)
+        log.warning(
+            "payment %s recorded; mission %s not signalled: %s", payment_id, mission_id, err
+        )
 
 
 @router.get("/payments", tags=["money"])
@@ -368,8 +383,9 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
 async def _update(client: Client, mission: Mission, name: str, arg: Any) -> str:
     """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason."""
     if mission.workflow_id is None or mission.workflow_started_at is None:
-        raise DomainError("the mission's workflow is starting; try again in a moment", 409,
-                          "mission")
+        raise DomainError(
+            "the mission's workflow is starting; try again in a moment", 409, "mission"
+        )
     handle = client.get_workflow_handle(mission.workflow_id)
     try:
         result: str = await handle.execute_update(name, arg, result_type=str)
@@ -386,6 +402,7 @@ async def _update(client: Client, mission: Mission, name: str, arg: Any) -> str:
         raise DomainError(f"the step failed: {cause or err}", 503, "mission") from None
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(f"mission {mission.id} is closed ({mission.stage})", 409,
-                              "mission") from None
+            raise DomainError(
+                f"mission {mission.id} is closed ({mission.stage})", 409, "mission"
+            ) from None
         raise TemporalUnavailable() from err

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.clock import BusinessClock
 
+
 def mission_workflow_id(mission_id: int) -> str:
     """The workflow id is the business id: one workflow per mission, duplicates rejected."""
     return f"mission-{mission_id}"
@@ -30,8 +31,6 @@ class ClockSpec(Contract):
 
     def to_clock(self) -> BusinessClock:
         return BusinessClock(self.anchor_real, self.anchor_date, self.day_seconds)
-
-
 
 
 class DunningRung(Contract):

@@ -55,8 +55,7 @@ class SimulatedDeclarationGateway:
             await asyncio.sleep(self.latency_seconds)
         if self.failure_rate > 0 and random.random() < self.failure_rate:
             raise GatewayUnavailable(
-                "declaration gateway unavailable (simulated failure, "
-                f"rate {self.failure_rate:.0%})"
+                f"declaration gateway unavailable (simulated failure, rate {self.failure_rate:.0%})"
             )
         digest = hashlib.sha256(payload.idempotency_key.encode()).hexdigest()[:12].upper()
         return f"DIMONA-{digest}"

@@ -77,7 +77,9 @@ async def post(
     await session.flush()
     session.add_all(
         LedgerEntry(
-            transaction_id=txn.id, account=line.account, client_id=line.client_id,
+            transaction_id=txn.id,
+            account=line.account,
+            client_id=line.client_id,
             amount=line.amount,
         )
         for line in kept

@@ -39,8 +39,11 @@ def render_email(template: str, language: str, context: dict[str, Any]) -> Rende
     if not first.startswith("Subject: "):
         raise ValueError(f"template {template} must start with 'Subject: '")
     subject = first.removeprefix("Subject: ").strip()
-    return RenderedEmail(subject=subject.replace("\r", " ").replace("\n", " "),
-                         body=body.lstrip("\n"), language=language)
+    return RenderedEmail(
+        subject=subject.replace("\r", " ").replace("\n", " "),
+        body=body.lstrip("\n"),
+        language=language,
+    )
 
 
 class Mailer(Protocol):

@@ -132,7 +132,12 @@ async def create_mission(
     await session.flush()
     mission.workflow_id = mission_workflow_id(mission.id)
     await add_timeline(
-        session, mission.id, "created", "created", today, viewer.label,
+        session,
+        mission.id,
+        "created",
+        "created",
+        today,
+        viewer.label,
         {"pay_date": pay_date.isoformat()},
     )
     plan = MissionPlan(
@@ -270,7 +275,12 @@ async def record_confirmation(
     mission.client_confirmed_at = utcnow()
     mission.client_confirmation_method = method
     await add_timeline(
-        session, mission_id, "client_confirmed", "client_confirmed", business_date, actor,
+        session,
+        mission_id,
+        "client_confirmed",
+        "client_confirmed",
+        business_date,
+        actor,
         {"method": method},
     )
 
@@ -295,7 +305,12 @@ async def record_work_report(
         mission.attention_reason = None
         mission.attention_step = None
     await add_timeline(
-        session, mission_id, "work_reported", "work_reported", business_date, actor,
+        session,
+        mission_id,
+        "work_reported",
+        "work_reported",
+        business_date,
+        actor,
         {"days_worked": days_worked, "expenses": [[label, str(a)] for label, a in expenses]},
     )
 
@@ -315,7 +330,12 @@ async def flag_attention(
     mission.attention_step = step
     mission.attention_reason = reason[:2000]
     await add_timeline(
-        session, mission_id, f"attention:{occurrence}", "needs_attention", business_date, None,
+        session,
+        mission_id,
+        f"attention:{occurrence}",
+        "needs_attention",
+        business_date,
+        None,
         {"step": step, "reason": reason[:2000], "attempts": attempts},
     )
 

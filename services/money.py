@@ -40,12 +40,12 @@ INVOICE_SERIES = "F"
 async def next_invoice_number(session: AsyncSession, series: str, year: int) -> int:
     """Allocate the next number of a series and year inside the caller's transaction (no gaps)."""
     values = {"series": series, "year": year, "last_number": 0}
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(InvoiceCounter).values(**values).on_conflict_do_nothing(
-            index_elements=["series", "year"]
-        )
+        insert(InvoiceCounter)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["series", "year"])
     )
     number = await session.scalar(
         update(InvoiceCounter)
@@ -141,7 +141,12 @@ async def issue_invoice(
     )
     mission.stage = "invoiced"
     await add_timeline(
-        session, mission_id, "invoiced", "invoiced", issue_date, None,
+        session,
+        mission_id,
+        "invoiced",
+        "invoiced",
+        issue_date,
+        None,
         {
             "number": invoice.number,
             "total_incl_vat": str(invoice.total_incl_vat),
@@ -177,7 +182,10 @@ async def pay_salary(session: AsyncSession, mission_id: int, paid_on: date) -> P
         gross_salary=payroll.gross_salary,
         net_amount=payroll.net_salary,
         expenses=payroll.expenses,
-        payroll={"basis": "simplified estimate", **{k: str(v) for k, v in payroll.__dict__.items()}},
+        payroll={
+            "basis": "simplified estimate",
+            **{k: str(v) for k, v in payroll.__dict__.items()},
+        },
     )
     session.add(payout)
     await session.flush()
@@ -199,7 +207,12 @@ async def pay_salary(session: AsyncSession, mission_id: int, paid_on: date) -> P
         ],
     )
     await add_timeline(
-        session, mission_id, "salary_paid", "salary_paid", paid_on, None,
+        session,
+        mission_id,
+        "salary_paid",
+        "salary_paid",
+        paid_on,
+        None,
         {
             "net_amount": str(payroll.net_salary),
             "expenses": str(payroll.expenses),
@@ -238,9 +251,7 @@ async def record_payment(
     if structured_communication not in (None, ""):
         ogm = parse_ogm(structured_communication)
     already = await session.scalar(
-        select(Payment).where(
-            Payment.bank_account == "main", Payment.bank_transaction_id == tx_id
-        )
+        select(Payment).where(Payment.bank_account == "main", Payment.bank_transaction_id == tx_id)
     )
     if already is not None:
         raise DomainError(
@@ -276,7 +287,9 @@ async def record_payment(
         )
         return payment, None
     if invoice.status == "paid" or invoice.balance <= 0:
-        raise DomainError(f"invoice {invoice.number} is already paid", 409, "structured_communication")
+        raise DomainError(
+            f"invoice {invoice.number} is already paid", 409, "structured_communication"
+        )
     if amount > invoice.balance:
         raise FieldError(
             "amount",
@@ -311,7 +324,11 @@ async def record_payment(
         lines=lines,
     )
     await add_timeline(
-        session, invoice.mission_id, f"payment:{payment.id}", kind, received_on,
+        session,
+        invoice.mission_id,
+        f"payment:{payment.id}",
+        kind,
+        received_on,
         f"user:{recorded_by_user_id}",
         {"amount": str(amount), "balance": str(invoice.balance), "bank_transaction_id": tx_id},
     )
@@ -329,7 +346,12 @@ async def record_dunning_step(
     mission.dunning_level = max(mission.dunning_level, level)
     mission.stage = "dunning"
     await add_timeline(
-        session, mission_id, f"dunning:{level}", step, business_date, None,
+        session,
+        mission_id,
+        f"dunning:{level}",
+        step,
+        business_date,
+        None,
         {"level": level, "balance": str(invoice.balance), "invoice": invoice.number},
     )
     return invoice.balance, True
@@ -373,7 +395,12 @@ async def write_off_invoice(
     mission = await get_mission(session, mission_id, lock=True)
     mission.stage = "written_off"
     await add_timeline(
-        session, mission_id, "written_off", "written_off", business_date, None,
+        session,
+        mission_id,
+        "written_off",
+        "written_off",
+        business_date,
+        None,
         {"amount": str(balance), "absorbed_by": "guarantee fund"},
     )
     return balance, True
@@ -416,4 +443,3 @@ async def unmatched_payments(session: AsyncSession, matched: bool | None) -> lis
     if matched is not None:
         query = query.where(Payment.matched.is_(matched))
     return list((await session.scalars(query)).all())
-

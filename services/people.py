@@ -88,8 +88,9 @@ async def create_member(
     lang = _language(language)
     await _email_free(session, clean_email)
     if await session.scalar(select(Member.id).where(Member.national_number == niss)):
-        raise DomainError("a member with this national number already exists", 409,
-                          "national_number")
+        raise DomainError(
+            "a member with this national number already exists", 409, "national_number"
+        )
     member = Member(
         name=clean_name,
         email=clean_email,

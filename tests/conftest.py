@@ -208,8 +208,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 class Stack:
     """The API as a client sees it, over a real worker, Temporal server and database."""
 
-    def __init__(self, env: WorkflowEnvironment, http: httpx.AsyncClient, db: Database,
-                 settings: Settings) -> None:
+    def __init__(
+        self, env: WorkflowEnvironment, http: httpx.AsyncClient, db: Database, settings: Settings
+    ) -> None:
         self.env = env
         self.http = http
         self.db = db
@@ -219,9 +220,7 @@ class Stack:
         self._advisor: dict[str, str] | None = None
 
     async def login(self, email: str, password: str) -> dict[str, str]:
-        r = await self.http.post(
-            "/api/auth/token", data={"username": email, "password": password}
-        )
+        r = await self.http.post("/api/auth/token", data={"username": email, "password": password})
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -251,7 +250,8 @@ class Stack:
 
     async def new_client(self, member_id: int, **over: Any) -> dict[str, Any]:
         r = await self.http.post(
-            "/api/clients", json=client_payload(member_id=member_id, **over),
+            "/api/clients",
+            json=client_payload(member_id=member_id, **over),
             headers=await self.advisor(),
         )
         assert r.status_code == 201, r.text
@@ -262,8 +262,14 @@ class Stack:
         return date.fromisoformat(r.json()["today"])
 
     async def new_mission(
-        self, member_headers: dict[str, str], member_id: int, client_id: int,
-        start_in: int = 3, length: int = 5, amount: str = "1000.00", vat_rate: str = "21",
+        self,
+        member_headers: dict[str, str],
+        member_id: int,
+        client_id: int,
+        start_in: int = 3,
+        length: int = 5,
+        amount: str = "1000.00",
+        vat_rate: str = "21",
     ) -> dict[str, Any]:
         today = await self.today()
         body = {
@@ -280,15 +286,16 @@ class Stack:
         self.mission_ids.append(r.json()["id"])
         return r.json()
 
-    async def mission(self, mission_id: int, headers: dict[str, str] | None = None
-                      ) -> dict[str, Any]:
-        r = await self.http.get(f"/api/missions/{mission_id}",
-                                headers=headers or await self.ops())
+    async def mission(
+        self, mission_id: int, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        r = await self.http.get(f"/api/missions/{mission_id}", headers=headers or await self.ops())
         assert r.status_code == 200, r.text
         return r.json()
 
-    async def wait_mission(self, mission_id: int, done: Callable[[dict[str, Any]], bool],
-                           timeout: float = 30.0) -> dict[str, Any]:
+    async def wait_mission(
+        self, mission_id: int, done: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> dict[str, Any]:
         return await wait_for(lambda: self.mission(mission_id), done, timeout)
 
     def handle(self, mission_id: int) -> Any:
@@ -310,8 +317,9 @@ async def _finish_workflows(stack: Stack) -> None:
 
 
 @pytest.fixture
-async def stack(ts_env: WorkflowEnvironment, db: Database, settings: Settings
-                ) -> AsyncIterator[Stack]:
+async def stack(
+    ts_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[Stack]:
     """Worker + API on the time-skipping server."""
     async with build_worker(ts_env.client, db, settings):
         async with api_client(create_app(settings, db, ts_env.client)) as http:
@@ -321,8 +329,9 @@ async def stack(ts_env: WorkflowEnvironment, db: Database, settings: Settings
 
 
 @pytest.fixture
-async def dev_stack(dev_env: WorkflowEnvironment, db: Database, settings: Settings
-                    ) -> AsyncIterator[Stack]:
+async def dev_stack(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[Stack]:
     """Worker + API on a real dev server."""
     async with build_worker(dev_env.client, db, settings):
         async with api_client(create_app(settings, db, dev_env.client)) as http:

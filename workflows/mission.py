@@ -8,7 +8,6 @@ repeated steps before anything enters the history.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -48,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import BusinessClock
 
 T = TypeVar("T")
+
 
 def rejected(message: str, field: str | None = None, status: int = 409) -> ApplicationError:
     """A refused step: the API turns it into an HTTP error naming the field and the reason."""
@@ -109,8 +109,10 @@ class MissionWorkflow:
         self.waiting_for = "signature and client confirmation"
         both = await self._wait_until(
             deadline,
-            lambda: (self.signed_recorded and self.confirmed_recorded)
-            or self.cancel_request is not None,
+            lambda: (
+                (self.signed_recorded and self.confirmed_recorded)
+                or self.cancel_request is not None
+            ),
         )
         self._raise_if_cancelled()
         if not both:
@@ -226,7 +228,9 @@ class MissionWorkflow:
                     "write_off",
                     MissionActivities.write_off_invoice,
                     DunningRequest(
-                        mission_id=self.mission_id, level=level, step=rung.step,
+                        mission_id=self.mission_id,
+                        level=level,
+                        step=rung.step,
                         business_date=self.today(),
                     ),
                 )
@@ -239,7 +243,9 @@ class MissionWorkflow:
                     rung.step,
                     MissionActivities.record_dunning_step,
                     DunningRequest(
-                        mission_id=self.mission_id, level=level, step=rung.step,
+                        mission_id=self.mission_id,
+                        level=level,
+                        step=rung.step,
                         business_date=self.today(),
                     ),
                 )
@@ -395,7 +401,7 @@ class MissionWorkflow:
                 lambda: self.stage == "cancelled",
                 timeout=timedelta(seconds=self._plan().policy.update_wait_seconds),
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "cancelling"
         return "cancelled"
 
@@ -419,9 +425,7 @@ class MissionWorkflow:
         if self.attention is None:
             raise rejected("the mission does not need attention: nothing to retry", "mission")
         if not self.attention_retryable:
-            raise rejected(
-                f"{self.attention} waits for the member, not for a retry", "mission"
-            )
+            raise rejected(f"{self.attention} waits for the member, not for a retry", "mission")
 
     @workflow.signal
     def payment_recorded(self, notice: PaymentNotice) -> None:
@@ -481,7 +485,7 @@ class MissionWorkflow:
         try:
             await workflow.wait_condition(condition, timeout=seconds)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _settle(self) -> None:

@@ -1,0 +1,102 @@
+"""Repository gates that run everywhere the tests run: lint, types, and the layering rules."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PRODUCT = [
+    "core",
+    "domain",
+    "contracts",
+    "models",
+    "services",
+    "activities",
+    "workflows",
+    "api",
+    "cli.py",
+    "worker.py",
+    "demo.py",
+]
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(
+    folder: str, forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()
+) -> list[str]:
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for name in _imports(path):
+            if name.startswith(allowed):
+                continue
+            if name == "sqlalchemy" and "sqlalchemy" in forbidden or name.startswith(forbidden):
+                found.append(f"{path.relative_to(ROOT)} imports {name}")
+    return found
+
+
+IO_MODULES = (
+    "sqlalchemy",
+    "httpx",
+    "requests",
+    "socket",
+    "subprocess",
+    "asyncpg",
+    "psycopg",
+    "aiosqlite",
+    "sendgrid",
+    "core.db",
+    "services",
+    "models",
+    "random",
+    "time",
+)
+
+
+def test_domain_is_pure() -> None:
+    assert _violations("domain", IO_MODULES) == []
+
+
+def test_workflows_do_no_io() -> None:
+    # Activities are imported for their method references only (passed through the sandbox).
+    assert _violations("workflows", IO_MODULES + ("datetime.datetime.now",)) == []
+
+
+def test_api_writes_no_sql() -> None:
+    assert (
+        _violations("api", ("sqlalchemy",), allowed=("sqlalchemy.ext.asyncio", "sqlalchemy.exc"))
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ruff", "check", *PRODUCT, "tests"],
+        ["mypy", *PRODUCT],
+    ],
+    ids=["ruff", "mypy"],
+)
+def test_static_checks(command: list[str]) -> None:
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
