@@ -170,6 +170,10 @@ class MissionActivities:
                     business_date=req.business_date,
                 )
             )
+            if req.kind == "in":
+                row = await missions.get_mission(session, req.mission_id, lock=True)
+                if row.stage == "declaration":
+                    row.stage = "in_progress"
             late = req.kind == "in" and req.business_date >= mission.start_date
             await missions.add_timeline(
                 session,

@@ -263,6 +263,7 @@ async def record_signature(
         **{k: str(v) for k, v in estimate.__dict__.items()},
     }
     await add_timeline(session, mission_id, "signed", "signed", business_date, actor)
+    _contract_complete(mission)
 
 
 async def record_confirmation(
@@ -274,6 +275,7 @@ async def record_confirmation(
         return
     mission.client_confirmed_at = utcnow()
     mission.client_confirmation_method = method
+    _contract_complete(mission)
     await add_timeline(
         session,
         mission_id,
@@ -283,6 +285,12 @@ async def record_confirmation(
         actor,
         {"method": method},
     )
+
+
+def _contract_complete(mission: Mission) -> None:
+    """Signed by the member and confirmed by the client: the declaration comes next."""
+    if mission.signed_at and mission.client_confirmed_at and mission.stage == "contract":
+        mission.stage = "declaration"
 
 
 async def record_work_report(

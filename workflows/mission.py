@@ -84,6 +84,7 @@ class MissionWorkflow:
         self.retry_requested = False
         self.attention: str | None = None
         self.waiting_for = "start"
+        self.declaration_ref: str | None = None
         self.retries = 0
         self.attention_retryable = True
 
@@ -132,7 +133,6 @@ class MissionWorkflow:
 
     async def _declaration_phase(self) -> None:
         self.stage = "declaration"
-        await self._record("declaration_started", "declaration", stage="declaration")
         self.waiting_for = "employment declaration"
         ref: str = await self._step(
             "declaration",
@@ -141,9 +141,7 @@ class MissionWorkflow:
         )
         self.declaration_filed = True
         self.stage = "in_progress"
-        await self._record(
-            "declaration_filed", "declaration_filed", stage="in_progress", detail={"reference": ref}
-        )
+        self.declaration_ref = ref
 
     async def _work_phase(self) -> None:
         plan = self._plan()
@@ -173,11 +171,6 @@ class MissionWorkflow:
                 break
             reminders += 1
             await self._email("work_report_reminder", f"reminder_{reminders}", "member")
-            await self._record(
-                f"work_report_reminder_{reminders}",
-                "work_report_reminder",
-                detail={"reminder": reminders},
-            )
             reminder_on = reminder_on + timedelta(days=plan.policy.report_reminder_repeat_days)
 
     async def _invoice_phase(self) -> None:
@@ -202,7 +195,7 @@ class MissionWorkflow:
         self.waiting_for = "salary day"
         while self.today() < plan.pay_date:
             if await self._wait_until(plan.pay_date, self._paid_unsettled):
-                await self._settle()
+                self._settle()
         salary: SalaryInfo = await self._step(
             "salary",
             MissionActivities.pay_salary,
@@ -210,7 +203,7 @@ class MissionWorkflow:
         )
         self.salary_paid = True
         if salary.source == "client" and not self.settled:
-            await self._settle()
+            self._settle()
 
     async def _collection_phase(self) -> str:
         plan = self._plan()
@@ -221,7 +214,7 @@ class MissionWorkflow:
         for level, rung in enumerate(plan.policy.dunning_ladder, start=1):
             on = invoice.due_date + timedelta(days=rung.days_after_due)
             if await self._wait_until(on, self._paid_unsettled):
-                await self._settle()
+                self._settle()
                 return "paid"
             if rung.step == "write_off":
                 result: CollectionResult = await self._step(
@@ -256,12 +249,12 @@ class MissionWorkflow:
                     await self._email(f"dunning_{rung.step}", rung.step, "client")
             self.balance = result.balance
             if result.balance <= 0:
-                await self._settle()
+                self._settle()
                 return "paid"
         # A ladder without a write-off rung leaves the case to ops, visibly.
         await self._flag("collection", "dunning ladder exhausted without write-off", 0)
         await workflow.wait_condition(self._paid_unsettled)
-        await self._settle()
+        self._settle()
         return "paid"
 
     async def _cancel_path(self) -> str:
@@ -488,10 +481,10 @@ class MissionWorkflow:
         except TimeoutError:
             return False
 
-    async def _settle(self) -> None:
+    def _settle(self) -> None:
+        """The invoice is paid: the payment's own transaction already marked the mission paid."""
         self.settled = True
         self.stage = "paid"
-        await self._record("paid", "paid", stage="paid", detail={"balance": "0.00"})
 
     async def _record(
         self, key: str, step: str, *, stage: str | None = None, detail: dict[str, Any] | None = None
