@@ -299,20 +299,6 @@ async def record_payment(
     await session.flush()
     written_off = invoice.status == "written_off"
     invoice.balance = invoice.balance - amount
-    if invoice.balance == 0 and not written_off:
-        invoice.status = "paid"
-        invoice.paid_on = received_on
-        mission = await get_mission(session, invoice.mission_id, lock=True)
-        mission.stage = "paid"
-        await add_timeline(
-            session,
-            invoice.mission_id,
-            "paid",
-            "paid",
-            received_on,
-            None,
-            {"invoice": invoice.number},
-        )
     if written_off:
         # Recovery after write-off: the fund gets back what it absorbed, VAT is due again.
         vat_share = to_cents(amount * invoice.vat_amount / invoice.total_incl_vat)
@@ -343,6 +329,20 @@ async def record_payment(
         f"user:{recorded_by_user_id}",
         {"amount": str(amount), "balance": str(invoice.balance), "bank_transaction_id": tx_id},
     )
+    if invoice.balance == 0 and not written_off:
+        invoice.status = "paid"
+        invoice.paid_on = received_on
+        mission = await get_mission(session, invoice.mission_id, lock=True)
+        mission.stage = "paid"
+        await add_timeline(
+            session,
+            invoice.mission_id,
+            "paid",
+            "paid",
+            received_on,
+            None,
+            {"invoice": invoice.number},
+        )
     return payment, invoice
 
 

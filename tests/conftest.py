@@ -182,9 +182,13 @@ from api.app import create_app  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: one workflow in flight at a time (it hangs with more)."""
+    """A fresh time-skipping test server per test.
+
+    Its clock only moves forward and starts at the real now, where the API's business clock is
+    anchored; it also hangs with two or more workflows in flight, so one test = one server.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,

@@ -422,7 +422,9 @@ class MissionWorkflow:
 
     @workflow.signal
     def payment_recorded(self, notice: PaymentNotice) -> None:
-        self.balance = notice.balance
+        # Balances only go down; two signals racing must not restore a stale, higher balance.
+        if self.balance is None or notice.balance < self.balance:
+            self.balance = notice.balance
 
     @workflow.query
     def status(self) -> MissionStatus:

@@ -1,0 +1,212 @@
+"""On a real Temporal dev server: a worker stopped mid-lifecycle, and missions in parallel.
+
+The dev server does not skip time, so these tests run a one-second business day. The business
+clock is anchored per database (and re-anchored when the day length changes), so they get their
+own throwaway PostgreSQL database rather than disturbing the 86400-second clock of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from core.db import Database, make_engine
+from core.settings import Settings
+from models import Invoice, OutboxEmail, Parameter, Payout
+from tests.conftest import TEST_POLICY_CHANGES, Stack, alembic_config, api_client, wait_for
+from tests.workflows.conftest import Run, assert_books, ledger_balances, new_run, steps
+from worker import build_worker
+
+DAY_SECONDS = 1.0
+# Durations in business days (one second each here): a short ladder, an early salary day. The
+# write-off (due + 10 = issue + 12) comes well after salary day (at most issue + 7 around
+# holidays), so a mission paid right after its advance is never written off first.
+FAST_POLICY = {
+    **TEST_POLICY_CHANGES,
+    "advance_working_days": 3,
+    "invoice_due_days": 2,
+    "dunning_ladder": [
+        {"step": "reminder_1", "days_after_due": 4},
+        {"step": "reminder_2", "days_after_due": 6},
+        {"step": "formal_notice", "days_after_due": 8},
+        {"step": "write_off", "days_after_due": 10},
+    ],
+}
+WAIT = 90.0  # real seconds; only a hung lifecycle gets near it
+
+
+@pytest.fixture(scope="module")
+def fast_database_url() -> Iterator[str]:
+    base = make_url(os.environ["COOPFLOW_DATABASE_URL"])
+    name = f"coopflow_fast_{secrets.token_hex(4)}"
+    pg = [
+        "-h",
+        base.host or "127.0.0.1",
+        "-p",
+        str(base.port or 5432),
+        "-U",
+        base.username or "postgres",
+    ]
+    subprocess.run(["createdb", *pg, name], check=True)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        subprocess.run(["dropdb", *pg, "--if-exists", "--force", name], check=False)
+
+
+@dataclass
+class Fast:
+    settings: Settings
+    db: Database
+
+
+@pytest.fixture(scope="module")
+async def fast(fast_database_url: str) -> AsyncIterator[Fast]:
+    from alembic import command
+
+    settings = Settings(
+        database_url=fast_database_url,
+        day_seconds=DAY_SECONDS,
+        task_queue=f"fast-missions-{uuid.uuid4().hex[:8]}",
+    )
+    await asyncio.to_thread(command.upgrade, alembic_config(settings.sync_database_url), "head")
+    db = Database(make_engine(settings))
+    async with db.session() as session:
+        row = await session.scalar(select(Parameter).where(Parameter.key == "policy.lifecycle"))
+        assert row is not None
+        await session.execute(
+            update(Parameter)
+            .where(Parameter.id == row.id)
+            .values(value={**row.value, **FAST_POLICY})
+        )
+    yield Fast(settings, db)
+    await db.dispose()
+
+
+@pytest.fixture
+async def fast_stack(dev_env: WorkflowEnvironment, fast: Fast) -> AsyncIterator[Stack]:
+    """The API on the fast database and the dev server; the test runs the workers itself."""
+    async with api_client(create_app(fast.settings, fast.db, dev_env.client)) as http:
+        stack = Stack(dev_env, http, fast.db, fast.settings)
+        yield stack
+        for mission_id in stack.mission_ids:  # a failed test leaves nothing running
+            handle = stack.handle(mission_id)
+            try:
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate("test finished")
+            except Exception:
+                pass
+
+
+def worker(stack: Stack) -> Worker:
+    return build_worker(stack.env.client, stack.db, stack.settings)
+
+
+async def counts(stack: Stack, mission_id: int) -> tuple[int, int, int]:
+    """(invoices, payouts, invoice emails) of a mission, straight from the tables."""
+    async with stack.db.session() as session:
+        invoices = await session.scalar(
+            select(func.count()).select_from(Invoice).where(Invoice.mission_id == mission_id)
+        )
+        payouts = await session.scalar(
+            select(func.count()).select_from(Payout).where(Payout.mission_id == mission_id)
+        )
+        emails = await session.scalar(
+            select(func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.mission_id == mission_id, OutboxEmail.step == "invoice")
+        )
+    return int(invoices or 0), int(payouts or 0), int(emails or 0)
+
+
+async def to_invoice(run: Run) -> dict:
+    await run.sign()
+    await run.confirm()
+    await run.wait(lambda m: m["stage"] == "work_report", WAIT)
+    await run.report(2)
+    return await run.wait(lambda m: m["invoice"] is not None, WAIT)
+
+
+async def test_worker_restart_mid_lifecycle(fast_stack: Stack) -> None:
+    stack = fast_stack
+    async with worker(stack):
+        run = await new_run(stack, start_in=1, length=2)
+        m = await to_invoice(run)
+    # Worker #1 is gone right after the invoice (its email may or may not have been sent yet):
+    # salary day passes with nobody to act on it.
+    pay_date = date.fromisoformat(m["pay_date"])
+    await wait_for(stack.today, lambda today: today > pay_date, WAIT)
+    m = await run.get()
+    assert m["advance"] is None
+    invoices, payouts, emails = await counts(stack, run.mission_id)
+    assert (invoices, payouts) == (1, 0) and emails <= 1
+
+    async with worker(stack):
+        m = await run.wait(lambda m: m["advance"] is not None, WAIT)
+        assert m["advance"]["source"] == "fund"
+        assert date.fromisoformat(m["advance"]["paid_on"]) >= pay_date
+        await run.pay(m["invoice"]["total_incl_vat"])
+        assert await asyncio.wait_for(run.result(), WAIT) == "paid"
+    m = await run.get()
+    assert m["stage"] == "paid" and m["invoice"]["status"] == "paid"
+    assert steps(m).count("invoiced") == 1 and steps(m).count("salary_paid") == 1
+    assert steps(m).count("paid") == 1
+    assert await counts(stack, run.mission_id) == (1, 1, 1)
+    await assert_books(stack, run.mission_id)
+
+
+async def test_five_missions_in_parallel(fast_stack: Stack) -> None:
+    stack = fast_stack
+
+    async def lifecycle(i: int) -> tuple[int, str]:
+        run = await new_run(stack, start_in=1, length=2, amount=f"{1000 + i}.00")
+        m = await to_invoice(run)
+        if i % 3 == 0:  # paid before day 7
+            await run.pay(m["invoice"]["total_incl_vat"])
+        elif i % 3 == 1:  # paid after the advance
+            await run.wait(lambda m: m["advance"] is not None, WAIT)
+            await run.pay(m["invoice"]["total_incl_vat"])
+        # else: never paid, written off at the end of the ladder
+        return run.mission_id, await asyncio.wait_for(run.result(), WAIT)
+
+    async with worker(stack):
+        results = await asyncio.gather(*(lifecycle(i) for i in range(5)))
+
+    assert [r for _, r in results] == ["paid", "paid", "written_off", "paid", "paid"]
+    sources = ["client", "fund", "fund", "client", "fund"]
+    for (mission_id, outcome), source in zip(results, sources, strict=True):
+        m = await stack.mission(mission_id)
+        assert m["stage"] == outcome
+        assert m["advance"]["source"] == source
+        assert await counts(stack, mission_id) == (1, 1, 1)
+        await assert_books(stack, mission_id)
+    async with stack.db.session() as session:
+        rows = (
+            await session.execute(
+                select(
+                    Invoice.year,
+                    func.count(),
+                    func.count(func.distinct(Invoice.sequence)),
+                    func.max(Invoice.sequence),
+                ).group_by(Invoice.year)
+            )
+        ).all()
+    assert sum(n for _, n, _, _ in rows) >= 5
+    for year, n, distinct, highest in rows:
+        assert n == distinct == highest, f"invoice numbers of {year} have a gap or a duplicate"
+    assert sum((await ledger_balances(stack)).values(), Decimal("0")) == 0
