@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
+from api import estimates
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -109,6 +110,7 @@ def create_app(
         return _error(503, [], "the database is unavailable; try again shortly", "unavailable")
 
     app.include_router(router)
+    app.include_router(estimates.router)
     return app
 
 

@@ -17,7 +17,6 @@ from domain.calendar import add_belgian_working_days
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money, parse_vat_rate
-from domain.payroll import estimate_payroll
 from models import (
     STAGES,
     Client,
@@ -30,7 +29,7 @@ from models import (
     User,
     utcnow,
 )
-from services import parameters
+from services import estimates, parameters
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_MISSION_DAYS = 366
@@ -255,13 +254,17 @@ async def record_signature(
     if mission.signed_at is not None:
         return
     mission.signed_at = utcnow()
-    params = await parameters.payroll_parameters(session, business_date)
-    estimate = estimate_payroll(mission.amount_excl_vat, Decimal("0.00"), params)
-    mission.estimate = {
-        "basis": "simplified estimate at signature",
-        "pay_date": mission.pay_date.isoformat(),
-        **{k: str(v) for k, v in estimate.__dict__.items()},
-    }
+    estimate = await estimates.estimate(
+        session,
+        amount_excl_vat=mission.amount_excl_vat,
+        expenses=Decimal("0.00"),
+        contract_type="ordinary",
+        vat_rate=mission.vat_rate,
+        end_date=mission.end_date,
+        today=business_date,
+    )
+    # The mission's planned pay date (fixed at creation) is the one the member signed for.
+    mission.estimate = {**estimate, "pay_date": mission.pay_date.isoformat()}
     await add_timeline(session, mission_id, "signed", "signed", business_date, actor)
     _contract_complete(mission)
 
