@@ -29,7 +29,7 @@ from contracts.mission import (
 )
 from core.db import Database
 from models import Client, Declaration, Invoice, Member
-from services import mail, missions, money
+from services import collection, invoicing, mail, missions, payroll
 from services.gateways import (
     DECLARATION,
     DeclarationGateway,
@@ -190,7 +190,7 @@ class MissionActivities:
     async def issue_invoice(self, req: InvoiceRequest) -> InvoiceInfo:
         """Issue the client's invoice (gap-free number, structured communication, ledger)."""
         async with self.db.session() as session:
-            invoice = await money.issue_invoice(
+            invoice = await invoicing.issue_invoice(
                 session, req.mission_id, req.issue_date, req.due_days
             )
             return InvoiceInfo(
@@ -207,7 +207,7 @@ class MissionActivities:
     async def pay_salary(self, req: SalaryRequest) -> SalaryInfo:
         """Pay the member's salary on day 7, from the fund unless the client already paid."""
         async with self.db.session() as session:
-            payout = await money.pay_salary(session, req.mission_id, req.paid_on)
+            payout = await payroll.pay_salary(session, req.mission_id, req.paid_on)
             return SalaryInfo(
                 source=payout.source, net_amount=payout.net_amount, paid_on=payout.paid_on
             )
@@ -216,7 +216,7 @@ class MissionActivities:
     async def record_dunning_step(self, req: DunningRequest) -> CollectionResult:
         """Climb one rung of the dunning ladder unless the invoice got paid meanwhile."""
         async with self.db.session() as session:
-            balance, acted = await money.record_dunning_step(
+            balance, acted = await collection.record_dunning_step(
                 session, req.mission_id, req.level, req.step, req.business_date
             )
             return CollectionResult(balance=balance, acted=acted)
@@ -225,7 +225,7 @@ class MissionActivities:
     async def write_off_invoice(self, req: DunningRequest) -> CollectionResult:
         """Write the debt off: the guarantee fund absorbs it, the member keeps the salary."""
         async with self.db.session() as session:
-            balance, acted = await money.write_off_invoice(
+            balance, acted = await collection.write_off_invoice(
                 session, req.mission_id, req.business_date
             )
             return CollectionResult(balance=balance if not acted else Decimal("0.00"), acted=acted)

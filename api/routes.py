@@ -49,7 +49,7 @@ from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import ledger, money, people, queries
+from services import collection, fund, ledger, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.missions import parse_date
@@ -294,7 +294,7 @@ async def record_payment(
 ) -> dict[str, Any]:
     """Record an incoming client payment (once per bank transaction id) and match it."""
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
-    payment, invoice = await money.record_payment(
+    payment, invoice = await collection.record_payment(
         session,
         amount=parse_money(body.amount, field="amount"),
         received_on=parse_date(body.received_on, "received_on"),
@@ -328,12 +328,14 @@ async def list_payments(
     session: SessionDep, viewer: StaffDep, matched: bool | None = None
 ) -> list[dict[str, Any]]:
     """Payments; `?matched=false` is the suspense list of payments that matched no invoice."""
-    return [queries.payment_out(p, None) for p in await money.unmatched_payments(session, matched)]
+    return [
+        queries.payment_out(p, None) for p in await collection.unmatched_payments(session, matched)
+    ]
 
 
 @router.get("/guarantee-fund", tags=["money"])
 async def guarantee_fund(session: SessionDep, viewer: StaffDep) -> dict[str, Any]:
-    return await money.guarantee_fund(session)
+    return await fund.guarantee_fund(session)
 
 
 @router.get("/ledger/balances", tags=["money"])
