@@ -67,7 +67,7 @@ def alembic_config(url: str | None = None) -> Any:
     return cfg
 
 
-def migrate(url: str | None = None, revision: str = "head") -> None:
+def migrate(url: str | None = None, revision: str = "heads") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("migrate", help="upgrade the database schema (alembic upgrade)")
-    p.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    p.add_argument("revision", nargs="?", default="heads", help="target revision (default: every head)")
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("worker", help="run the Temporal worker")

@@ -2,6 +2,7 @@
 
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.finance import (
+    DunningStep,
     Invoice,
     InvoiceCounter,
     LedgerEntry,
@@ -19,6 +20,7 @@ __all__ = [
     "ClockAnchor",
     "Client",
     "Declaration",
+    "DunningStep",
     "Expense",
     "GatewaySetting",
     "Invoice",

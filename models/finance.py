@@ -44,7 +44,11 @@ class Invoice(Base):
     total_excl_vat: Mapped[Decimal] = mapped_column(Money)
     vat_amount: Mapped[Decimal] = mapped_column(Money)
     total_incl_vat: Mapped[Decimal] = mapped_column(Money)
+    # What the client still owes, and its split: costs and interest are paid before principal.
     balance: Mapped[Decimal] = mapped_column(Money)
+    principal_open: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    interest_open: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    costs_open: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     paid_on: Mapped[date | None] = mapped_column(Date)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -87,6 +91,27 @@ class Payout(Base):
     net_amount: Mapped[Decimal] = mapped_column(Money)
     expenses: Mapped[Decimal] = mapped_column(Money)
     payroll: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DunningStep(Base):
+    """One rung of the dunning ladder as it was climbed, with what the law allowed to claim."""
+
+    __tablename__ = "dunning_steps"
+    __table_args__ = (UniqueConstraint("invoice_id", "level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(32))
+    regime: Mapped[str] = mapped_column(String(8))  # "b2b" | "b2c"
+    business_date: Mapped[date] = mapped_column(Date)
+    fixed_compensation: Mapped[Decimal] = mapped_column(Money)
+    interest: Mapped[Decimal] = mapped_column(Money)
+    penalty: Mapped[Decimal] = mapped_column(Money)
+    reminder_fee: Mapped[Decimal] = mapped_column(Money)
+    rule: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

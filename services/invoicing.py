@@ -106,6 +106,7 @@ async def issue_invoice(
         vat_amount=totals.vat_amount,
         total_incl_vat=totals.total_incl_vat,
         balance=totals.total_incl_vat,
+        principal_open=totals.total_incl_vat,
         status="open",
         lines=[{"label": ln.label, "amount_excl_vat": str(ln.amount_excl_vat)} for ln in lines],
     )

@@ -76,7 +76,7 @@ def settings() -> Settings:
 def migrated(settings: Settings) -> str:
     from alembic import command
 
-    command.upgrade(alembic_config(settings.sync_database_url), "head")
+    command.upgrade(alembic_config(settings.sync_database_url), "heads")
     return settings.database_url
 
 

@@ -84,7 +84,7 @@ async def fast(fast_database_url: str) -> AsyncIterator[Fast]:
         day_seconds=DAY_SECONDS,
         task_queue=f"fast-missions-{uuid.uuid4().hex[:8]}",
     )
-    await asyncio.to_thread(command.upgrade, alembic_config(settings.sync_database_url), "head")
+    await asyncio.to_thread(command.upgrade, alembic_config(settings.sync_database_url), "heads")
     db = Database(make_engine(settings))
     async with db.session() as session:
         row = await session.scalar(select(Parameter).where(Parameter.key == "policy.lifecycle"))
