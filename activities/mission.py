@@ -205,11 +205,19 @@ class MissionActivities:
 
     @activity.defn
     async def pay_salary(self, req: SalaryRequest) -> SalaryInfo:
-        """Pay the member's salary on day 7, from the fund unless the client already paid."""
+        """Pay the member's salary on day 7 (fund or client money), or say why it must wait."""
         async with self.db.session() as session:
-            payout = await payroll.pay_salary(session, req.mission_id, req.paid_on)
+            result = await payroll.pay_salary(session, req.mission_id, req.paid_on, req.attempt)
+            if isinstance(result, payroll.Withheld):
+                return SalaryInfo(
+                    source="withheld",
+                    net_amount=Decimal("0.00"),
+                    paid_on=None,
+                    reason=result.reason,
+                    retry_days=result.retry_days,
+                )
             return SalaryInfo(
-                source=payout.source, net_amount=payout.net_amount, paid_on=payout.paid_on
+                source=result.source, net_amount=result.net_amount, paid_on=result.paid_on
             )
 
     @activity.defn

@@ -184,12 +184,27 @@ class EmailRequest(Contract):
 class SalaryRequest(Contract):
     mission_id: int
     paid_on: date
+    attempt: int = 0
 
 
 class SalaryInfo(Contract):
-    source: str
+    """The salary paid ("fund" or "client" money) or withheld, with the reason shown to the member.
+
+    A withheld advance waits for the client's payment; `retry_days` > 0 means the fund itself may
+    allow it later (e.g. once it is back above its floor), so the workflow asks again then.
+    """
+
+    source: str  # "fund" | "client" | "withheld"
     net_amount: Decimal
-    paid_on: date
+    paid_on: date | None
+    reason: str = ""
+    retry_days: int = 0
+
+
+class SalaryUnpaid(Contract):
+    mission_id: int
+    reason: str
+    business_date: date
 
 
 class DunningRequest(Contract):

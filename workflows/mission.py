@@ -8,6 +8,7 @@ repeated steps before anything enters the history.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -78,6 +79,8 @@ class MissionWorkflow:
         self.invoice: InvoiceInfo | None = None
         self.balance: Decimal | None = None
         self.salary_paid = False
+        self.salary_withheld: str | None = None
+        self.collection_done = False
         self.settled = False
         self.dunning_level = 0
         self.cancel_request: CancelMission | None = None
@@ -99,8 +102,7 @@ class MissionWorkflow:
             await self._declaration_phase()
             await self._work_phase()
             await self._invoice_phase()
-            await self._advance_phase()
-            return await self._collection_phase()
+            return await self._money_phase()
         except Cancelled:
             return await self._cancel_path()
 
@@ -190,20 +192,48 @@ class MissionWorkflow:
         await self._email("invoice", "invoice", "client")
 
     async def _advance_phase(self) -> None:
-        """Day 7: the salary is paid whether or not the client has paid."""
+        """Day 7: the salary is paid whether or not the client has paid, if the fund may."""
         plan = self._plan()
-        self.waiting_for = "salary day"
-        while self.today() < plan.pay_date:
-            if await self._wait_until(plan.pay_date, self._paid_unsettled):
-                self._settle()
-        salary: SalaryInfo = await self._step(
-            "salary",
-            MissionActivities.pay_salary,
-            SalaryRequest(mission_id=self.mission_id, paid_on=max(self.today(), plan.pay_date)),
-        )
-        self.salary_paid = True
-        if salary.source == "client" and not self.settled:
-            self._settle()
+        await self._wait_until(plan.pay_date)
+        attempt = 0
+        while True:
+            salary: SalaryInfo = await self._step(
+                "salary",
+                MissionActivities.pay_salary,
+                SalaryRequest(
+                    mission_id=self.mission_id,
+                    paid_on=max(self.today(), plan.pay_date),
+                    attempt=attempt,
+                ),
+            )
+            if salary.source != "withheld":
+                self.salary_paid = True
+                return
+            # Not advanced: the salary waits for the client's money (or for the fund, if it may).
+            attempt += 1
+            self.salary_withheld = salary.reason
+            if salary.retry_days > 0:
+                retry_on = self.today() + timedelta(days=salary.retry_days)
+                await self._wait_until(retry_on, self._collection_over)
+            else:
+                await workflow.wait_condition(self._collection_over)
+            if not self.settled and self.collection_done:
+                await self._record(
+                    "salary_not_paid",
+                    "salary_not_paid",
+                    detail={"reason": f"{salary.reason}; the client never paid"},
+                )
+                return
+
+    async def _money_phase(self) -> str:
+        """Salary and collection run side by side: neither waits for the other."""
+        salary = asyncio.ensure_future(self._advance_phase())
+        try:
+            outcome = await self._collection_phase()
+        finally:
+            self.collection_done = True
+        await salary
+        return outcome
 
     async def _collection_phase(self) -> str:
         plan = self._plan()
@@ -454,6 +484,9 @@ class MissionWorkflow:
     def _invoice(self) -> InvoiceInfo:
         assert self.invoice is not None
         return self.invoice
+
+    def _collection_over(self) -> bool:
+        return self.settled or self.collection_done
 
     def _paid_unsettled(self) -> bool:
         return self.balance is not None and self.balance <= 0 and not self.settled
