@@ -157,6 +157,8 @@ def normalize_iban(value: object, field: str = "iban") -> str:
         raise FieldError(field, "bad checksum: check digits do not match (mod 97)") from None
     except InvalidLength:
         raise FieldError(field, f"wrong length for a {country} IBAN") from None
+    except InvalidComponent:
+        raise FieldError(field, f"unknown bank code for a {country} IBAN") from None
     except ValidationError:
         raise FieldError(field, f"bad format for a {country} IBAN") from None
 

@@ -1,0 +1,508 @@
+"""Authentication and authorisation through the real API: who may call what, on whose objects.
+
+The policy table below lists every /api route and the roles it admits; a route added to the app
+without a row here fails `test_policy_table_covers_every_route`. Each test that needs a live
+mission runs exactly one workflow (the time-skipping server allows one at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from sqlalchemy import update
+
+from api.app import app
+from core.security import issue_token
+from models import Mission, User
+from tests.api.conftest import Account, assert_refused, count, snapshot
+from tests.conftest import Stack, client_payload, member_payload, unique
+
+GOOD_IBAN = "BE71096123456769"
+MISSING = 999_999
+PUBLIC = "public"
+ANY = ("member", "advisor", "ops")
+STAFF = ("advisor", "ops")
+OPS = ("ops",)
+MEMBER = ("member",)
+
+
+def _payment_body() -> dict[str, Any]:
+    # Refused by validation (exponent) for ops: a role check must answer before it, and ops
+    # reaching the validation proves the route admits them without recording anything.
+    return {
+        "amount": "1e3",
+        "received_on": "2026-01-02",
+        "structured_communication": None,
+        "bank_transaction_id": unique("AUTHZ-"),
+    }
+
+
+def _mission_body() -> dict[str, Any]:
+    # Names a missing member: refused with 404 for every role, so no workflow ever starts.
+    return {
+        "member_id": MISSING,
+        "client_id": MISSING,
+        "title": "Authorisation probe",
+        "start_date": "2099-01-01",
+        "end_date": "2099-01-02",
+        "amount_excl_vat": "100.00",
+        "vat_rate": "21",
+    }
+
+
+# (method, path, roles admitted, JSON body). Paths use a missing id: the role check comes first.
+POLICY: list[tuple[str, str, Any, Any]] = [
+    ("POST", "/api/auth/token", PUBLIC, None),
+    ("GET", "/api/me", ANY, None),
+    ("POST", "/api/members", STAFF, "member"),
+    ("GET", "/api/members/{member_id}", ANY, None),
+    ("POST", "/api/clients", ANY, {"name": ""}),
+    ("GET", "/api/clients", ANY, None),
+    ("GET", "/api/clients/{client_id}", ANY, None),
+    ("POST", "/api/missions", ANY, "mission"),
+    ("GET", "/api/missions", ANY, None),
+    ("GET", "/api/missions/{mission_id}", ANY, None),
+    ("POST", "/api/missions/{mission_id}/sign", MEMBER, None),
+    ("POST", "/api/missions/{mission_id}/client-confirmation", STAFF, {"method": "email"}),
+    ("POST", "/api/missions/{mission_id}/work-report", MEMBER, {"days_worked": 1}),
+    ("POST", "/api/missions/{mission_id}/cancel", ANY, {"reason": "probe"}),
+    ("POST", "/api/missions/{mission_id}/retry", OPS, {"reason": "probe"}),
+    ("GET", "/api/missions/{mission_id}/ledger", ANY, None),
+    ("POST", "/api/payments", OPS, "payment"),
+    ("GET", "/api/payments", STAFF, None),
+    ("GET", "/api/guarantee-fund", STAFF, None),
+    ("GET", "/api/ledger/balances", STAFF, None),
+    ("GET", "/api/invoices/{invoice_id}", ANY, None),
+    ("POST", "/api/invoices/{invoice_id}/credit-notes", OPS, {"full": True, "reason": "probe"}),
+    ("GET", "/api/outbox", STAFF, None),
+    ("POST", "/api/estimates", ANY, {"contract_type": "ordinary", "amount_excl_vat": "1000.00"}),
+    ("GET", "/api/clock", PUBLIC, None),
+    ("GET", "/api/health", PUBLIC, None),
+]
+
+PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
+
+
+def _url(path: str) -> str:
+    return path.format(member_id=MISSING, client_id=MISSING, mission_id=MISSING, invoice_id=MISSING)
+
+
+def _body(kind: Any) -> Any:
+    if kind == "member":
+        return member_payload(iban=GOOD_IBAN)
+    if kind == "payment":
+        return _payment_body()
+    if kind == "mission":
+        return _mission_body()
+    return kind
+
+
+async def _call(stack: Stack, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    if method == "GET":
+        return await stack.http.get(_url(path), headers=headers)
+    return await stack.http.post(_url(path), json=_body(body), headers=headers)
+
+
+def test_policy_table_covers_every_route() -> None:
+    routes = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith("/api")
+        for method in operations
+    }
+    table = {(method, path) for method, path, _, _ in POLICY}
+    assert routes - table == set(), "routes without a row in the policy table"
+    assert table - routes == set(), "policy rows for routes that do not exist"
+
+
+# ---------------------------------------------------------------- authentication
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "body"), PROTECTED)
+async def test_anonymous_is_401(
+    stack: Stack, method: str, path: str, roles: Any, body: Any
+) -> None:
+    before = await snapshot(stack.db)
+    r = await _call(stack, method, path, body, {})
+    assert_refused(r, 401, None, "not authenticated")
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert await snapshot(stack.db) == before
+
+
+async def test_public_routes_answer_without_token(stack: Stack) -> None:
+    r = await stack.http.get("/api/health")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "ok"}
+
+
+async def test_bad_tokens_are_401(stack: Stack, accounts: tuple[Account, Account]) -> None:
+    a, _ = accounts
+    r = await stack.http.get("/api/me", headers=a.headers)
+    assert r.status_code == 200, r.text
+    user_id = r.json()["user_id"]
+    real = a.headers["Authorization"].removeprefix("Bearer ")
+    settings = stack.settings
+    forged = jwt.encode(
+        {"sub": str(user_id), "role": "ops"},
+        "not-the-secret-but-just-as-long-0123456789",
+        algorithm="HS256",
+    )
+    expired = jwt.encode(
+        {"sub": str(user_id), "role": "member", "iat": 1_000_000, "exp": 1_000_060},
+        settings.secret_key,
+        algorithm="HS256",
+    )
+    unsigned = jwt.encode({"sub": str(user_id), "role": "ops"}, key=None, algorithm="none")
+    no_subject = jwt.encode({"role": "ops"}, settings.secret_key, algorithm="HS256")
+    ghost = issue_token(settings, 2**31 - 1, "ops")  # well signed, for a user that does not exist
+    for token in (
+        "garbage",
+        real[:-3] + ("aaa" if not real.endswith("aaa") else "bbb"),
+        forged,
+        expired,
+        unsigned,
+        no_subject,
+        ghost,
+    ):
+        r = await stack.http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert_refused(r, 401, None, "not authenticated")
+    r = await stack.http.get("/api/me", headers={"Authorization": real})  # no "Bearer"
+    assert_refused(r, 401, None)
+
+
+async def test_role_comes_from_the_database_not_the_token(
+    stack: Stack, accounts: tuple[Account, Account]
+) -> None:
+    a, _ = accounts
+    me = (await stack.http.get("/api/me", headers=a.headers)).json()
+    # A correctly signed token claiming "ops" for a member's login grants nothing more.
+    boosted = {"Authorization": f"Bearer {issue_token(stack.settings, me['user_id'], 'ops')}"}
+    r = await stack.http.get("/api/me", headers=boosted)
+    assert r.json()["role"] == "member"
+    r = await stack.http.get("/api/outbox", headers=boosted)
+    assert_refused(r, 403, None, "advisors and ops only")
+
+
+async def test_deactivated_login_is_refused(stack: Stack) -> None:
+    payload = member_payload(iban=GOOD_IBAN)
+    member, headers = await stack.new_member(**payload)
+    r = await stack.http.get("/api/me", headers=headers)
+    assert r.status_code == 200, r.text
+    async with stack.db.session() as session:
+        await session.execute(
+            update(User).where(User.member_id == member["id"]).values(active=False)
+        )
+    r = await stack.http.get("/api/me", headers=headers)
+    assert_refused(r, 401, None)
+    r = await stack.http.post(
+        "/api/auth/token", data={"username": payload["email"], "password": payload["password"]}
+    )
+    assert_refused(r, 401, "password", "wrong email or password")
+
+
+async def test_wrong_password_is_401_then_429(stack: Stack) -> None:
+    payload = member_payload(iban=GOOD_IBAN)
+    await stack.new_member(**payload)
+    email, password = payload["email"], payload["password"]
+
+    r = await stack.http.post("/api/auth/token", data={"username": email, "password": "wrong!"})
+    wrong = assert_refused(r, 401, "password", "wrong email or password")
+    assert "access_token" not in r.json()
+    # An unknown email gets the very same answer: no way to tell which logins exist.
+    r = await stack.http.post(
+        "/api/auth/token", data={"username": f"{unique('nobody')}@example.be", "password": "x"}
+    )
+    assert r.status_code == 401 and r.json()["detail"][0] == wrong
+
+    limit = stack.settings.login_max_failures
+    for attempt in range(1, limit):  # one failure already counted above
+        r = await stack.http.post(
+            "/api/auth/token",
+            data={"username": email.upper() if attempt % 2 else email, "password": "wrong!"},
+        )
+        assert r.status_code == 401, (attempt, r.text)
+    # Locked out now, even with the right password.
+    r = await stack.http.post("/api/auth/token", data={"username": email, "password": password})
+    assert_refused(r, 429, "username", "too many failed logins")
+    # Other logins are not affected.
+    other = member_payload(iban=GOOD_IBAN)
+    await stack.new_member(**other)
+    r = await stack.http.post(
+        "/api/auth/token", data={"username": other["email"], "password": other["password"]}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "bearer"
+
+
+# ---------------------------------------------------------------- authorisation by role
+
+
+async def _headers_of(stack: Stack, role: str, a: Account) -> dict[str, str]:
+    return {"member": a.headers, "advisor": await stack.advisor(), "ops": await stack.ops()}[role]
+
+
+@pytest.mark.parametrize("role", ANY)
+@pytest.mark.parametrize(("method", "path", "roles", "body"), PROTECTED)
+async def test_role_policy(
+    stack: Stack,
+    accounts: tuple[Account, Account],
+    role: str,
+    method: str,
+    path: str,
+    roles: Any,
+    body: Any,
+) -> None:
+    """A role outside the route's policy gets 403 and changes nothing; one inside gets past it."""
+    a, _ = accounts
+    headers = await _headers_of(stack, role, a)
+    before = await snapshot(stack.db)
+    r = await _call(stack, method, path, body, headers)
+    if role in roles:
+        assert r.status_code not in (401, 403), r.text
+        assert r.status_code < 500, r.text
+    else:
+        assert_refused(r, 403, None)
+        assert await snapshot(stack.db) == before
+
+
+# ---------------------------------------------------------------- objects of other members
+
+
+async def _member_with_client(stack: Stack) -> tuple[dict[str, Any], dict[str, str], int]:
+    member, headers = await stack.new_member(iban=GOOD_IBAN)
+    client = await stack.new_client(member["id"])
+    return member, headers, int(client["id"])
+
+
+async def test_foreign_mission_answers_like_a_missing_one(
+    stack: Stack, accounts: tuple[Account, Account]
+) -> None:
+    a, _ = accounts
+    b, bh, b_client = await _member_with_client(stack)
+    mission = await stack.new_mission(bh, b["id"], b_client, start_in=3, length=3)
+    mid = mission["id"]
+    original = await stack.mission(mid)
+
+    missing = await stack.http.get(f"/api/missions/{MISSING}", headers=a.headers)
+    assert_refused(missing, 404, None, "not found")
+    for other in (mid, 0, -1, 2**63):
+        r = await stack.http.get(f"/api/missions/{other}", headers=a.headers)
+        assert r.status_code == 404, (other, r.text)
+        assert r.json() == missing.json(), other
+
+    actions = [
+        ("sign", None),
+        ("cancel", {"reason": "not mine to cancel"}),
+        ("work-report", {"days_worked": 1, "expenses": []}),
+    ]
+    for action, body in actions:
+        on_missing = await stack.http.post(
+            f"/api/missions/{MISSING}/{action}", json=body, headers=a.headers
+        )
+        r = await stack.http.post(f"/api/missions/{mid}/{action}", json=body, headers=a.headers)
+        assert_refused(r, 404, None, "not found")
+        assert r.json() == on_missing.json(), action
+    r = await stack.http.get(f"/api/missions/{mid}/ledger", headers=a.headers)
+    assert_refused(r, 404, None, "not found")
+    r = await stack.http.get("/api/missions", params={"member_id": b["id"]}, headers=a.headers)
+    assert r.status_code == 200 and r.json() == []
+    r = await stack.http.get(f"/api/members/{b['id']}", headers=a.headers)
+    assert_refused(r, 404, None, "not found")
+    r = await stack.http.get(f"/api/clients/{b_client}", headers=a.headers)
+    assert_refused(r, 404, None, "not found")
+
+    # Staff-only steps on that very mission: refused by role, whoever's mission it is.
+    r = await stack.http.post(
+        f"/api/missions/{mid}/client-confirmation", json={"method": "email"}, headers=bh
+    )
+    assert_refused(r, 403, None, "advisors and ops only")
+    r = await stack.http.post(f"/api/missions/{mid}/retry", headers=bh)
+    assert_refused(r, 403, None, "ops only")
+    r = await stack.http.post(f"/api/missions/{mid}/retry", headers=await stack.advisor())
+    assert_refused(r, 403, None, "ops only")
+
+    after = await stack.mission(mid)
+    assert after == original  # nothing moved: no signature, no cancellation, same timeline
+    # The mission was live all along: its owner's signature goes through.
+    r = await stack.http.post(f"/api/missions/{mid}/sign", headers=bh)
+    assert r.status_code == 200, r.text
+    assert r.json()["signed_at"] is not None
+
+
+async def test_member_lists_only_own_missions(stack: Stack) -> None:
+    c, ch, c_client = await _member_with_client(stack)
+    d, dh, d_client = await _member_with_client(stack)
+    d_mission = await stack.new_mission(dh, d["id"], d_client)
+    await stack.handle(d_mission["id"]).terminate("test: one workflow in flight at a time")
+    c_mission = await stack.new_mission(ch, c["id"], c_client)
+
+    r = await stack.http.get("/api/missions", headers=ch)
+    assert r.status_code == 200, r.text
+    assert [m["id"] for m in r.json()] == [c_mission["id"]]
+    r = await stack.http.get("/api/missions", headers=dh)
+    assert [m["id"] for m in r.json()] == [d_mission["id"]]
+    for params in ({"member_id": d["id"]}, {"client_id": d_client}):
+        r = await stack.http.get("/api/missions", params=params, headers=ch)
+        assert r.status_code == 200 and r.json() == [], params
+    r = await stack.http.get(
+        "/api/missions", params={"member_id": c["id"]}, headers=await stack.advisor()
+    )
+    assert [m["id"] for m in r.json()] == [c_mission["id"]]
+    r = await stack.http.get("/api/missions", headers=await stack.ops())
+    ids = {m["id"] for m in r.json()}
+    assert {c_mission["id"], d_mission["id"]} <= ids
+
+
+async def test_member_creates_own_client_and_mission(
+    stack: Stack, accounts: tuple[Account, Account]
+) -> None:
+    _, b = accounts
+    member, headers = await stack.new_member(iban=GOOD_IBAN)
+    mine = member["id"]
+
+    before = await snapshot(stack.db)
+    r = await stack.http.post("/api/clients", json=client_payload(member_id=b.id), headers=headers)
+    assert_refused(r, 404, "member_id", "not found")
+    assert await snapshot(stack.db) == before
+
+    r = await stack.http.post("/api/clients", json=client_payload(), headers=headers)
+    assert r.status_code == 201, r.text
+    client = r.json()
+    assert client["member_id"] == mine
+    r = await stack.http.get("/api/clients", headers=headers)
+    assert [c["id"] for c in r.json()] == [client["id"]]
+
+    missions_of_b = await count(stack.db, Mission, Mission.member_id == b.id)
+    today = await stack.today()
+    body = {
+        "member_id": b.id,
+        "client_id": client["id"],
+        "title": "Not my mission to create",
+        "start_date": (today + timedelta(days=3)).isoformat(),
+        "end_date": (today + timedelta(days=5)).isoformat(),
+        "amount_excl_vat": "800.00",
+        "vat_rate": "21",
+    }
+    r = await stack.http.post("/api/missions", json=body, headers=headers)
+    if r.status_code == 201:
+        stack.mission_ids.append(r.json()["id"])
+    assert_refused(r, 404, "member_id", "not found")
+    assert await count(stack.db, Mission, Mission.member_id == b.id) == missions_of_b
+
+    mission = await stack.new_mission(headers, mine, client["id"])
+    assert mission["member_id"] == mine and mission["client_id"] == client["id"]
+    assert mission["stage"] == "contract"
+    r = await stack.http.get(f"/api/missions/{mission['id']}", headers=headers)
+    assert r.status_code == 200, r.text
+    r = await stack.http.get(f"/api/missions/{mission['id']}", headers=b.headers)
+    assert_refused(r, 404, None, "not found")
+
+
+# ---------------------------------------------------------------- the CLI and system routes
+
+
+async def _coopflow(stack: Stack, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "COOPFLOW_DATABASE_URL": stack.settings.database_url}
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "coopflow"),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_cli_creates_staff_login(stack: Stack) -> None:
+    email = f"{unique('cli')}@coop.example"
+    password = "cli password 1234"
+    rc, out, err = await _coopflow(
+        stack, "users", "create", "--email", email, "--password", password, "--role", "advisor"
+    )
+    assert rc == 0, err
+    assert "created advisor login" in out and email in out
+    headers = await stack.login(email, password)
+    me = (await stack.http.get("/api/me", headers=headers)).json()
+    assert me["role"] == "advisor" and me["member_id"] is None
+    r = await stack.http.get("/api/outbox", headers=headers)
+    assert r.status_code == 200, r.text
+
+    # The same email again: refused with a message, not a traceback, and nothing added.
+    rc, out, err = await _coopflow(
+        stack, "users", "create", "--email", email, "--password", password, "--role", "ops"
+    )
+    assert rc == 1, (rc, err)
+    assert "already exists" in err and "Traceback" not in err, err
+    assert await count(stack.db, User, User.email == email) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--role", "member"], "invalid choice"),
+        (["--role", "root"], "invalid choice"),
+        (["--role", "ops", "--email-typo"], "unrecognized"),
+    ],
+    ids=["role-member", "role-root", "unknown-flag"],
+)
+async def test_cli_bad_role_exits_2(stack: Stack, args: list[str], reason: str) -> None:
+    email = f"{unique('cli')}@coop.example"
+    rc, _, err = await _coopflow(
+        stack, "users", "create", "--email", email, "--password", "cli password 1234", *args
+    )
+    assert rc == 2, err
+    assert reason in err
+    assert await count(stack.db, User, User.email == email) == 0
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "reason"),
+    [
+        ("not-an-email", "cli password 1234", "email"),
+        ("a@b.be\r\nBcc: x@y", "cli password 1234", "email"),
+        (None, "short", "password"),
+    ],
+    ids=["bad-email", "header-injection", "short-password"],
+)
+async def test_cli_bad_values_exit_2(
+    stack: Stack, email: str | None, password: str, reason: str
+) -> None:
+    email = email or f"{unique('cli')}@coop.example"
+    users = await count(stack.db, User)
+    rc, _, err = await _coopflow(
+        stack, "users", "create", "--email", email, "--password", password, "--role", "ops"
+    )
+    assert rc == 2, err
+    assert f"error: {reason}:" in err and "Traceback" not in err
+    assert await count(stack.db, User) == users
+
+
+async def test_clock(stack: Stack) -> None:
+    r = await stack.http.get("/api/clock")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"today", "day_seconds"}
+    today = date.fromisoformat(body["today"])
+    assert abs((today - date.today()).days) <= 1  # 86400-second days follow the calendar
+    assert body["day_seconds"] == stack.settings.day_seconds
+
+
+async def test_openapi_and_docs(stack: Stack) -> None:
+    r = await stack.http.get("/openapi.json")
+    assert r.status_code == 200, r.text
+    spec = r.json()
+    assert spec["info"]["title"] == "Coopflow"
+    for path in ("/api/missions", "/api/missions/{mission_id}/work-report", "/api/payments"):
+        assert path in spec["paths"], path
+    r = await stack.http.get("/docs")
+    assert r.status_code == 200
+    assert "swagger" in r.text.lower() and "/openapi.json" in r.text
