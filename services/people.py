@@ -23,6 +23,11 @@ LANGUAGES = ("fr", "nl", "en")
 MIN_PASSWORD = 10
 
 
+def _login_email(value: object) -> str:
+    """Logins are matched without regard to case: X@y.be and x@y.be are one person."""
+    return normalize_email(value).lower()
+
+
 def _password(value: object) -> str:
     if not isinstance(value, str) or len(value) < MIN_PASSWORD:
         raise FieldError("password", f"at least {MIN_PASSWORD} characters")
@@ -47,7 +52,7 @@ async def create_staff_user(session: AsyncSession, email: str, password: str, ro
     """Create an advisor or ops login."""
     if role not in STAFF_ROLES:
         raise FieldError("role", f"one of {', '.join(STAFF_ROLES)}")
-    email = normalize_email(email)
+    email = _login_email(email)
     await _email_free(session, email)
     user = User(email=email, password_hash=hash_password(_password(password)), role=role)
     session.add(user)
@@ -81,7 +86,7 @@ async def create_member(
 ) -> Member:
     """Register a member of the cooperative and their login (role member)."""
     clean_name = clean_text(name, field="name", max_length=200)
-    clean_email = normalize_email(email)
+    clean_email = _login_email(email)
     clean_password = _password(password)
     clean_iban = normalize_iban(iban)
     niss = normalize_niss(national_number)
@@ -116,7 +121,7 @@ async def create_member(
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for every failure)."""
     try:
-        email = normalize_email(email)
+        email = _login_email(email)
     except FieldError:
         return None
     user = await session.scalar(select(User).where(User.email == email))

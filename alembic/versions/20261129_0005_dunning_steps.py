@@ -54,6 +54,10 @@ def upgrade() -> None:
             )
     # Invoices issued before this revision owe principal only.
     op.execute("UPDATE invoices SET principal_open = balance")
+    # The default only served the existing rows: new invoices always state their split.
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        for column in ("principal_open", "interest_open", "costs_open"):
+            batch_op.alter_column(column, server_default=None)
 
 
 def downgrade() -> None:
