@@ -136,6 +136,13 @@ async def run(base_url: str) -> None:
         demo = Demo(http)
         ops = await demo.token(STAFF[0][0], STAFF[0][1])
         advisor = await demo.token(STAFF[1][0], STAFF[1][1])
+        # The guarantee fund advances salaries only above its floor: endow it (once per reference).
+        await demo.call(
+            "POST",
+            "/api/guarantee-fund/top-ups",
+            ops,
+            {"amount": "50000.00", "reference": "DEMO-ENDOWMENT", "reason": "demo opening balance"},
+        )
         members = []
         for spec in MEMBERS:
             r = await http.post(

@@ -1,46 +1,387 @@
-"""The guarantee fund: what it holds and what it has advanced that clients still owe."""
+"""The guarantee fund: what it holds, what it has advanced, and when it may advance a salary.
+
+What the numbers mean, in ledger terms (services/ledger.py; a balance is debits minus credits,
+so these credit-balance accounts read negative):
+
+- `guarantee_fund` holds what the fund may still advance. **available = -balance(guarantee_fund)**.
+- `fund_advances` holds what the fund has advanced on salaries whose client has not paid yet,
+  line by line with the client (`client_id`) and the mission (the transaction's `mission_id`).
+  **advances outstanding = -balance(fund_advances)**; a client's **exposure** is the same sum
+  over that client's lines, a member's over their missions' transactions.
+- **the fund's balance** (what it holds) = available + advances outstanding
+  = fee shares + top-ups + recoveries - losses (write-offs, credit notes it bears).
+
+Both accounts are the two halves of the fund's resources (equity-like, credit balance). An
+advance does not make the fund poorer, it ties part of it up: the money left the bank in the
+salary's own transaction (Cr bank), and the claim on the client is the receivable already on
+the books (booking it a second time as an asset would count it twice). Only a write-off makes
+the fund poorer, and a recovery after it refills the fund.
+
+Each event is ONE balanced transaction, posted in the same database transaction as the state
+change and idempotent by its event key; the fund's lines in each:
+
+| event (kind)        | the fund's lines                                                    |
+|---------------------|---------------------------------------------------------------------|
+| invoice_issued      | Cr guarantee_fund: the fund's share of the fee                      |
+| salary_paid         | if the client's money does not cover the salary cost S: the advance |
+|                     | A = S - client money received; Dr guarantee_fund A / Cr fund_adv. A |
+| client_payment      | the fund is reimbursed first: r = min(payment, the mission's        |
+|                     | advance outstanding); Dr fund_advances r / Cr guarantee_fund r      |
+| write_off (P)       | (charges reversed, Cr receivables); Dr vat_payable V (the VAT of    |
+|                     | the principal P, only on a certain loss); Dr fund_advances A (closes|
+|                     | the mission's advance); Dr guarantee_fund P - V - A (the rest)      |
+| recovery (R)        | Dr bank R; Cr late_fee_income (charges, income again); Cr           |
+|                     | vat_payable v (the VAT recovered at write-off, pro rata, due again);|
+|                     | Cr guarantee_fund the rest of the principal                         |
+| credit_note         | Dr fund_advances c (the member's part the fund bears after payday,  |
+|                     | out of the advance first: c = min(that part, advance outstanding)); |
+|                     | Dr guarantee_fund its fee share given back + the rest of that part  |
+| fund_top_up         | Dr bank / Cr guarantee_fund                                         |
+
+Rules (dated parameter `fund.rules`, migration 0006): an advance is refused (`Withheld`, asked
+again after `retry_days`) when available - advance < floor, or when the client's exposure +
+advance > client_exposure_cap. The decision and the payout are serialised by `lock()`: a
+transaction-scoped advisory lock on PostgreSQL, held until commit, so that concurrent advances
+each see the others' committed effect (SQLite serialises writers by itself). A write-off takes
+the same lock; a loss may still take the fund below its floor (it cannot be refused), and then
+every advance waits until a top-up or a payment brings it back.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exc, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import DomainError
+from domain.errors import FieldError
+from domain.identifiers import clean_text
+from domain.money import to_cents
 from models import (
+    Client,
+    FundTopUp,
     Invoice,
-    Payout,
+    LedgerEntry,
+    LedgerTransaction,
+    Member,
+    Mission,
+    WriteOff,
 )
-from services import ledger
+from services import ledger, parameters
+from services.ledger import Line
+
+FUND_RULES = "fund.rules"
+AVAILABLE = "guarantee_fund"
+ADVANCES = "fund_advances"
+ZERO = Decimal("0.00")
+
+# One constant for the whole database: pg_advisory_xact_lock(LOCK_KEY) serialises the fund.
+LOCK_KEY = 0x636F_6F70_6675_6E64  # "coopfund"
+
+# Why an invoice is written off, and whether that makes the loss certain (VAT restitution,
+# art. 77 §1 7° CTVA, domain.md §3.4). The end of the dunning ladder is not a certain loss.
+WRITE_OFF_CAUSES: dict[str, tuple[bool, str]] = {
+    "dunning_exhausted": (False, "dunning ladder exhausted without payment"),
+    "bankruptcy": (True, "the client was declared bankrupt"),
+    "judicial_reorganisation": (True, "a judicial reorganisation plan was homologated"),
+    "proven_irrecoverable": (True, "proven irrecoverable: all remedies exhausted"),
+}
 
 
-async def guarantee_fund(session: AsyncSession) -> dict[str, object]:
-    """The fund's balance (what it holds) and the salaries it advanced that clients still owe."""
-    fund = -await ledger.account_balance(session, "guarantee_fund")
-    rows = (
-        await session.execute(
-            select(Payout, Invoice)
-            .join(Invoice, (Invoice.mission_id == Payout.mission_id) & (Invoice.kind == "invoice"))
-            .where(Payout.source == "fund", Invoice.status == "open")
-        )
-    ).all()
-    outstanding = sum(
-        (min(p.net_amount + p.expenses + _withheld(p), inv.balance) for p, inv in rows),
-        Decimal("0.00"),
+@dataclass(frozen=True)
+class FundRules:
+    floor: Decimal
+    client_exposure_cap: Decimal
+    retry_days: int
+    valid_from: date
+
+
+async def fund_rules(session: AsyncSession, on: date) -> FundRules:
+    row = await parameters.dated_parameter(session, FUND_RULES, on)
+    return FundRules(
+        floor=Decimal(str(row.value["floor"])),
+        client_exposure_cap=Decimal(str(row.value["client_exposure_cap"])),
+        retry_days=int(row.value.get("retry_days", 1)),
+        valid_from=row.valid_from,
     )
+
+
+async def lock(session: AsyncSession) -> None:
+    """Serialise every decision on the fund until the caller's transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+async def available(session: AsyncSession) -> Decimal:
+    return -await ledger.account_balance(session, AVAILABLE)
+
+
+async def advances_outstanding(session: AsyncSession) -> Decimal:
+    return -await ledger.account_balance(session, ADVANCES)
+
+
+async def client_exposure(session: AsyncSession, client_id: int) -> Decimal:
+    """What the fund has advanced for this client's invoices and not got back."""
+    amount = await session.scalar(
+        select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.account == ADVANCES, LedgerEntry.client_id == client_id
+        )
+    )
+    return -(amount or ZERO)
+
+
+async def mission_advance(session: AsyncSession, mission_id: int) -> Decimal:
+    """What the fund has advanced on this mission's salary and not got back."""
+    amount = await session.scalar(
+        select(func.sum(LedgerEntry.amount))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.account == ADVANCES, LedgerTransaction.mission_id == mission_id)
+    )
+    return -(amount or ZERO)
+
+
+# ---------------------------------------------------------------- the fund's ledger lines
+
+
+def advance_lines(client_id: int, amount: Decimal) -> list[Line]:
+    """The salary's transaction: part of the fund's resources is tied up until the client pays."""
+    if amount <= 0:
+        return []
+    return [Line(AVAILABLE, amount), Line(ADVANCES, -amount, client_id)]
+
+
+async def reimbursement_lines(session: AsyncSession, invoice: Invoice, paid: Decimal) -> list[Line]:
+    """A client payment reimburses the fund first, up to the mission's advance outstanding."""
+    back = min(paid, await mission_advance(session, invoice.mission_id))
+    if back <= 0:
+        return []
+    return [Line(ADVANCES, back, invoice.client_id), Line(AVAILABLE, -back)]
+
+
+def write_off_cause(cause: str) -> tuple[bool, str]:
+    """(certain loss?, description) of a write-off cause; an unknown cause is refused."""
+    if cause not in WRITE_OFF_CAUSES:
+        raise FieldError("cause", f"one of {', '.join(sorted(WRITE_OFF_CAUSES))}")
+    return WRITE_OFF_CAUSES[cause]
+
+
+async def write_off_lines(
+    session: AsyncSession, invoice: Invoice, principal: Decimal, vat_recoverable: bool
+) -> tuple[list[Line], Decimal]:
+    """The fund's side of a write-off of `principal`, and the VAT it recovers.
+
+    Only a certain loss gives the VAT back (art. 77 CTVA), pro rata of the unpaid principal;
+    otherwise the fund absorbs the VAT too. The mission's advance outstanding is closed: that
+    part of the loss was already taken from what the fund may advance.
+    """
+    await lock(session)
+    vat = ZERO
+    if vat_recoverable and invoice.total_incl_vat > 0:
+        vat = to_cents(principal * invoice.vat_amount / invoice.total_incl_vat)
+    advanced = await mission_advance(session, invoice.mission_id)
+    lines = [Line("vat_payable", vat), Line(AVAILABLE, principal - vat - advanced)]
+    if advanced:
+        lines.append(Line(ADVANCES, advanced, invoice.client_id))
+    return lines, vat
+
+
+async def recovery_lines(
+    session: AsyncSession, invoice: Invoice, amount: Decimal, charges: Decimal, principal: Decimal
+) -> list[Line]:
+    """A payment after write-off (`charges` + `principal` = `amount`, as the payment was
+    allocated): the charges reversed at write-off are income again, the principal refills the
+    fund, and the VAT recovered at write-off is due again pro rata (cumulated, so that
+    recovering everything owes back exactly what was recovered).
+
+    `invoice.principal_open` is already reduced by `principal`.
+    """
+    write_off = await session.scalar(select(WriteOff).where(WriteOff.invoice_id == invoice.id))
+    vat = ZERO
+    if write_off is not None and write_off.vat_recovered and write_off.amount > 0:
+        share, whole = write_off.vat_recovered, write_off.amount
+        after = whole - invoice.principal_open
+        vat = to_cents(after * share / whole) - to_cents((after - principal) * share / whole)
+    return [
+        Line("bank", amount),
+        Line("late_fee_income", -charges),
+        Line("vat_payable", -vat),
+        Line(AVAILABLE, -(principal - vat)),
+    ]
+
+
+async def credit_note_lines(
+    session: AsyncSession, invoice: Invoice, fund_contribution: Decimal, fund_share: Decimal
+) -> list[Line]:
+    """The fund's side of a credit note: it gives back its share of the fee, and bears the
+    member's part of the credited amount once the salary is paid (`fund_share`). That part comes
+    out of the mission's advance outstanding first: the client will never reimburse it now."""
+    closed = min(max(fund_share, ZERO), await mission_advance(session, invoice.mission_id))
+    lines = [Line(AVAILABLE, fund_contribution + fund_share - closed)]
+    if closed > 0:
+        lines.append(Line(ADVANCES, closed, invoice.client_id))
+    return lines
+
+
+# ---------------------------------------------------------------- top-ups
+
+
+async def top_up(
+    session: AsyncSession,
+    *,
+    amount: Decimal,
+    reference: object,
+    reason: object,
+    business_date: date,
+    recorded_by_user_id: int | None,
+) -> FundTopUp:
+    """Put money into the fund once per reference: Dr bank / Cr guarantee_fund.
+
+    The same reference again with the same amount answers the first top-up; with another
+    amount it is refused (409), never applied twice.
+    """
+    ref = clean_text(reference, field="reference", max_length=64)
+    if not ref.isascii() or not ref.isprintable():
+        raise FieldError("reference", "printable ASCII characters only")
+    why = clean_text(reason, field="reason", max_length=500)
+    if amount <= 0 or to_cents(amount) != amount:
+        raise FieldError("amount", "a positive amount in cents")
+    existing = await _top_up_of(session, ref)
+    if existing is None:
+        row = FundTopUp(
+            reference=ref,
+            amount=amount,
+            reason=why,
+            business_date=business_date,
+            recorded_by_user_id=recorded_by_user_id,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except exc.IntegrityError:
+            existing = await _top_up_of(session, ref)  # a concurrent request won the race
+        else:
+            await ledger.post(
+                session,
+                event_key=f"fund_top_up:{ref}",
+                kind="fund_top_up",
+                business_date=business_date,
+                description=f"Guarantee fund top-up {ref}: {why}"[:2000],
+                lines=[Line("bank", amount), Line(AVAILABLE, -amount)],
+            )
+            return row
+    assert existing is not None
+    if existing.amount != amount:
+        raise DomainError(
+            f"reference {ref} already topped up the fund with {existing.amount:.2f}, "
+            f"not {amount:.2f}",
+            409,
+            "reference",
+        )
+    return existing
+
+
+async def _top_up_of(session: AsyncSession, reference: str) -> FundTopUp | None:
+    return await session.scalar(select(FundTopUp).where(FundTopUp.reference == reference))
+
+
+def top_up_out(row: FundTopUp) -> dict[str, Any]:
     return {
-        "balance": f"{fund:.2f}",
-        "outstanding_advances": {"count": len(rows), "amount": f"{outstanding:.2f}"},
+        "id": row.id,
+        "reference": row.reference,
+        "amount": f"{row.amount:.2f}",
+        "reason": row.reason,
+        "business_date": row.business_date.isoformat(),
     }
 
 
-def _withheld(payout: Payout) -> Decimal:
-    """What the coop paid on the member's behalf besides the net: contributions and tax."""
-    p = payout.payroll
-    return sum(
-        (
-            Decimal(p.get(k, "0"))
-            for k in ("employer_contributions", "employee_contributions", "withholding_tax")
-        ),
-        Decimal("0.00"),
-    )
+# ---------------------------------------------------------------- the fund as ops see it
+
+
+async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict[str, Any]:
+    """The fund's balance, what it may still advance, and who owes it what (largest first)."""
+    rules = await fund_rules(session, on)
+    free = await available(session)
+    advanced = await advances_outstanding(session)
+    advance_sum = func.sum(LedgerEntry.amount)
+    per_mission = (
+        await session.execute(
+            select(LedgerTransaction.mission_id, advance_sum)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(LedgerEntry.account == ADVANCES)
+            .group_by(LedgerTransaction.mission_id)
+            .having(advance_sum != 0)
+        )
+    ).all()
+    by_client = (
+        await session.execute(
+            select(Client.id, Client.name, advance_sum)
+            .join(Client, Client.id == LedgerEntry.client_id)
+            .where(LedgerEntry.account == ADVANCES)
+            .group_by(Client.id, Client.name)
+            .having(advance_sum != 0)
+            .order_by(advance_sum, Client.id)
+            .limit(top)
+        )
+    ).all()
+    by_member = (
+        await session.execute(
+            select(Member.id, Member.name, advance_sum)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .join(Mission, Mission.id == LedgerTransaction.mission_id)
+            .join(Member, Member.id == Mission.member_id)
+            .where(LedgerEntry.account == ADVANCES)
+            .group_by(Member.id, Member.name)
+            .having(advance_sum != 0)
+            .order_by(advance_sum, Member.id)
+            .limit(top)
+        )
+    ).all()
+    write_offs = (
+        await session.execute(
+            select(
+                func.count(WriteOff.id), func.sum(WriteOff.amount), func.sum(WriteOff.vat_recovered)
+            )
+        )
+    ).one()
+    recoveries = (
+        await session.execute(
+            select(func.count(LedgerEntry.id), func.sum(LedgerEntry.amount))
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(LedgerTransaction.kind == "recovery", LedgerEntry.account == "bank")
+        )
+    ).one()
+    top_ups = (
+        await session.execute(select(func.count(FundTopUp.id), func.sum(FundTopUp.amount)))
+    ).one()
+    return {
+        "balance": _money(free + advanced),
+        "available": _money(free),
+        "floor": _money(rules.floor),
+        "headroom": _money(max(free - rules.floor, ZERO)),
+        "client_exposure_cap": _money(rules.client_exposure_cap),
+        "rules_valid_from": rules.valid_from.isoformat(),
+        "outstanding_advances": {"count": len(per_mission), "amount": _money(advanced)},
+        "exposure_by_client": [
+            {"client_id": cid, "name": name, "amount": _money(-amount)}
+            for cid, name, amount in by_client
+        ],
+        "exposure_by_member": [
+            {"member_id": mid, "name": name, "amount": _money(-amount)}
+            for mid, name, amount in by_member
+        ],
+        "write_offs": {
+            "count": write_offs[0],
+            "amount": _money(write_offs[1]),
+            "vat_recovered": _money(write_offs[2]),
+        },
+        "recoveries": {"count": recoveries[0], "amount": _money(recoveries[1])},
+        "top_ups": {"count": top_ups[0], "amount": _money(top_ups[1])},
+    }
+
+
+def _money(value: Decimal | None) -> str:
+    return f"{(value or ZERO):.2f}"

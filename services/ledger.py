@@ -1,4 +1,9 @@
-"""Double-entry ledger: one balanced transaction per business event, at most once per event key."""
+"""Double-entry ledger: one balanced transaction per business event, at most once per event key.
+
+Rows are append-only: migration 0006 installs triggers that refuse any UPDATE or DELETE of
+`ledger_transactions` and `ledger_entries` (PostgreSQL and SQLite alike). A correction is a new,
+reversing transaction, never an edit.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,11 @@ ACCOUNTS = (
     "bank",
     "client_receivables",
     "payments_suspense",
+    # The guarantee fund's resources, split in two (see services/fund.py): what it may still
+    # advance (`guarantee_fund`) and what it has advanced and clients still owe (`fund_advances`).
+    # Both are credit-balance accounts.
     "guarantee_fund",
+    "fund_advances",
     "member_salary_payable",
     "social_contributions_payable",
     "withholding_tax_payable",
@@ -25,6 +34,23 @@ ACCOUNTS = (
     "fee_income",
     "late_fee_income",
     "bad_debt_expense",
+)
+
+
+# Every kind of business event that may move an account; post() refuses any other kind, so no
+# account moves without a known event. A new event kind is added here, with its posting rule.
+EVENT_KINDS = frozenset(
+    {
+        "invoice_issued",  # Dr receivables / Cr VAT, fee income, fund share, salary payable
+        "salary_paid",  # Dr salary payable / Cr bank, contributions, tax (+ the fund's advance)
+        "client_payment",  # Dr bank / Cr receivables (+ the fund's advance reimbursed)
+        "payment_suspense",  # Dr bank / Cr suspense: a payment that matched no invoice
+        "late_charges",  # Dr receivables / Cr late-fee income: interest and fixed charges
+        "credit_note",  # the reverse of (part of) an invoice
+        "write_off",  # Cr receivables / Dr the fund (and VAT when the loss is certain)
+        "recovery",  # Dr bank / Cr the fund (and VAT due again): a payment after write-off
+        "fund_top_up",  # Dr bank / Cr the fund
+    }
 )
 
 
@@ -55,6 +81,10 @@ async def post(
     )
     if existing is not None:
         return existing
+    if kind not in EVENT_KINDS:
+        raise UnbalancedTransaction(
+            f"{event_key}: unknown event kind {kind!r} (add it to services.ledger.EVENT_KINDS)"
+        )
     kept = [line for line in lines if line.amount != 0]
     if not kept:
         raise UnbalancedTransaction(f"{event_key}: a transaction needs at least one movement")

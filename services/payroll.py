@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.identifiers import EU_COUNTRIES
 from domain.payroll import estimate_payroll
-from models import Client, Member, Mission, Payout
-from services import ledger, parameters
-from services.invoicing import expense_lines, mission_invoice
+from models import Client, Member, Mission, Payment, Payout, TimelineEvent
+from services import fund, ledger, parameters
+from services.invoicing import expense_lines, mission_invoice, salary_base
 from services.ledger import Line
 from services.missions import add_timeline, get_mission
+
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
 class Withheld:
-    """The fund may not advance this salary now; it waits for the client's payment."""
+    """The fund may not advance this salary now; it waits for the client's payment.
+
+    `retry_days` > 0: the fund itself may allow it later (a top-up, or a payment that brings it
+    back above its floor or the client under its cap), so the workflow asks again then.
+    `rule` names the rule that refused it; `facts` are the figures shown on the timeline.
+    """
 
     reason: str
     retry_days: int = 0
+    rule: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
 
 
 async def advance_refusal(
@@ -31,16 +40,65 @@ async def advance_refusal(
 ) -> Withheld | None:
     """Why the guarantee fund may not advance `amount` for this mission, or None if it may.
 
-    The guarantee rests on a confirmed order from a client based in the EU (domain.md §1.6).
+    The guarantee rests on a confirmed order from a client based in the EU (domain.md §1.6),
+    and on the fund's rules in force on `on` (`fund.rules`): the advance may not take the fund's
+    available balance below its floor, nor the client's exposure above its cap.
+
+    From the fund checks on, the caller's transaction holds the fund's lock (services/fund.py)
+    until it commits: concurrent advances are decided one after the other, each seeing the
+    others' payouts, so together they cannot push the fund below its floor.
     """
     if mission.client_confirmed_at is None:
-        return Withheld("the client never confirmed the order: no guarantee without it")
+        return Withheld(
+            "the client never confirmed the order: no guarantee without it", rule="confirmed"
+        )
     if client.country not in EU_COUNTRIES:
         return Withheld(
             f"the client is based outside the EU ({client.country}): the guarantee fund does not "
-            "advance salaries for such clients"
+            "advance salaries for such clients",
+            rule="eu_client",
+        )
+    rules = await fund.fund_rules(session, on)
+    await fund.lock(session)
+    available = await fund.available(session)
+    if available - amount < rules.floor:
+        return Withheld(
+            f"the guarantee fund may not go below its floor of {rules.floor:.2f} EUR to advance "
+            f"{amount:.2f} EUR: the salary waits for a top-up of the fund or the client's payment",
+            retry_days=rules.retry_days,
+            rule="fund_floor",
+            facts={
+                "available": f"{available:.2f}",
+                "floor": f"{rules.floor:.2f}",
+                "advance": f"{amount:.2f}",
+            },
+        )
+    exposure = await fund.client_exposure(session, client.id)
+    if exposure + amount > rules.client_exposure_cap:
+        return Withheld(
+            f"the guarantee fund has advanced {exposure:.2f} EUR on this client's unpaid "
+            f"invoices; {amount:.2f} EUR more would pass its cap of "
+            f"{rules.client_exposure_cap:.2f} EUR per client: the salary waits for the client's "
+            "payments",
+            retry_days=rules.retry_days,
+            rule="client_cap",
+            facts={
+                "exposure": f"{exposure:.2f}",
+                "cap": f"{rules.client_exposure_cap:.2f}",
+                "advance": f"{amount:.2f}",
+            },
         )
     return None
+
+
+async def _last_withheld_reason(session: AsyncSession, mission_id: int) -> str | None:
+    detail = await session.scalar(
+        select(TimelineEvent.detail)
+        .where(TimelineEvent.mission_id == mission_id, TimelineEvent.step == "advance_withheld")
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    )
+    return None if detail is None else str(detail.get("reason"))
 
 
 async def pay_salary(
@@ -62,22 +120,30 @@ async def pay_salary(
     assert member is not None and client is not None
     expenses = sum((e.amount for e in await expense_lines(session, mission_id)), Decimal("0.00"))
     params = await parameters.payroll_parameters(session, paid_on)
-    payroll = estimate_payroll(invoice.total_excl_vat, expenses, params)
-    source = "client" if invoice.balance <= 0 else "fund"
+    # Credit notes issued before payday took the member's share back from this budget.
+    billed = await salary_base(session, invoice)
+    payroll = estimate_payroll(billed, expenses, params)
+    cost = billed - payroll.fee  # net + expenses + contributions + tax
+    # The client's money pays the salary as far as it came in; the fund advances the rest.
+    received = await session.scalar(
+        select(func.sum(Payment.amount)).where(Payment.invoice_id == invoice.id)
+    )
+    advance = ZERO if invoice.balance <= 0 else max(cost - (received or ZERO), ZERO)
+    source = "fund" if advance > 0 else "client"
     if source == "fund":
-        refusal = await advance_refusal(
-            session, mission, client, invoice.total_excl_vat - payroll.fee, paid_on
-        )
+        refusal = await advance_refusal(session, mission, client, advance, paid_on)
         if refusal is not None:
-            await add_timeline(
-                session,
-                mission_id,
-                f"advance_withheld:{attempt}",
-                "advance_withheld",
-                paid_on,
-                None,
-                {"reason": refusal.reason},
-            )
+            # Asked again every few days: the timeline says it once per reason.
+            if await _last_withheld_reason(session, mission_id) != refusal.reason:
+                await add_timeline(
+                    session,
+                    mission_id,
+                    f"advance_withheld:{attempt}",
+                    "advance_withheld",
+                    paid_on,
+                    None,
+                    {"reason": refusal.reason, "rule": refusal.rule, **refusal.facts},
+                )
             return refusal
     payout = Payout(
         mission_id=mission_id,
@@ -104,13 +170,14 @@ async def pay_salary(
         business_date=paid_on,
         description=f"Salary of mission {mission_id} ({source} money)",
         lines=[
-            Line("member_salary_payable", invoice.total_excl_vat - payroll.fee),
+            Line("member_salary_payable", cost),
             Line("bank", -(payroll.net_salary + payroll.expenses)),
             Line(
                 "social_contributions_payable",
                 -(payroll.employer_contributions + payroll.employee_contributions),
             ),
             Line("withholding_tax_payable", -payroll.withholding_tax),
+            *fund.advance_lines(client.id, advance),
         ],
     )
     await add_timeline(
@@ -124,6 +191,7 @@ async def pay_salary(
             "net_amount": str(payroll.net_salary),
             "expenses": str(payroll.expenses),
             "source": source,
+            "fund_advance": str(advance),
             "note": "paid by the guarantee fund; the client has not paid in full yet"
             if source == "fund"
             else "paid from the client's payment",

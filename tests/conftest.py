@@ -91,6 +91,19 @@ async def db(migrated: str, settings: Settings) -> AsyncIterator[Database]:
             .where(Parameter.id == row.id)
             .values(value={**row.value, **TEST_POLICY_CHANGES})
         )
+        # The guarantee fund advances only above its floor: endow it, as ops would (a top-up).
+        from decimal import Decimal
+
+        from services.fund import top_up
+
+        await top_up(
+            session,
+            amount=Decimal("1000000.00"),
+            reference="TEST-ENDOWMENT",
+            reason="test suite opening balance",
+            business_date=date(2026, 1, 1),
+            recorded_by_user_id=None,
+        )
     yield database
     await database.dispose()
 

@@ -34,6 +34,8 @@ PATHS = [
     # Further branches: a cancellation while ops are asked to look, a late work report.
     "cancelled_while_needing_attention",
     "late_work_report",
+    # The guarantee fund's rules: an advance refused, the salary paid from the client's money.
+    "salary_waits_for_non_eu_client",
 ]
 
 

@@ -28,6 +28,7 @@ from api.app import create_app
 from core.db import Database, make_engine
 from core.settings import Settings
 from models import Invoice, OutboxEmail, Parameter, Payout
+from services.fund import top_up
 from tests.conftest import TEST_POLICY_CHANGES, Stack, alembic_config, api_client, wait_for
 from tests.workflows.conftest import Run, assert_books, ledger_balances, new_run, steps
 from worker import build_worker
@@ -93,6 +94,15 @@ async def fast(fast_database_url: str) -> AsyncIterator[Fast]:
             update(Parameter)
             .where(Parameter.id == row.id)
             .values(value={**row.value, **FAST_POLICY})
+        )
+        # The guarantee fund advances only above its floor: endow it, as ops would.
+        await top_up(
+            session,
+            amount=Decimal("1000000.00"),
+            reference="TEST-ENDOWMENT",
+            reason="test opening balance",
+            business_date=date(2026, 1, 1),
+            recorded_by_user_id=None,
         )
     yield Fast(settings, db)
     await db.dispose()
