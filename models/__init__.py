@@ -2,6 +2,7 @@
 
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.finance import (
+    CreditNote,
     DunningStep,
     Invoice,
     InvoiceCounter,
@@ -11,6 +12,7 @@ from models.finance import (
     Payout,
     WriteOff,
 )
+from models.fund import FundTopUp
 from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
 from models.people import ROLES, Client, Member, User
 from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
@@ -19,9 +21,11 @@ __all__ = [
     "Base",
     "ClockAnchor",
     "Client",
+    "CreditNote",
     "Declaration",
     "DunningStep",
     "Expense",
+    "FundTopUp",
     "GatewaySetting",
     "Invoice",
     "InvoiceCounter",

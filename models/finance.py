@@ -41,6 +41,9 @@ class Invoice(Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     structured_communication: Mapped[str] = mapped_column(String(20), unique=True)
     vat_rate: Mapped[Decimal] = mapped_column(Money)
+    # EN 16931 VAT category (S, E, AE, O) and the legal mention printed with it.
+    vat_category: Mapped[str] = mapped_column(String(2), default="S")
+    vat_mention: Mapped[str | None] = mapped_column(Text)
     total_excl_vat: Mapped[Decimal] = mapped_column(Money)
     vat_amount: Mapped[Decimal] = mapped_column(Money)
     total_incl_vat: Mapped[Decimal] = mapped_column(Money)
@@ -52,6 +55,39 @@ class Invoice(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     paid_on: Mapped[date | None] = mapped_column(Date)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CreditNote(Base):
+    """A full or partial cancellation of an invoice, numbered in its own gap-free series."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (UniqueConstraint("series", "year", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    series: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    issue_date: Mapped[date] = mapped_column(Date)
+    full: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    vat_rate: Mapped[Decimal] = mapped_column(Money)
+    vat_category: Mapped[str] = mapped_column(String(2))
+    amount_excl_vat: Mapped[Decimal] = mapped_column(Money)
+    vat_amount: Mapped[Decimal] = mapped_column(Money)
+    amount_incl_vat: Mapped[Decimal] = mapped_column(Money)
+    # Where the excl.-VAT part was taken back from (the ledger transaction says the same).
+    fee_income: Mapped[Decimal] = mapped_column(Money)
+    fund_contribution: Mapped[Decimal] = mapped_column(Money)
+    member_share: Mapped[Decimal] = mapped_column(Money)
+    fund_share: Mapped[Decimal] = mapped_column(Money)
+    # The price excl. VAT the member's salary is computed on after this note.
+    salary_base_after: Mapped[Decimal] = mapped_column(Money)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -123,6 +159,11 @@ class WriteOff(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     business_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
+    # Why (services/fund.py WRITE_OFF_CAUSES) and whether the loss is certain, so that the VAT
+    # paid on the invoice is recovered (art. 77 CTVA); otherwise the fund absorbs the VAT too.
+    cause: Mapped[str] = mapped_column(String(32), default="dunning_exhausted")
+    vat_recoverable: Mapped[bool] = mapped_column(default=False)
+    vat_recovered: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

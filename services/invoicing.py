@@ -1,31 +1,50 @@
-"""Invoices: gap-free numbering in the issuing transaction, structured communication, ledger.
+"""Invoices and credit notes: gap-free numbering in the issuing transaction, VAT regime,
+structured communication, ledger.
 
 Each function changes the state and posts its ledger transaction in the caller's database
 transaction, and is idempotent by a unique key, because the activity calling it will be retried.
+An issued invoice never changes except its open balance: corrections are credit notes.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.invoice import InvoiceLine, invoice_totals
+from core.errors import DomainError, NotFound
+from domain.errors import FieldError
+from domain.identifiers import clean_text
+from domain.invoice import (
+    InvoiceLine,
+    budget_floor,
+    credit_split,
+    invoice_totals,
+    vat_treatment,
+)
 from domain.ogm import ogm_for_invoice
 from domain.payroll import estimate_payroll
 from models import (
+    Client,
+    CreditNote,
     Expense,
     Invoice,
     InvoiceCounter,
+    Member,
+    Mission,
+    Payout,
 )
-from services import ledger, parameters
+from services import fund, ledger, parameters
 from services.ledger import Line
-from services.missions import add_timeline, get_mission
+from services.missions import Viewer, add_timeline, get_mission
 
 INVOICE_SERIES = "F"
+CREDIT_NOTE_SERIES = "C"
+MAX_REASON_CHARS = 500
 
 
 async def next_invoice_number(session: AsyncSession, series: str, year: int) -> int:
@@ -87,7 +106,16 @@ async def issue_invoice(
         ),
         *(InvoiceLine(label=f"Expense: {e.label}", amount_excl_vat=e.amount) for e in expenses),
     ]
-    totals = invoice_totals(lines, mission.vat_rate)
+    client = await session.get(Client, mission.client_id)
+    assert client is not None
+    vat = vat_treatment(
+        client_kind=client.kind,
+        client_country=client.country,
+        client_vat_number=client.vat_number,
+        rate=mission.vat_rate,
+        allowed_rates=await parameters.vat_rates(session, issue_date),
+    )
+    totals = invoice_totals(lines, vat.rate)
     year = issue_date.year
     sequence = await next_invoice_number(session, INVOICE_SERIES, year)
     invoice = Invoice(
@@ -101,7 +129,9 @@ async def issue_invoice(
         issue_date=issue_date,
         due_date=issue_date + timedelta(days=due_days),
         structured_communication=ogm_for_invoice(year, sequence),
-        vat_rate=mission.vat_rate,
+        vat_rate=vat.rate,
+        vat_category=vat.category,
+        vat_mention=vat.mention,
         total_excl_vat=totals.total_excl_vat,
         vat_amount=totals.vat_amount,
         total_incl_vat=totals.total_incl_vat,
@@ -144,6 +174,306 @@ async def issue_invoice(
             "total_incl_vat": str(invoice.total_incl_vat),
             "due_date": invoice.due_date.isoformat(),
             "structured_communication": invoice.structured_communication,
+            "vat_category": invoice.vat_category,
         },
     )
     return invoice
+
+
+# ---------------------------------------------------------------- credit notes
+
+
+async def credit_notes_of(session: AsyncSession, invoice_id: int) -> list[CreditNote]:
+    return list(
+        (
+            await session.scalars(
+                select(CreditNote)
+                .where(CreditNote.invoice_id == invoice_id)
+                .order_by(CreditNote.id)
+            )
+        ).all()
+    )
+
+
+async def salary_base(session: AsyncSession, invoice: Invoice) -> Decimal:
+    """The price excl. VAT the member's salary is computed on: the invoice less what credit
+    notes took back from the member's budget before the salary was paid."""
+    last = await session.scalar(
+        select(CreditNote.salary_base_after)
+        .where(CreditNote.invoice_id == invoice.id)
+        .order_by(CreditNote.id.desc())
+        .limit(1)
+    )
+    return invoice.total_excl_vat if last is None else last
+
+
+def open_principal(invoice: Invoice) -> Decimal:
+    """What a credit note may still cancel: the unpaid principal (never interest or costs)."""
+    return max(min(invoice.principal_open, invoice.balance), Decimal("0.00"))
+
+
+async def issue_credit_note(
+    session: AsyncSession,
+    invoice_id: int,
+    *,
+    amount_incl_vat: Decimal | None,
+    full: bool,
+    reason: object,
+    issue_date: date,
+    actor: str,
+    user_id: int | None = None,
+) -> tuple[CreditNote, Invoice]:
+    """Cancel all or part of an invoice's open principal with a numbered credit note.
+
+    The note is numbered in series "C" in this transaction (no gaps), lowers the invoice's open
+    balance and posts one balanced reverse transaction: receivable and VAT down, fee and fund
+    contribution given back, the member's part taken from the unpaid salary budget, or borne by
+    the guarantee fund once the salary is paid (the member never pays anything back).
+    """
+    text = clean_text(reason, field="reason", max_length=MAX_REASON_CHARS)
+    # Lock order everywhere: the mission, then its invoice, then the fund.
+    mission_id = await session.scalar(select(Invoice.mission_id).where(Invoice.id == invoice_id))
+    if mission_id is None:
+        raise NotFound("invoice")
+    mission = await get_mission(session, mission_id, lock=True)
+    invoice = await session.scalar(
+        select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+    )
+    assert invoice is not None
+    if invoice.status == "written_off":
+        raise DomainError(
+            f"invoice {invoice.number} is written off: the guarantee fund already bore its "
+            "balance; a later payment is a recovery, not a credit note",
+            409,
+            "invoice_id",
+        )
+    allowed = open_principal(invoice)
+    if allowed <= 0:
+        raise DomainError(
+            f"invoice {invoice.number} has no open principal left to credit ({invoice.status})",
+            409,
+            "invoice_id",
+        )
+    if full:
+        amount = allowed
+    elif amount_incl_vat is None:
+        raise FieldError("amount_incl_vat", 'is required unless "full" is true')
+    elif amount_incl_vat > allowed:
+        raise FieldError(
+            "amount_incl_vat",
+            f"exceeds the open principal of invoice {invoice.number}: "
+            f"at most {allowed:.2f} can be credited",
+        )
+    else:
+        amount = amount_incl_vat
+    earlier = await credit_notes_of(session, invoice.id)
+    credited_before = sum((n.amount_incl_vat for n in earlier), Decimal("0.00"))
+    base_before = earlier[-1].salary_base_after if earlier else invoice.total_excl_vat
+    # The fee split of the invoice's own issue posting (same dated parameters).
+    params = await parameters.payroll_parameters(session, invoice.issue_date)
+    salary_paid = await session.scalar(
+        select(Payout.id).where(Payout.mission_id == mission.id, Payout.period == "salary")
+    )
+    if salary_paid is not None:
+        floor = base_before
+    else:
+        # The member's budget must still reimburse the expenses they advanced.
+        expenses = sum((e.amount for e in await expense_lines(session, mission.id)), Decimal(0))
+        floor = budget_floor(expenses, params.fee_rate)
+    split = credit_split(
+        invoice_excl_vat=invoice.total_excl_vat,
+        invoice_vat=invoice.vat_amount,
+        invoice_incl_vat=invoice.total_incl_vat,
+        credited_before=credited_before,
+        amount_incl_vat=amount,
+        fee_rate=params.fee_rate,
+        fund_share_of_fee=params.fund_share_of_fee,
+        salary_base_before=base_before,
+        salary_floor=floor,
+    )
+    year = issue_date.year
+    sequence = await next_invoice_number(session, CREDIT_NOTE_SERIES, year)
+    note = CreditNote(
+        invoice_id=invoice.id,
+        mission_id=mission.id,
+        client_id=invoice.client_id,
+        series=CREDIT_NOTE_SERIES,
+        year=year,
+        sequence=sequence,
+        number=f"{CREDIT_NOTE_SERIES}{year}-{sequence:06d}",
+        issue_date=issue_date,
+        full=full or amount == invoice.total_incl_vat - credited_before,
+        reason=text,
+        vat_rate=invoice.vat_rate,
+        vat_category=invoice.vat_category,
+        amount_excl_vat=split.amount_excl_vat,
+        vat_amount=split.vat_amount,
+        amount_incl_vat=split.amount_incl_vat,
+        fee_income=split.fee_income,
+        fund_contribution=split.fund_contribution,
+        member_share=split.member_share,
+        fund_share=split.fund_share,
+        salary_base_after=split.salary_base_after,
+        created_by_user_id=user_id,
+    )
+    session.add(note)
+    await session.flush()
+    # Decided under the fund's lock, like an advance or a write-off (services/fund.py).
+    await fund.lock(session)
+    await ledger.post(
+        session,
+        event_key=f"credit_note:{note.id}",
+        kind="credit_note",
+        mission_id=mission.id,
+        business_date=issue_date,
+        description=f"Credit note {note.number} on invoice {invoice.number}: {text}"[:2000],
+        lines=[
+            Line("client_receivables", -split.amount_incl_vat, invoice.client_id),
+            Line("vat_payable", split.vat_amount),
+            Line("fee_income", split.fee_income),
+            # The fund gives back its fee share and bears the member's part once paid, out of
+            # the mission's advance outstanding first (services/fund.py).
+            *await fund.credit_note_lines(
+                session, invoice, split.fund_contribution, split.fund_share
+            ),
+            Line("member_salary_payable", split.member_share),
+        ],
+    )
+    invoice.balance -= split.amount_incl_vat
+    invoice.principal_open -= split.amount_incl_vat
+    await add_timeline(
+        session,
+        mission.id,
+        f"credit_note:{note.id}",
+        "credit_note",
+        issue_date,
+        actor,
+        {
+            "number": note.number,
+            "invoice": invoice.number,
+            "amount_incl_vat": str(note.amount_incl_vat),
+            "balance": str(invoice.balance),
+            "reason": text,
+        },
+    )
+    if salary_paid is None and split.salary_base_after == 0:
+        await _no_salary_left(session, mission, note)
+    if invoice.balance == 0:
+        invoice.status = "credited"
+        # Nothing is left to collect: the mission is settled, as after a payment in full.
+        mission.stage = "paid"
+        await add_timeline(
+            session,
+            mission.id,
+            "credited",
+            "credited",
+            issue_date,
+            actor,
+            {"invoice": invoice.number, "credit_note": note.number},
+        )
+    return note, invoice
+
+
+async def _no_salary_left(session: AsyncSession, mission: Mission, note: CreditNote) -> None:
+    """The whole member budget was credited before payday: record that no salary is due, so the
+    day-7 step finds the mission's salary settled instead of paying one."""
+    member = await session.get(Member, mission.member_id)
+    assert member is not None
+    session.add(
+        Payout(
+            mission_id=mission.id,
+            period="salary",
+            source="credited",
+            paid_on=note.issue_date,
+            iban=member.iban,
+            end_to_end_id=f"SAL-{mission.id}-salary",
+            gross_salary=Decimal("0.00"),
+            net_amount=Decimal("0.00"),
+            expenses=Decimal("0.00"),
+            payroll={"basis": f"no salary due: the invoice was fully credited ({note.number})"},
+        )
+    )
+    await session.flush()
+    await add_timeline(
+        session,
+        mission.id,
+        "salary_not_due",
+        "salary_not_due",
+        note.issue_date,
+        None,
+        {"reason": f"credit note {note.number} cancelled the whole salary budget"},
+    )
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def credit_note_out(note: CreditNote, invoice: Invoice) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "number": note.number,
+        "issue_date": note.issue_date.isoformat(),
+        "invoice_id": invoice.id,
+        "invoice_number": invoice.number,
+        "full": note.full,
+        "reason": note.reason,
+        "vat_rate": _money(note.vat_rate),
+        "vat_category": note.vat_category,
+        "amount_excl_vat": _money(note.amount_excl_vat),
+        "vat_amount": _money(note.vat_amount),
+        "amount_incl_vat": _money(note.amount_incl_vat),
+    }
+
+
+async def invoice_extras(session: AsyncSession, invoice: Invoice) -> dict[str, Any]:
+    """What the mission page adds to its invoice: the VAT regime and the credit notes."""
+    return {
+        "vat_category": invoice.vat_category,
+        "vat_mention": invoice.vat_mention,
+        "credit_notes": [
+            credit_note_out(n, invoice) for n in await credit_notes_of(session, invoice.id)
+        ],
+    }
+
+
+async def visible_invoice(session: AsyncSession, viewer: Viewer, invoice_id: int) -> Invoice:
+    """The invoice if the viewer may see it; 404 for a missing or someone else's alike."""
+    if not 1 <= invoice_id <= 2**31 - 1:
+        raise NotFound("invoice")
+    invoice = await session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound("invoice")
+    if not viewer.is_staff:
+        mission = await session.get(Mission, invoice.mission_id)
+        if mission is None or mission.member_id != viewer.member_id:
+            raise NotFound("invoice")
+    return invoice
+
+
+async def invoice_out(session: AsyncSession, invoice: Invoice) -> dict[str, Any]:
+    """The invoice as issued, its lines and VAT regime, its open balance and credit notes."""
+    return {
+        "id": invoice.id,
+        "mission_id": invoice.mission_id,
+        "client_id": invoice.client_id,
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "structured_communication": invoice.structured_communication,
+        "lines": invoice.lines,
+        "vat_rate": _money(invoice.vat_rate),
+        "total_excl_vat": _money(invoice.total_excl_vat),
+        "vat_amount": _money(invoice.vat_amount),
+        "total_incl_vat": _money(invoice.total_incl_vat),
+        "balance": _money(invoice.balance),
+        "principal_open": _money(invoice.principal_open),
+        "interest_open": _money(invoice.interest_open),
+        "costs_open": _money(invoice.costs_open),
+        "status": invoice.status,
+        "paid_on": None if invoice.paid_on is None else invoice.paid_on.isoformat(),
+        **await invoice_extras(session, invoice),
+    }

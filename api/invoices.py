@@ -1,0 +1,73 @@
+"""Invoices and credit notes: GET /api/invoices/{id}, POST /api/invoices/{id}/credit-notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import Field, StrictBool, StrictStr
+
+from api.deps import OpsDep, SessionDep, SettingsDep, ViewerDep
+from api.routes import _notify_payment
+from api.schemas import Body
+from core.errors import NotFound
+from domain.errors import FieldError
+from domain.money import parse_money
+from services import invoicing
+from services.clock import business_today, current_clock
+
+router = APIRouter(prefix="/api")
+
+
+class CreditNoteCreate(Body):
+    amount_incl_vat: StrictStr | None = Field(
+        None, description='amount to credit incl. VAT, "121.00"; or "full": true'
+    )
+    full: StrictBool = Field(False, description="credit all of the invoice's open principal")
+    reason: StrictStr = Field(description="why the invoice is corrected or cancelled")
+
+
+@router.get("/invoices/{invoice_id}", tags=["money"])
+async def get_invoice(invoice_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
+    """The invoice with its lines, VAT regime, open balance and credit notes (a member: own)."""
+    invoice = await invoicing.visible_invoice(session, viewer, invoice_id)
+    return await invoicing.invoice_out(session, invoice)
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", status_code=201, tags=["money"])
+async def create_credit_note(
+    invoice_id: int,
+    body: CreditNoteCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: OpsDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Ops: cancel all (`"full": true`) or part of an invoice's open principal."""
+    if not 1 <= invoice_id <= 2**31 - 1:
+        raise NotFound("invoice")
+    if body.full and body.amount_incl_vat is not None:
+        raise FieldError("amount_incl_vat", 'give either an amount or "full": true, not both')
+    if not body.full and body.amount_incl_vat is None:
+        raise FieldError("amount_incl_vat", 'is required unless "full" is true')
+    amount = (
+        None
+        if body.amount_incl_vat is None
+        else parse_money(body.amount_incl_vat, field="amount_incl_vat")
+    )
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    note, invoice = await invoicing.issue_credit_note(
+        session,
+        invoice_id,
+        amount_incl_vat=amount,
+        full=body.full,
+        reason=body.reason,
+        issue_date=business_today(clock),
+        actor=viewer.label,
+        user_id=viewer.user_id,
+    )
+    out = invoicing.credit_note_out(note, invoice)
+    await session.commit()
+    # Like a payment: the workflow settles its collection once the balance reaches 0.
+    await _notify_payment(request, invoice.mission_id, 0, invoice.balance)
+    return out
