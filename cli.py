@@ -125,8 +125,6 @@ def _demo_logins() -> list[str]:
     return lines
 
 
-
-
 def cmd_users_create(args: argparse.Namespace) -> int:
     from core.errors import DomainError
     from services.people import create_staff_user_cli  # lazy: pulls in the database stack
@@ -511,7 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("migrate", help="upgrade the database schema (alembic upgrade)")
-    p.add_argument("revision", nargs="?", default="heads", help="target revision (default: every head)")
+    p.add_argument(
+        "revision", nargs="?", default="heads", help="target revision (default: every head)"
+    )
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("worker", help="run the Temporal worker")

@@ -49,7 +49,7 @@ from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import collection, fund, ledger, people, queries
+from services import collection, ledger, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.missions import parse_date
@@ -331,11 +331,6 @@ async def list_payments(
     return [
         queries.payment_out(p, None) for p in await collection.unmatched_payments(session, matched)
     ]
-
-
-@router.get("/guarantee-fund", tags=["money"])
-async def guarantee_fund(session: SessionDep, viewer: StaffDep) -> dict[str, Any]:
-    return await fund.guarantee_fund(session)
 
 
 @router.get("/ledger/balances", tags=["money"])

@@ -11,15 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import DomainError
 from domain.errors import FieldError
 from domain.identifiers import clean_text
-from domain.money import to_cents
+from domain.late_payment import (
+    B2BParameters,
+    B2CParameters,
+    DunningStepCharges,
+    RatePeriod,
+    Regime,
+    allocate_payment,
+    charges_for_step,
+)
 from domain.ogm import parse_ogm
 from models import (
     Client,
+    DunningStep,
     Invoice,
     Payment,
     WriteOff,
 )
-from services import ledger
+from services import fund, ledger, parameters
 from services.invoicing import mission_invoice
 from services.ledger import Line
 from services.missions import add_timeline, get_mission
@@ -61,9 +70,15 @@ async def record_payment(
         )
     invoice = None
     if ogm is not None:
-        invoice = await session.scalar(
-            select(Invoice).where(Invoice.structured_communication == ogm).with_for_update()
+        found = await session.scalar(
+            select(Invoice.mission_id).where(Invoice.structured_communication == ogm)
         )
+        if found is not None:
+            # Lock order everywhere: the mission, then its invoice, then the fund.
+            await get_mission(session, found, lock=True)
+            invoice = await session.scalar(
+                select(Invoice).where(Invoice.structured_communication == ogm).with_for_update()
+            )
     payment = Payment(
         bank_account="main",
         bank_transaction_id=tx_id,
@@ -98,18 +113,26 @@ async def record_payment(
     session.add(payment)
     await session.flush()
     written_off = invoice.status == "written_off"
+    # Civil-code imputation: costs first, then interest, then principal.
+    split = allocate_payment(
+        amount, invoice.costs_open, invoice.interest_open, invoice.principal_open
+    )
+    invoice.costs_open -= split.costs
+    invoice.interest_open -= split.interest
+    invoice.principal_open -= split.principal
     invoice.balance = invoice.balance - amount
     if written_off:
-        # Recovery after write-off: the fund gets back what it absorbed, VAT is due again.
-        vat_share = to_cents(amount * invoice.vat_amount / invoice.total_incl_vat)
-        lines = [
-            Line("bank", amount),
-            Line("vat_payable", -vat_share),
-            Line("guarantee_fund", -(amount - vat_share)),
-        ]
+        # Recovery after write-off: the fund gets back what it absorbed (services/fund.py).
+        lines = await fund.recovery_lines(
+            session, invoice, amount, split.costs + split.interest, split.principal
+        )
         kind = "recovery"
     else:
-        lines = [Line("bank", amount), Line("client_receivables", -amount, invoice.client_id)]
+        lines = [
+            Line("bank", amount),
+            Line("client_receivables", -amount, invoice.client_id),
+            *await fund.reimbursement_lines(session, invoice, amount),  # the fund first
+        ]
         kind = "client_payment"
     await ledger.post(
         session,
@@ -146,13 +169,98 @@ async def record_payment(
     return payment, invoice
 
 
+async def _step_charges(
+    session: AsyncSession, invoice: Invoice, level: int, business_date: date
+) -> tuple[DunningStepCharges, Regime, Decimal]:
+    """What the law lets us claim at this rung (domain/late_payment.py), from dated parameters."""
+    client = await session.get(Client, invoice.client_id)
+    assert client is not None
+    regime: Regime = "b2c" if client.kind == "consumer" else "b2b"
+    earlier = (
+        await session.scalars(
+            select(DunningStep)
+            .where(DunningStep.invoice_id == invoice.id)
+            .order_by(DunningStep.level)
+        )
+    ).all()
+    rates = [
+        RatePeriod.from_row(row.valid_from, row.valid_to, row.value)
+        for row in await parameters.parameter_rows(session, parameters.B2B_RATES)
+    ]
+    b2b = B2BParameters.from_value(
+        await parameters.parameter(session, parameters.B2B, business_date)
+    )
+    b2c = B2CParameters.from_value(
+        await parameters.parameter(session, parameters.B2C, business_date)
+    )
+    charges = charges_for_step(
+        regime,
+        level,
+        business_date,
+        invoice.due_date,
+        invoice.principal_open,
+        earlier[0].business_date if earlier else None,
+        "email",  # reminders leave by email (the outbox / SendGrid)
+        previous_step_date=earlier[-1].business_date if earlier else None,
+        rate_periods=rates,
+        b2b=b2b,
+        b2c=b2c,
+    )
+    return charges, regime, sum((row.interest for row in earlier), Decimal("0.00"))
+
+
 async def record_dunning_step(
     session: AsyncSession, mission_id: int, level: int, step: str, business_date: date
 ) -> tuple[Decimal, bool]:
-    """Climb one rung of the dunning ladder if the invoice is still open; returns the balance."""
+    """Climb one rung of the dunning ladder if the invoice is still open; returns the balance.
+
+    The rung charges what the law allows on that day (interest, fixed compensation, Book XIX
+    penalty and reminder fee), posted as late-fee income and added to the client's balance.
+    """
+    await get_mission(session, mission_id, lock=True)  # mission, then invoice: the lock order
     invoice = await mission_invoice(session, mission_id, lock=True)
     if invoice.balance <= 0:
         return invoice.balance, False
+    done = await session.scalar(
+        select(DunningStep).where(DunningStep.invoice_id == invoice.id, DunningStep.level == level)
+    )
+    if done is not None:
+        return invoice.balance, True
+    charges, regime, interest_charged = await _step_charges(session, invoice, level, business_date)
+    # The law gives the interest accrued to this day; what earlier rungs charged is not owed twice.
+    interest = max(charges.interest - interest_charged, Decimal("0.00"))
+    costs = charges.fixed_compensation + charges.penalty + charges.reminder_fee
+    session.add(
+        DunningStep(
+            invoice_id=invoice.id,
+            mission_id=mission_id,
+            level=level,
+            step=step,
+            regime=regime,
+            business_date=business_date,
+            fixed_compensation=charges.fixed_compensation,
+            interest=interest,
+            penalty=charges.penalty,
+            reminder_fee=charges.reminder_fee,
+            rule=charges.rule,
+        )
+    )
+    if interest + costs > 0:
+        invoice.interest_open += interest
+        invoice.costs_open += costs
+        invoice.balance += interest + costs
+        await ledger.post(
+            session,
+            event_key=f"late_charges:{invoice.id}:{level}",
+            kind="late_charges",
+            mission_id=mission_id,
+            business_date=business_date,
+            description=f"{step} on invoice {invoice.number}: {charges.rule}"[:2000],
+            lines=[
+                Line("client_receivables", interest + costs, invoice.client_id),
+                Line("late_fee_income", -(interest + costs)),
+            ],
+        )
     mission = await get_mission(session, mission_id, lock=True)
     mission.dunning_level = max(mission.dunning_level, level)
     mission.stage = "dunning"
@@ -163,15 +271,30 @@ async def record_dunning_step(
         step,
         business_date,
         None,
-        {"level": level, "balance": str(invoice.balance), "invoice": invoice.number},
+        {
+            "level": level,
+            "balance": str(invoice.balance),
+            "invoice": invoice.number,
+            "interest": str(interest),
+            "costs": str(costs),
+        },
     )
     return invoice.balance, True
 
 
 async def write_off_invoice(
-    session: AsyncSession, mission_id: int, business_date: date
+    session: AsyncSession,
+    mission_id: int,
+    business_date: date,
+    cause: str = "dunning_exhausted",
+    note: str = "",
 ) -> tuple[Decimal, bool]:
-    """End of the ladder: the fund absorbs the unpaid balance, the member keeps the salary."""
+    """End of the ladder: the fund absorbs the unpaid balance, the member keeps the salary.
+
+    `cause` (services/fund.py WRITE_OFF_CAUSES) says whether the loss is certain: only then is
+    the VAT recovered; the end of the ladder is not, and the fund absorbs the VAT too.
+    """
+    await get_mission(session, mission_id, lock=True)  # mission, then invoice: the lock order
     invoice = await mission_invoice(session, mission_id, lock=True)
     done = await session.scalar(select(WriteOff).where(WriteOff.invoice_id == invoice.id))
     if done is not None:
@@ -179,14 +302,21 @@ async def write_off_invoice(
     if invoice.balance <= 0:
         return invoice.balance, False
     balance = invoice.balance
-    vat_share = to_cents(balance * invoice.vat_amount / invoice.total_incl_vat)
+    # Interest and costs never collected were never income: they are reversed, not absorbed.
+    charges = invoice.interest_open + invoice.costs_open
+    principal = balance - charges
+    certain, why = fund.write_off_cause(cause)
+    fund_lines, vat_share = await fund.write_off_lines(session, invoice, principal, certain)
     client = await session.get(Client, invoice.client_id)
     session.add(
         WriteOff(
             invoice_id=invoice.id,
-            amount=balance,
+            amount=principal,
             business_date=business_date,
-            reason="dunning ladder exhausted without payment",
+            reason=f"{why}: {note}" if note else why,
+            cause=cause,
+            vat_recoverable=certain,
+            vat_recovered=vat_share,
         )
     )
     invoice.status = "written_off"
@@ -198,8 +328,8 @@ async def write_off_invoice(
         business_date=business_date,
         description=f"Write-off of invoice {invoice.number} ({client.name if client else ''})",
         lines=[
-            Line("vat_payable", vat_share),
-            Line("guarantee_fund", balance - vat_share),
+            Line("late_fee_income", charges),
+            *fund_lines,
             Line("client_receivables", -balance, invoice.client_id),
         ],
     )
@@ -212,9 +342,15 @@ async def write_off_invoice(
         "written_off",
         business_date,
         None,
-        {"amount": str(balance), "absorbed_by": "guarantee fund"},
+        {
+            "amount": str(principal),
+            "charges_reversed": str(charges),
+            "absorbed_by": "guarantee fund",
+            "cause": cause,
+            "vat_recovered": str(vat_share),
+        },
     )
-    return balance, True
+    return principal, True
 
 
 async def unmatched_payments(session: AsyncSession, matched: bool | None) -> list[Payment]:

@@ -20,6 +20,7 @@ from domain.money import parse_money, parse_vat_rate
 from models import (
     STAGES,
     Client,
+    DunningStep,
     Expense,
     Invoice,
     Member,
@@ -92,7 +93,9 @@ async def create_mission(
     if await session.get(Member, member_id) is None:
         raise NotFound("member", "member_id")
     client_id = parse_id(data.get("client_id"), "client_id")
-    await visible_client(session, viewer, client_id)
+    client = await visible_client(session, viewer, client_id)
+    if client.owner_member_id not in (None, member_id):
+        raise FieldError("client_id", "this client belongs to another member")
     title = clean_text(data.get("title"), field="title", max_length=200)
     today = clock.to_clock().date_at(utcnow())
     start = parse_date(data.get("start_date"), "start_date")
@@ -378,6 +381,8 @@ def _iso(value: date | datetime | None) -> str | None:
 
 async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, Any]:
     """The mission as the API shows it: stage, timeline, invoice, advance."""
+    from services import invoicing  # imports this module
+
     timeline = (
         await session.scalars(
             select(TimelineEvent)
@@ -389,6 +394,13 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
         select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
     )
     payout = await session.scalar(select(Payout).where(Payout.mission_id == mission.id))
+    dunning = (
+        await session.scalars(
+            select(DunningStep)
+            .where(DunningStep.mission_id == mission.id)
+            .order_by(DunningStep.level)
+        )
+    ).all()
     expenses = (
         await session.scalars(
             select(Expense).where(Expense.mission_id == mission.id).order_by(Expense.position)
@@ -427,9 +439,27 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
             "total_incl_vat": _money(invoice.total_incl_vat),
             "structured_communication": invoice.structured_communication,
             "balance": _money(invoice.balance),
+            "principal_open": _money(invoice.principal_open),
+            "interest_open": _money(invoice.interest_open),
+            "costs_open": _money(invoice.costs_open),
             "status": invoice.status,
             "paid_on": _iso(invoice.paid_on),
+            **await invoicing.invoice_extras(session, invoice),  # VAT regime, credit notes
         },
+        "dunning_steps": [
+            {
+                "level": d.level,
+                "step": d.step,
+                "regime": d.regime,
+                "business_date": _iso(d.business_date),
+                "fixed_compensation": _money(d.fixed_compensation),
+                "interest": _money(d.interest),
+                "penalty": _money(d.penalty),
+                "reminder_fee": _money(d.reminder_fee),
+                "rule": d.rule,
+            }
+            for d in dunning
+        ],
         "advance": None
         if payout is None
         else {

@@ -25,6 +25,9 @@ PAYROLL_KEYS = {
     "withholding_scale": "payroll.withholding_scale",
 }
 VAT_RATES = "vat.rates"
+B2B_RATES = "late_payment.b2b_rates"
+B2B = "late_payment.b2b"
+B2C = "late_payment.b2c"
 
 
 class MissingParameter(LookupError):
@@ -96,3 +99,14 @@ async def payroll_parameters(session: AsyncSession, on: date) -> PayrollParamete
 async def vat_rates(session: AsyncSession, on: date) -> list[Decimal]:
     value = await parameter(session, VAT_RATES, on)
     return [Decimal(str(rate)) for rate in value["rates"]]
+
+
+async def parameter_rows(session: AsyncSession, key: str) -> list[Parameter]:
+    """Every dated row of a parameter (e.g. the half-yearly interest rates), oldest first."""
+    return list(
+        (
+            await session.scalars(
+                select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from)
+            )
+        ).all()
+    )

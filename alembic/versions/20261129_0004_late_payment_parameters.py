@@ -42,6 +42,12 @@ B2B_RATES: list[tuple[dt.date, dt.date, str, bool, str]] = [
     (dt.date(2026, 7, 1), dt.date(2026, 12, 31), "10.50", True,
      "H2 2026 ESTIMATE: not found; rule-based (reference rate + 8 points, rounded up to the "
      "next half point). Replace with the published rate"),
+    # Not published yet either: carried forward so that interest keeps accruing (as an estimate,
+    # said so on every amount) instead of blocking the dunning ladder on New Year's Day.
+    (dt.date(2027, 1, 1), dt.date(2027, 6, 30), "10.50", True,
+     "H1 2027 ESTIMATE: carried forward from H2 2026. Replace with the published rate"),
+    (dt.date(2027, 7, 1), dt.date(2027, 12, 31), "10.50", True,
+     "H2 2027 ESTIMATE: carried forward from H2 2026. Replace with the published rate"),
 ]
 
 # Flat compensation per late B2B invoice (law of 2 Aug 2002, art. 6; 40 EUR since 2013).

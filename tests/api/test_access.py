@@ -78,6 +78,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/payments", OPS, "payment"),
     ("GET", "/api/payments", STAFF, None),
     ("GET", "/api/guarantee-fund", STAFF, None),
+    ("POST", "/api/guarantee-fund/top-ups", OPS, {"amount": "1e3", "reference": "P", "reason": ""}),
     ("GET", "/api/ledger/balances", STAFF, None),
     ("GET", "/api/invoices/{invoice_id}", ANY, None),
     ("POST", "/api/invoices/{invoice_id}/credit-notes", OPS, {"full": True, "reason": "probe"}),

@@ -77,8 +77,15 @@ def test_seeded_parameters_match_domain_md() -> None:
         (date(2025, 7, 1), date(2025, 12, 31)): D("10.50"),
         (date(2026, 1, 1), date(2026, 6, 30)): D("10.50"),
         (date(2026, 7, 1), date(2026, 12, 31)): D("10.50"),
+        # Not published: carried forward as estimates so the ladder never stalls on 1 January.
+        (date(2027, 1, 1), date(2027, 6, 30)): D("10.50"),
+        (date(2027, 7, 1), date(2027, 12, 31)): D("10.50"),
     }
-    assert [p.valid_from for p in RATES if p.estimate] == [date(2026, 7, 1)]
+    assert [p.valid_from for p in RATES if p.estimate] == [
+        date(2026, 7, 1),
+        date(2027, 1, 1),
+        date(2027, 7, 1),
+    ]
     # Half-years follow each other without gap or overlap.
     for before, after in zip(RATES, RATES[1:], strict=False):
         assert after.valid_from == before.valid_to + timedelta(days=1)
@@ -176,8 +183,8 @@ def test_no_interest_before_the_day_after_due() -> None:
 def test_missing_rate_is_an_error_never_zero() -> None:
     with pytest.raises(ValueError, match="2022-12-16"):
         b2b_interest(D("1000.00"), date(2022, 12, 15), date(2023, 1, 10), RATES)
-    with pytest.raises(ValueError, match="2027-01-01"):
-        b2b_interest(D("1000.00"), date(2026, 12, 1), date(2027, 1, 5), RATES)
+    with pytest.raises(ValueError, match="2028-01-01"):
+        b2b_interest(D("1000.00"), date(2027, 12, 1), date(2028, 1, 5), RATES)
     holey = [p for p in RATES if p.valid_from != date(2024, 7, 1)]
     with pytest.raises(ValueError, match="2024-07-01"):
         b2b_interest(D("1000.00"), date(2024, 6, 1), date(2024, 8, 1), holey)

@@ -130,7 +130,11 @@ def _stairway(url: str) -> None:
     assert revisions, "no migrations found"
     for revision in revisions:
         command.upgrade(cfg, revision.revision)
-        command.downgrade(cfg, revision.down_revision or "base")
+        below = revision.down_revision
+        if isinstance(below, tuple | list):
+            # A merge: stepping down to one parent also unapplies the other branch.
+            below = below[0]
+        command.downgrade(cfg, below or "base")
         command.upgrade(cfg, revision.revision)
         assert _current(url) == revision.revision
     assert _current(url) == _head()

@@ -295,10 +295,12 @@ async def test_late_work_report_reminded_then_flagged(stack: Stack) -> None:
     )
     assert outbox_ids == sorted(e["id"] for e in emails), "every email on the timeline"
 
-    await run.pay(m["invoice"]["total_incl_vat"])
+    await run.pay(m["invoice"]["balance"])  # the principal plus the charges of reminder 1
     await run.wait(lambda m: m["stage"] == "paid")
     assert await run.result() == "paid"
     await assert_books(
-        stack, run.mission_id, kinds=["invoice_issued", "salary_paid", "client_payment"]
+        stack,
+        run.mission_id,
+        kinds=["invoice_issued", "salary_paid", "late_charges", "client_payment"],
     )
     await record_history(run, "late_work_report")

@@ -131,9 +131,19 @@ async def test_paid_after_reminder_2(stack: Stack) -> None:
     }
     r2 = event(m, "reminder_2")
     assert r2["business_date"] == (due(m) + timedelta(days=21)).isoformat()
-    assert r2["detail"]["balance"] == m["invoice"]["total_incl_vat"]
+    # A business client owes, by the law of 2 Aug 2002, 40 EUR once and interest from due + 1.
+    rung1, rung2 = m["dunning_steps"]
+    assert rung1["regime"] == "b2b" and rung1["fixed_compensation"] == "40.00"
+    assert Decimal(rung1["interest"]) > 0 and Decimal(rung2["interest"]) > 0
+    assert rung2["fixed_compensation"] == "0.00" and rung2["penalty"] == "0.00"
+    assert "2 Aug 2002" in rung1["rule"]
+    charges = sum(Decimal(r[k]) for r in (rung1, rung2) for k in ("fixed_compensation", "interest"))
+    total = Decimal(m["invoice"]["total_incl_vat"])
+    assert r2["detail"]["balance"] == m["invoice"]["balance"] == f"{total + charges:.2f}"
+    assert m["invoice"]["principal_open"] == f"{total:.2f}"
+    assert Decimal(m["invoice"]["costs_open"]) == Decimal("40.00")
 
-    await run.pay(m["invoice"]["total_incl_vat"])
+    await run.pay(m["invoice"]["balance"])
     m = await run.wait(lambda m: m["stage"] == "paid")
     assert await run.result() == "paid"
     m = await run.get()
@@ -153,7 +163,9 @@ async def test_paid_after_reminder_2(stack: Stack) -> None:
     assert "formal_notice" not in steps(m)
     await wait_emails(run, ["invoice", "reminder_1", "reminder_2"])
     await assert_books(
-        stack, run.mission_id, kinds=["invoice_issued", "salary_paid", "client_payment"]
+        stack,
+        run.mission_id,
+        kinds=["invoice_issued", "salary_paid", "late_charges", "late_charges", "client_payment"],
     )
     await record_history(run, "paid_after_reminder_2")
 
@@ -165,21 +177,27 @@ async def test_partial_then_full_payment(stack: Stack) -> None:
 
     await skip_to(stack, due(m) + timedelta(days=7))
     m = await run.wait(lambda m: m["dunning_level"] == 1)
+    b1 = Decimal(m["invoice"]["balance"])  # the principal plus what reminder 1 charged
+    assert b1 > total
 
     await run.pay("500.00")
-    m = await run.wait(lambda m: m["invoice"]["balance"] == f"{total - 500:.2f}")
+    m = await run.wait(lambda m: m["invoice"]["balance"] == f"{b1 - 500:.2f}")
     assert m["invoice"]["status"] == "open"
+    # Costs, then interest, then principal: the charges of reminder 1 are paid first.
+    assert m["invoice"]["costs_open"] == "0.00" and m["invoice"]["interest_open"] == "0.00"
+    assert m["invoice"]["principal_open"] == f"{b1 - 500:.2f}"
     # A partial payment does not stop the ladder: the next reminder asks for what is left.
     await skip_to(stack, due(m) + timedelta(days=21))
     m = await run.wait(lambda m: m["dunning_level"] == 2)
     assert m["stage"] == "dunning"
-    assert event(m, "reminder_2")["detail"]["balance"] == f"{total - 500:.2f}"
+    b2 = b1 - 500 + Decimal(m["dunning_steps"][1]["interest"])
+    assert event(m, "reminder_2")["detail"]["balance"] == f"{b2:.2f}"
 
     await run.pay("200.00")
-    m = await run.wait(lambda m: m["invoice"]["balance"] == f"{total - 700:.2f}")
+    m = await run.wait(lambda m: m["invoice"]["balance"] == f"{b2 - 200:.2f}")
     assert m["stage"] == "dunning"
 
-    await run.pay(total - 700)
+    await run.pay(b2 - 200)
     m = await run.wait(lambda m: m["stage"] == "paid")
     assert await run.result() == "paid"
     m = await run.get()
@@ -187,8 +205,8 @@ async def test_partial_then_full_payment(stack: Stack) -> None:
     assert m["dunning_level"] == 2
     payments = [t for t in m["timeline"] if t["step"] == "client_payment"]
     assert [p["detail"]["balance"] for p in payments] == [
-        f"{total - 500:.2f}",
-        f"{total - 700:.2f}",
+        f"{b1 - 500:.2f}",
+        f"{b2 - 200:.2f}",
         "0.00",
     ]
     assert_timeline(
@@ -210,7 +228,9 @@ async def test_partial_then_full_payment(stack: Stack) -> None:
         kinds=[
             "invoice_issued",
             "salary_paid",
+            "late_charges",
             "client_payment",
+            "late_charges",
             "client_payment",
             "client_payment",
         ],
@@ -233,13 +253,18 @@ async def test_never_paid_is_written_off(stack: Stack) -> None:
     m = await run.get()
     assert m["stage"] == "written_off"
     assert m["invoice"]["status"] == "written_off"
-    assert m["invoice"]["balance"] == inv["total_incl_vat"], "nothing was received"
+    assert m["invoice"]["principal_open"] == inv["total_incl_vat"], "nothing was received"
+    charges = Decimal(m["invoice"]["interest_open"]) + Decimal(m["invoice"]["costs_open"])
+    assert Decimal(m["invoice"]["balance"]) == Decimal(inv["total_incl_vat"]) + charges
     written_off = event(m, "written_off")
     assert written_off["business_date"] == (due(m) + timedelta(days=65)).isoformat()
     assert written_off["detail"]["amount"] == inv["total_incl_vat"]
-    # The fund absorbs the debt net of the VAT the coop gets back: the amount excl. VAT.
+    assert written_off["detail"]["charges_reversed"] == f"{charges:.2f}"
+    # The end of the ladder is not a certain loss: no VAT comes back, the fund absorbs it all.
+    assert written_off["detail"]["cause"] == "dunning_exhausted"
+    assert written_off["detail"]["vat_recovered"] == "0.00"
     after = Decimal((await fund(stack))["balance"])
-    assert before - after == Decimal(inv["total_excl_vat"])
+    assert before - after == Decimal(inv["total_incl_vat"])
     # The member keeps the salary: still one payout, never reversed.
     assert m["advance"]["source"] == "fund" and m["advance"]["paid_on"] == m["pay_date"]
     emails = await wait_emails(
@@ -261,5 +286,9 @@ async def test_never_paid_is_written_off(stack: Stack) -> None:
         "written_off",
         "email_sent",
     )
-    await assert_books(stack, run.mission_id, kinds=["invoice_issued", "salary_paid", "write_off"])
+    await assert_books(
+        stack,
+        run.mission_id,
+        kinds=["invoice_issued", "salary_paid", *["late_charges"] * 3, "write_off"],
+    )
     await record_history(run, "written_off")
