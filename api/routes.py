@@ -32,6 +32,7 @@ from api.schemas import (
     MissionCreate,
     PaymentIn,
     RetryIn,
+    TrueUpIn,
     WorkReportIn,
 )
 from contracts.mission import (
@@ -49,7 +50,7 @@ from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import collection, ledger, people, queries
+from services import collection, ledger, payroll, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.missions import parse_date
@@ -279,6 +280,29 @@ async def retry(
     reason = clean_text(body.reason if body else "", field="reason", max_length=500, required=False)
     await _update(client, mission, "retry", RetryStep(actor=viewer.label, reason=reason))
     return await _detail(session, mission_id)
+
+
+@router.post("/missions/{mission_id}/payroll/true-ups", status_code=201, tags=["money"])
+async def payroll_true_up(
+    mission_id: int,
+    body: TrueUpIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: OpsDep,
+) -> dict[str, Any]:
+    """Ops: correct a paid salary's contributions and tax (e.g. the quarterly DmfA)."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    await payroll.record_true_up(
+        session,
+        mission_id=mission.id,
+        corrected=body.model_dump(exclude={"reason"}),
+        reason=body.reason,
+        today=business_today(clock),
+        recorded_by_user_id=viewer.user_id,
+    )
+    detail = await _detail(session, mission.id)
+    return dict(detail["advance"])
 
 
 @router.get("/missions/{mission_id}/ledger", tags=["money"])

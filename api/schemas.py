@@ -69,3 +69,12 @@ class PaymentIn(Body):
     received_on: StrictStr = Field(description="YYYY-MM-DD")
     structured_communication: StrictStr | None = None
     bank_transaction_id: StrictStr
+
+
+class TrueUpIn(Body):
+    """The corrected figures of a paid salary (the quarterly DmfA's), and why."""
+
+    employer_contributions: StrictStr
+    employee_contributions: StrictStr
+    withholding_tax: StrictStr
+    reason: StrictStr

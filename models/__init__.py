@@ -10,6 +10,7 @@ from models.finance import (
     LedgerTransaction,
     Payment,
     Payout,
+    PayrollTrueUp,
     WriteOff,
 )
 from models.fund import FundTopUp
@@ -38,6 +39,7 @@ __all__ = [
     "Parameter",
     "Payment",
     "Payout",
+    "PayrollTrueUp",
     "ROLES",
     "STAGES",
     "TimelineEvent",

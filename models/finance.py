@@ -130,6 +130,27 @@ class Payout(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PayrollTrueUp(Base):
+    """A correction of a paid salary (e.g. the quarterly DmfA): recorded beside it, never an edit."""
+
+    __tablename__ = "payroll_true_ups"
+    __table_args__ = (UniqueConstraint("payout_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), index=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    business_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    employer_contributions_delta: Mapped[Decimal] = mapped_column(Money)
+    employee_contributions_delta: Mapped[Decimal] = mapped_column(Money)
+    withholding_tax_delta: Mapped[Decimal] = mapped_column(Money)
+    net_salary_delta: Mapped[Decimal] = mapped_column(Money)
+    corrected: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DunningStep(Base):
     """One rung of the dunning ladder as it was climbed, with what the law allowed to claim."""
 

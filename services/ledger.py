@@ -50,6 +50,7 @@ EVENT_KINDS = frozenset(
         "write_off",  # Cr receivables / Dr the fund (and VAT when the loss is certain)
         "recovery",  # Dr bank / Cr the fund (and VAT due again): a payment after write-off
         "fund_top_up",  # Dr bank / Cr the fund
+        "payroll_true_up",  # contributions and tax corrected; the net difference paid or borne
     }
 )
 

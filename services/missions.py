@@ -381,7 +381,7 @@ def _iso(value: date | datetime | None) -> str | None:
 
 async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, Any]:
     """The mission as the API shows it: stage, timeline, invoice, advance."""
-    from services import invoicing  # imports this module
+    from services import invoicing, payroll  # both import this module
 
     timeline = (
         await session.scalars(
@@ -394,6 +394,7 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
         select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
     )
     payout = await session.scalar(select(Payout).where(Payout.mission_id == mission.id))
+    corrections = await payroll.true_ups(session, payout.id) if payout is not None else []
     dunning = (
         await session.scalars(
             select(DunningStep)
@@ -468,6 +469,21 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
             "gross_salary": _money(payout.gross_salary),
             "expenses": _money(payout.expenses),
             "source": payout.source,
+            # The final payroll as paid, then each later correction: never an edit.
+            "payroll": payout.payroll,
+            "true_ups": [
+                {
+                    "sequence": t.sequence,
+                    "business_date": _iso(t.business_date),
+                    "reason": t.reason,
+                    "net_salary_delta": _money(t.net_salary_delta),
+                    "corrected": t.corrected,
+                }
+                for t in corrections
+            ],
+            "current": {
+                k: _money(v) for k, v in payroll.current_payroll(payout, corrections).items()
+            },
         },
     }
 

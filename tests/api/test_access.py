@@ -75,6 +75,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/missions/{mission_id}/cancel", ANY, {"reason": "probe"}),
     ("POST", "/api/missions/{mission_id}/retry", OPS, {"reason": "probe"}),
     ("GET", "/api/missions/{mission_id}/ledger", ANY, None),
+    ("POST", "/api/missions/{mission_id}/payroll/true-ups", OPS, {"reason": "probe"}),
     ("POST", "/api/payments", OPS, "payment"),
     ("GET", "/api/payments", STAFF, None),
     ("GET", "/api/guarantee-fund", STAFF, None),
