@@ -131,7 +131,7 @@ class Payout(Base):
 
 
 class PayrollTrueUp(Base):
-    """A correction of a paid salary (e.g. the quarterly DmfA): recorded beside it, never an edit."""
+    """A correction of a paid salary (e.g. the quarterly DmfA), kept beside it: never an edit."""
 
     __tablename__ = "payroll_true_ups"
     __table_args__ = (UniqueConstraint("payout_id", "sequence"),)

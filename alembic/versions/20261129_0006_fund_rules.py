@@ -44,7 +44,7 @@ RULES = {
 SOURCE = (
     "ASSUMPTION: domain.md §1.6 found no numeric limits ('per-member or per-client caps and "
     "maximum outstanding are design parameters'); floor 10,000.00 EUR and cap 25,000.00 EUR per "
-    "client are placeholders for the board to set"
+    "client are starting values for the board to set (a new dated row replaces them)"
 )
 
 LEDGER_TABLES = ("ledger_transactions", "ledger_entries")
