@@ -20,6 +20,7 @@ PRODUCT = [
     "activities",
     "workflows",
     "api",
+    "documents",
     "cli.py",
     "worker.py",
     "demo.py",
@@ -87,9 +88,10 @@ def test_api_writes_no_sql() -> None:
     "command",
     [
         ["ruff", "check", *PRODUCT, "tests"],
+        ["ruff", "format", "--check", *PRODUCT, "tests"],
         ["mypy", *PRODUCT],
     ],
-    ids=["ruff", "mypy"],
+    ids=["ruff", "ruff-format", "mypy"],
 )
 def test_static_checks(command: list[str]) -> None:
     result = subprocess.run(
