@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PRODUCT = [
+PRODUCT_PATHS = [
     "core",
     "domain",
     "contracts",
@@ -25,6 +25,7 @@ PRODUCT = [
     "worker.py",
     "demo.py",
 ]
+PRODUCT = [path for path in PRODUCT_PATHS if (ROOT / path).exists()]
 
 
 def _imports(path: Path) -> set[str]:
