@@ -31,10 +31,23 @@ class Settings(BaseSettings):
     mailer: str = "outbox"
     sendgrid_api_key: str = ""
     mail_from: str = "facturation@coopflow.example"
+    sendgrid_host: str = "https://api.sendgrid.com"
+    # SendGrid's "verification key" of the signed event webhook (base64 DER, no PEM armour).
+    sendgrid_webhook_public_key: str = ""
     temporal_ui_url: str = "http://127.0.0.1:8233"
     sweep_seconds: float = 30.0
     login_max_failures: int = 5
     login_window_seconds: float = 300.0
+    # The cooperative as seller on invoices and e-invoices (demo values; set them in prod).
+    coop_name: str = "Coopflow SCRL"
+    coop_enterprise_number: str = "0123456749"
+    coop_vat_number: str = "BE0123456749"
+    coop_legal_form: str = "SC / CV - RPM Bruxelles"
+    coop_address_street: str = "Rue Coenraets 72"
+    coop_address_city: str = "Bruxelles"
+    coop_address_postal_zone: str = "1060"
+    coop_address_country: str = "BE"
+    coop_iban: str = "BE71096123456769"
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
@@ -43,6 +56,10 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'coopflow.db'}"
         if self.env == "prod" and self.secret_key == DEV_SECRET:
             raise ValueError("COOPFLOW_SECRET_KEY must be set to a real secret in prod")
+        if self.mailer not in ("outbox", "sendgrid"):
+            raise ValueError("COOPFLOW_MAILER must be outbox or sendgrid")
+        if self.mailer == "sendgrid" and not self.sendgrid_api_key:
+            raise ValueError("COOPFLOW_SENDGRID_API_KEY must be set when COOPFLOW_MAILER=sendgrid")
         if self.day_seconds <= 0:
             raise ValueError("COOPFLOW_DAY_SECONDS must be positive")
         return self
