@@ -198,10 +198,15 @@ async def test_five_missions_in_parallel(fast_stack: Stack) -> None:
         results = await asyncio.gather(*(lifecycle(i) for i in range(5)))
 
     assert [r for _, r in results] == ["paid", "paid", "written_off", "paid", "paid"]
-    sources = ["client", "fund", "fund", "client", "fund"]
+    # Missions 0 and 3 pay right after the invoice: on a loaded machine the 1-second business
+    # days may still bring salary day first, so the source must agree with what came first.
+    sources = [None, "fund", "fund", None, "fund"]
     for (mission_id, outcome), source in zip(results, sources, strict=True):
         m = await stack.mission(mission_id)
         assert m["stage"] == outcome
+        if source is None:
+            first = {t["step"]: t["occurred_at"] for t in reversed(m["timeline"])}
+            source = "client" if first["client_payment"] < first["salary_paid"] else "fund"
         assert m["advance"]["source"] == source
         assert await counts(stack, mission_id) == (1, 1, 1)
         await assert_books(stack, mission_id)
