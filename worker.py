@@ -13,14 +13,25 @@ from activities.mission import MissionActivities
 from core.db import Database, make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
+from services.mail import Mailer, OutboxMailer
+from services.sendgrid_mailer import SendGridMailer
 from services.starter import start_missing_workflows
 from workflows.mission import MissionWorkflow
 
 log = logging.getLogger("coopflow.worker")
 
 
+def build_mailer(settings: Settings) -> Mailer:
+    """The outbox (embedded default) or SendGrid, as COOPFLOW_MAILER says."""
+    if settings.mailer == "sendgrid":
+        return SendGridMailer(
+            settings.sendgrid_api_key, settings.mail_from, host=settings.sendgrid_host
+        )
+    return OutboxMailer()
+
+
 def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
-    activities = MissionActivities(db)
+    activities = MissionActivities(db, mailer=build_mailer(settings))
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -28,7 +28,7 @@ from contracts.mission import (
     WorkReportRecord,
 )
 from core.db import Database
-from models import Client, Declaration, Invoice, Member
+from models import Client, Declaration, Invoice, Member, OutboxEmail
 from services import collection, invoicing, mail, missions, payroll
 from services.gateways import (
     DECLARATION,
@@ -248,7 +248,11 @@ class MissionActivities:
 
     @activity.defn
     async def send_email(self, req: EmailRequest) -> str:
-        """Write the step's email once and hand it to the mailer; returns the outbox id."""
+        """Write the step's email once and hand it to the mailer; returns the outbox id.
+
+        The row is committed before the provider is called and the answer recorded after, so a
+        retried attempt finds it: a row already sent is never sent again, and a refusal for good
+        leaves it "failed" (an ops retry sends that same email again)."""
         async with self.db.session() as session:
             mission = await missions.get_mission(session, req.mission_id)
             client = await session.get(Client, mission.client_id)
@@ -278,18 +282,36 @@ class MissionActivities:
                 language=language,
                 context=context,
             )
-            if email.status == "queued":
-                email.provider_message_id = await self.mailer.deliver(email)
-                email.status = "sent" if email.provider_message_id else "stored"
+            if email.status == "failed":
+                email.recipient = recipient  # never sent: to the address as corrected since
+        if email.status in mail.RESENDABLE:
+            try:
+                message_id = await self.mailer.deliver(email)
+            except ApplicationError as err:
+                if err.non_retryable:
+                    async with self.db.session() as session:
+                        row = await session.get(OutboxEmail, email.id, with_for_update=True)
+                        assert row is not None
+                        row.status = "failed"
+                        row.provider = getattr(self.mailer, "provider", "outbox")
+                raise
+            async with self.db.session() as session:
+                row = await session.get(OutboxEmail, email.id, with_for_update=True)
+                assert row is not None
+                if row.status in mail.RESENDABLE:
+                    row.provider_message_id = message_id
+                    row.provider = getattr(self.mailer, "provider", "outbox")
+                    row.status = "sent" if message_id else "stored"
+        async with self.db.session() as session:
             await missions.add_timeline(
                 session,
-                mission.id,
+                req.mission_id,
                 # Keyed like the outbox row (template, step): the member's work-report reminder_1
                 # and the client's dunning reminder_1 are two emails, both on the timeline.
                 f"email:{req.template}:{req.step}",
                 "email_sent",
                 req.business_date,
                 None,
-                {"template": req.template, "to": recipient, "outbox_id": email.id},
+                {"template": req.template, "to": email.recipient, "outbox_id": email.id},
             )
-            return str(email.id)
+        return str(email.id)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
-from api import estimates, fund, invoices
+from api import estimates, fund, invoices, webhooks
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -113,6 +113,7 @@ def create_app(
     app.include_router(estimates.router)
     app.include_router(fund.router)
     app.include_router(invoices.router)
+    app.include_router(webhooks.router)
     return app
 
 

@@ -87,6 +87,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/estimates", ANY, {"contract_type": "ordinary", "amount_excl_vat": "1000.00"}),
     ("GET", "/api/clock", PUBLIC, None),
     ("GET", "/api/health", PUBLIC, None),
+    ("POST", "/api/webhooks/sendgrid", PUBLIC, None),  # signed: tests/email/test_webhook.py
 ]
 
 PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
