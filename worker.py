@@ -38,7 +38,6 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
         workflows=[MissionWorkflow],
         activities=[
             activities.record_step,
-            activities.clear_attention,
             activities.flag_attention,
             activities.record_signature,
             activities.record_client_confirmation,

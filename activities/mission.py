@@ -71,21 +71,6 @@ class MissionActivities:
             )
 
     @activity.defn
-    async def clear_attention(self, rec: StepRecord) -> None:
-        """Ops asked for a retry (or a cancellation): the mission no longer waits on them."""
-        async with self.db.session() as session:
-            await missions.record_step(
-                session,
-                rec.mission_id,
-                rec.key,
-                rec.step,
-                rec.business_date,
-                actor=rec.actor,
-                detail=rec.detail,
-                clear_attention=True,
-            )
-
-    @activity.defn
     async def flag_attention(self, flag: AttentionFlag) -> None:
         """Show the failing step and its last error on the mission for ops."""
         async with self.db.session() as session:

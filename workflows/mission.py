@@ -624,13 +624,14 @@ class MissionWorkflow:
                 self.retry_requested = False
                 self.attention = None
                 await workflow.execute_activity_method(
-                    MissionActivities.clear_attention,
+                    MissionActivities.record_step,
                     StepRecord(
                         mission_id=self.mission_id,
                         key=f"attention_cleared:{self.retries}",
                         step="cancel_requested" if cancelling else "retry",
                         business_date=self.today(),
                         detail={"step": step},
+                        clear_attention=True,
                     ),
                     **self._bookkeeping(),
                 )
