@@ -30,6 +30,7 @@ run: venv
 	$(BIN)/coopflow up
 
 test: venv
+	bash .ci/system-deps
 	bash .ci/with-test-db $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv

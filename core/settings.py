@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     coop_name: str = "Coopflow SCRL"
     coop_enterprise_number: str = "0123456749"
     coop_vat_number: str = "BE0123456749"
-    coop_legal_form: str = "SC / CV - RPM Bruxelles"
+    coop_legal_form: str = "SC / CV"
     coop_address_street: str = "Rue Coenraets 72"
     coop_address_city: str = "Bruxelles"
     coop_address_postal_zone: str = "1060"
