@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -49,7 +49,3 @@ async def current_clock(session: AsyncSession, day_seconds: float, timezone: str
 
 def business_today(clock: ClockSpec) -> date:
     return clock.to_clock().date_at(utcnow())
-
-
-def days(n: int) -> timedelta:
-    return timedelta(days=n)
