@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from domain.calendar import add_belgian_working_days
 from domain.errors import FieldError
-from domain.money import to_cents
+from domain.money import require_cents, to_cents
 
 __all__ = [
     "Allocation",
@@ -79,20 +79,6 @@ def _require_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, Decimal) or not value.is_finite():
         raise FieldError(field, "must be a finite Decimal")
     return value
-
-
-def _require_cents(value: object, field: str) -> Decimal:
-    """Refuse a non-Decimal, non-finite, negative or sub-cent amount; return it in cents."""
-    amount = _require_decimal(value, field)
-    if amount < 0:
-        raise FieldError(field, "must not be negative")
-    try:
-        cents = to_cents(amount)
-    except InvalidOperation:
-        raise FieldError(field, "is too large") from None
-    if cents != amount:
-        raise FieldError(field, "at most 2 decimals")
-    return cents
 
 
 def _require_int(value: object, field: str, minimum: int) -> int:
@@ -309,7 +295,7 @@ def b2b_interest(
     rounded half up to the cent once. `until <= due_date` gives 0.00 with an empty breakdown.
     A day with no rate in `periods` raises ValueError (never silently 0 %).
     """
-    principal = _require_cents(principal, "principal")
+    principal = require_cents(principal, "principal")
     _require_date(due_date, "due_date")
     _require_date(until, "until")
     day_count = _require_int(day_count, "day_count", 1)
@@ -334,7 +320,7 @@ class B2BParameters:
 
     def __post_init__(self) -> None:
         """Refuse a negative or sub-cent compensation."""
-        _require_cents(self.fixed_compensation, "fixed_compensation")
+        require_cents(self.fixed_compensation, "fixed_compensation")
 
     @classmethod
     def from_value(cls, value: Mapping[str, Any]) -> B2BParameters:
@@ -399,11 +385,11 @@ class PenaltyBand:
     def __post_init__(self) -> None:
         """Refuse negative or sub-cent amounts and a percentage outside [0, 100]."""
         if self.up_to is not None:
-            _require_cents(self.up_to, "up_to")
-        _require_cents(self.base, "base")
-        _require_cents(self.above, "above")
+            require_cents(self.up_to, "up_to")
+        require_cents(self.base, "base")
+        require_cents(self.above, "above")
         if self.maximum is not None:
-            _require_cents(self.maximum, "maximum")
+            require_cents(self.maximum, "maximum")
         pct = _require_decimal(self.percent_above, "percent_above")
         if pct < 0 or pct > _HUNDRED:
             raise FieldError("percent_above", f"is a percentage in [0, 100], got {pct}")
@@ -440,7 +426,7 @@ class B2CParameters:
 
     def __post_init__(self) -> None:
         """Refuse bad amounts and a band table that does not cover every balance exactly once."""
-        _require_cents(self.reminder_fee_max, "reminder_fee_max")
+        require_cents(self.reminder_fee_max, "reminder_fee_max")
         _require_int(self.waiting_days, "waiting_days", 1)
         _require_int(self.letter_start_working_days, "letter_start_working_days", 1)
         if not isinstance(self.bands, tuple) or not self.bands:
@@ -494,7 +480,7 @@ def b2c_penalty_cap(balance: Decimal, params: B2CParameters) -> Decimal:
     above 500, at most 2,000. The formula is rounded half up to the cent, then capped. A zero
     balance owes nothing, so its cap is 0.00.
     """
-    balance = _require_cents(balance, "balance")
+    balance = require_cents(balance, "balance")
     if balance == 0:
         return _ZERO
     band = _band_for(balance, params)
@@ -553,7 +539,7 @@ def b2c_reminder_fee(
         return _ZERO
     if requested is None:
         return params.reminder_fee_max
-    return min(_require_cents(requested, "requested"), params.reminder_fee_max)
+    return min(require_cents(requested, "requested"), params.reminder_fee_max)
 
 
 # --------------------------------------------------------------------------- allocation
@@ -577,10 +563,10 @@ def allocate_payment(
     `costs` are the open fixed compensation, penalty and reminder fees; all inputs are
     non-negative cent amounts. Whatever is left after the principal is the excess.
     """
-    remaining = _require_cents(amount, "amount")
+    remaining = require_cents(amount, "amount")
     parts: list[Decimal] = []
     for field, owed in (("costs", costs), ("interest", interest), ("principal", principal)):
-        take = min(remaining, _require_cents(owed, field))
+        take = min(remaining, require_cents(owed, field))
         parts.append(take)
         remaining -= take
     return Allocation(costs=parts[0], interest=parts[1], principal=parts[2], excess=remaining)
@@ -781,7 +767,7 @@ def charges_for_step(
     level = _require_int(level, "level", 1)
     _require_date(step_date, "step_date")
     _require_date(due_date, "due_date")
-    principal = _require_cents(balance_principal, "balance_principal")
+    principal = require_cents(balance_principal, "balance_principal")
     if previous_step_date is not None:
         _require_date(previous_step_date, "previous_step_date")
         if previous_step_date > step_date:

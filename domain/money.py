@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from domain.errors import FieldError
 
@@ -162,3 +162,21 @@ def parse_positive_int(value: object, *, field: str, minimum: int = 1, maximum: 
     if value > maximum:
         raise FieldError(field, f"must not exceed {maximum}")
     return value
+
+
+def require_cents(value: object, field: str) -> Decimal:
+    """Refuse a non-Decimal, non-finite, negative or sub-cent amount; return it in cents.
+
+    For amounts that already are Decimals inside the domain (parse_money reads user input).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal) or not value.is_finite():
+        raise FieldError(field, "must be a finite Decimal amount")
+    if value < 0:
+        raise FieldError(field, "must not be negative")
+    try:
+        cents = to_cents(value)
+    except InvalidOperation:
+        raise FieldError(field, "is too large") from None
+    if cents != value:
+        raise FieldError(field, "at most 2 decimals")
+    return cents

@@ -36,11 +36,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Literal, get_args
 
 from domain.errors import FieldError
-from domain.money import CENT, to_cents
+from domain.money import CENT, require_cents, to_cents
 
 __all__ = [
     "CONTRACT_TYPES",
@@ -190,21 +190,6 @@ def withholding_tax(taxable: Decimal, scale: Sequence[TaxBracket]) -> Decimal:
     return to_cents(tax)
 
 
-def _require_cents(value: Decimal, field: str) -> Decimal:
-    """Refuse a non-Decimal, non-finite, negative or sub-cent amount."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise FieldError(field, "must be a finite Decimal amount")
-    if value < 0:
-        raise FieldError(field, "must not be negative")
-    try:
-        cents = to_cents(value)
-    except InvalidOperation:
-        raise FieldError(field, "is too large") from None
-    if cents != value:
-        raise FieldError(field, "at most 2 decimals")
-    return cents
-
-
 def _gross_for_budget(
     budget: Decimal, params: PayrollParameters, contract_type: ContractType
 ) -> Decimal:
@@ -230,8 +215,8 @@ def estimate_payroll(
     contract_type: ContractType = "ordinary",
 ) -> PayrollEstimate:
     """Split a price excl. VAT (expenses included) into fee, contributions, tax and net salary."""
-    invoiced = _require_cents(invoiced_excl_vat, "invoiced_excl_vat")
-    expenses = _require_cents(expenses, "expenses")
+    invoiced = require_cents(invoiced_excl_vat, "invoiced_excl_vat")
+    expenses = require_cents(expenses, "expenses")
     contract_type = parse_contract_type(contract_type)
     fee = to_cents(invoiced * params.fee_rate)
     fund_contribution = to_cents(fee * params.fund_share_of_fee)
@@ -264,8 +249,8 @@ def estimate_payroll(
 def price_for_cost(labour_cost: Decimal, expenses: Decimal, fee_rate: Decimal) -> Decimal:
     """The price excl. VAT built from the cost side (domain.md §1.3):
     (labour cost + expenses) / (1 - fee rate), to the cent. 800 + 100 at 6.5 % -> 962.57."""
-    labour_cost = _require_cents(labour_cost, "labour_cost")
-    expenses = _require_cents(expenses, "expenses")
+    labour_cost = require_cents(labour_cost, "labour_cost")
+    expenses = require_cents(expenses, "expenses")
     if not isinstance(fee_rate, Decimal) or not 0 <= fee_rate < 1:
         raise ValueError(f"fee_rate must be a Decimal in [0, 1), got {fee_rate!r}")
     return to_cents((labour_cost + expenses) / (1 - fee_rate))
@@ -278,8 +263,8 @@ def price_for_gross(
     contract_type: ContractType = "ordinary",
 ) -> Decimal:
     """The smallest price excl. VAT whose estimate pays exactly `gross_salary` plus `expenses`."""
-    gross = _require_cents(gross_salary, "gross_salary")
-    expenses = _require_cents(expenses, "expenses")
+    gross = require_cents(gross_salary, "gross_salary")
+    expenses = require_cents(expenses, "expenses")
     contract_type = parse_contract_type(contract_type)
     needed = gross + employer_contributions_on(gross, params, contract_type) + expenses
 
