@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
 from models.base import Base, Money, UTCDateTime, utcnow
+from models.documents import Document, EmailAttachment, PeppolMessage
 from models.finance import (
     CreditNote,
     DunningStep,
@@ -24,7 +25,9 @@ __all__ = [
     "Client",
     "CreditNote",
     "Declaration",
+    "Document",
     "DunningStep",
+    "EmailAttachment",
     "Expense",
     "FundTopUp",
     "GatewaySetting",
@@ -39,6 +42,7 @@ __all__ = [
     "Parameter",
     "Payment",
     "Payout",
+    "PeppolMessage",
     "PayrollTrueUp",
     "ROLES",
     "STAGES",
