@@ -49,6 +49,7 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
             activities.write_off_invoice,
             activities.cancel_mission,
             activities.send_email,
+            activities.prepare_documents,
         ],
         max_cached_workflows=20000,
     )

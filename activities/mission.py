@@ -17,6 +17,7 @@ from contracts.mission import (
     CollectionResult,
     ConfirmationRecord,
     DeclarationRequest,
+    DocumentsRequest,
     DunningRequest,
     EmailRequest,
     InvoiceInfo,
@@ -28,8 +29,8 @@ from contracts.mission import (
     WorkReportRecord,
 )
 from core.db import Database
-from models import Client, Declaration, Invoice, Member, OutboxEmail
-from services import collection, invoicing, mail, missions, payroll
+from models import Client, Declaration, EmailAttachment, Invoice, Member, OutboxEmail
+from services import collection, documents, invoicing, mail, missions, payroll
 from services.gateways import (
     DECLARATION,
     DeclarationGateway,
@@ -38,7 +39,8 @@ from services.gateways import (
     SimulatedDeclarationGateway,
     gateway_setting,
 )
-from services.mail import Mailer, OutboxMailer
+from services.mail import Attachment, Mailer, OutboxMailer
+from services.peppol import OutboxPeppolSender, PeppolRejected, PeppolSender
 
 GatewayFactory = Callable[[float, float], DeclarationGateway]
 
@@ -49,10 +51,25 @@ class MissionActivities:
         db: Database,
         mailer: Mailer | None = None,
         declaration_gateway: GatewayFactory = SimulatedDeclarationGateway,
+        peppol_sender: PeppolSender | None = None,
     ) -> None:
         self.db = db
         self.mailer = mailer or OutboxMailer()
         self.declaration_gateway = declaration_gateway
+        self.peppol_sender = peppol_sender or OutboxPeppolSender()
+
+    @activity.defn
+    async def prepare_documents(self, req: DocumentsRequest) -> list[int]:
+        """Render and store the mission's documents (order form, contract, payslip estimate).
+
+        Stored once per (mission, kind): a retry returns the same files, byte for byte."""
+        made = [
+            await documents.ensure_pdf(
+                self.db, req.mission_id, kind, business_date=req.business_date
+            )
+            for kind in req.kinds
+        ]
+        return [doc.id for doc in made]
 
     @activity.defn
     async def record_step(self, rec: StepRecord) -> None:
@@ -178,15 +195,23 @@ class MissionActivities:
             invoice = await invoicing.issue_invoice(
                 session, req.mission_id, req.issue_date, req.due_days
             )
-            return InvoiceInfo(
-                invoice_id=invoice.id,
-                number=invoice.number,
-                issue_date=invoice.issue_date,
-                due_date=invoice.due_date,
-                total_incl_vat=invoice.total_incl_vat,
-                balance=invoice.balance,
-                structured_communication=invoice.structured_communication,
-            )
+        # Committed first: a failure below retries this activity, which finds the invoice above
+        # and only makes what is missing (the PDF, the e-invoice, its Peppol hand-over).
+        try:
+            await documents.invoice_documents(self.db, req.mission_id, self.peppol_sender)
+        except PeppolRejected as err:
+            raise ApplicationError(
+                f"Peppol refused the e-invoice: {err}", type="PeppolRejected", non_retryable=True
+            ) from err
+        return InvoiceInfo(
+            invoice_id=invoice.id,
+            number=invoice.number,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            total_incl_vat=invoice.total_incl_vat,
+            balance=invoice.balance,
+            structured_communication=invoice.structured_communication,
+        )
 
     @activity.defn
     async def pay_salary(self, req: SalaryRequest) -> SalaryInfo:
@@ -237,7 +262,9 @@ class MissionActivities:
 
         The row is committed before the provider is called and the answer recorded after, so a
         retried attempt finds it: a row already sent is never sent again, and a refusal for good
-        leaves it "failed" (an ops retry sends that same email again)."""
+        leaves it "failed" (an ops retry sends that same email again). The step's documents
+        (the invoice, the letter) are stored first and go with it as PDF attachments."""
+        attached = await documents.attachments_for(self.db, req.mission_id, req.template)
         async with self.db.session() as session:
             mission = await missions.get_mission(session, req.mission_id)
             client = await session.get(Client, mission.client_id)
@@ -269,9 +296,20 @@ class MissionActivities:
             )
             if email.status == "failed":
                 email.recipient = recipient  # never sent: to the address as corrected since
+            linked = set(
+                await session.scalars(
+                    select(EmailAttachment.document_id).where(EmailAttachment.email_id == email.id)
+                )
+            )
+            for doc in attached:
+                if doc.id not in linked:
+                    session.add(EmailAttachment(email_id=email.id, document_id=doc.id))
         if email.status in mail.RESENDABLE:
             try:
-                message_id = await self.mailer.deliver(email)
+                message_id = await self.mailer.deliver(
+                    email,
+                    [Attachment(doc.filename, doc.content, doc.media_type) for doc in attached],
+                )
             except ApplicationError as err:
                 if err.non_retryable:
                     async with self.db.session() as session:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
-from api import estimates, fund, invoices, webhooks
+from api import documents, estimates, fund, invoices, webhooks
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -114,6 +114,7 @@ def create_app(
     app.include_router(fund.router)
     app.include_router(invoices.router)
     app.include_router(webhooks.router)
+    app.include_router(documents.router)
     return app
 
 

@@ -181,6 +181,14 @@ class EmailRequest(Contract):
     business_date: date
 
 
+class DocumentsRequest(Contract):
+    """Render and store the mission's documents of these kinds (once each)."""
+
+    mission_id: int
+    kinds: list[str]
+    business_date: date
+
+
 class SalaryRequest(Contract):
     mission_id: int
     paid_on: date

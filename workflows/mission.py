@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ConfirmationRecord,
         ConfirmClient,
         DeclarationRequest,
+        DocumentsRequest,
         DunningRequest,
         EmailRequest,
         InvoiceInfo,
@@ -48,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import BusinessClock
 
 T = TypeVar("T")
+
+# What the member signs and the client confirms, made as soon as the mission starts.
+START_DOCUMENTS = ["order_form", "contract", "payslip_estimate"]
 
 
 def rejected(message: str, field: str | None = None, status: int = 409) -> ApplicationError:
@@ -98,6 +102,17 @@ class MissionWorkflow:
         self.clock = inp.clock.to_clock()
         self.plan = inp.plan
         try:
+            # Released histories have no documents step: replaying them must not add one.
+            if workflow.patched("documents-at-start"):
+                await self._step(
+                    "documents",
+                    MissionActivities.prepare_documents,
+                    DocumentsRequest(
+                        mission_id=self.mission_id,
+                        kinds=START_DOCUMENTS,
+                        business_date=self.today(),
+                    ),
+                )
             await self._contract_phase()
             await self._declaration_phase()
             await self._work_phase()

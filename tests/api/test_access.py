@@ -87,14 +87,22 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/estimates", ANY, {"contract_type": "ordinary", "amount_excl_vat": "1000.00"}),
     ("GET", "/api/clock", PUBLIC, None),
     ("GET", "/api/health", PUBLIC, None),
-    ("POST", "/api/webhooks/sendgrid", PUBLIC, None),  # signed: tests/email/test_webhook.py
+    ("POST", "/api/webhooks/sendgrid", PUBLIC, None),
+    ("GET", "/api/missions/{mission_id}/documents", ANY, None),
+    ("GET", "/api/documents/{document_id}", ANY, None),  # signed: tests/email/test_webhook.py
 ]
 
 PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
 
 
 def _url(path: str) -> str:
-    return path.format(member_id=MISSING, client_id=MISSING, mission_id=MISSING, invoice_id=MISSING)
+    return path.format(
+        member_id=MISSING,
+        client_id=MISSING,
+        mission_id=MISSING,
+        invoice_id=MISSING,
+        document_id=MISSING,
+    )
 
 
 def _body(kind: Any) -> Any:

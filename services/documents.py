@@ -1,0 +1,395 @@
+"""Documents: generated once, stored immutably, served with access rules.
+
+A document is identified by (mission, key): "contract", "invoice", "reminder_1",
+"credit_note:12", "ubl_invoice", … The first request renders it and stores the bytes with their
+SHA-256 and the template version; every later request, a retried activity included, gets that same
+row back. Two concurrent first requests race on the unique key: one insert wins, the other reads
+the winner's row, so a document never exists in two versions.
+
+PDFs come from `documents.render` with the data `services.document_data` reads from the database;
+e-invoices (UBL, Peppol BIS Billing 3.0) are built here from the invoice rows, for business
+clients only, and handed to the `PeppolSender` port when the client has a Peppol address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Database
+from core.errors import DomainError, NotFound
+from core.settings import Settings, get_settings
+from documents import ubl
+from models import Client, CreditNote, Document, Invoice, Mission
+from services import peppol
+from services.missions import Viewer, get_mission, visible_mission
+
+PDF = "application/pdf"
+XML = "application/xml"
+UBL_TEMPLATE_VERSION = "peppol-bis-billing-3.0@2026-11-29.1"
+UBL_KINDS = ("ubl_invoice", "ubl_credit_note")
+
+# The documents that go with an email, by email template.
+EMAIL_ATTACHMENTS: dict[str, tuple[str, ...]] = {
+    "invoice": ("invoice",),
+    "dunning_reminder_1": ("reminder_1",),
+    "dunning_reminder_2": ("reminder_2",),
+    "dunning_formal_notice": ("formal_notice",),
+    "write_off_notice": ("write_off_notice",),
+}
+# Made when the workflow starts: what the member signs and what the client confirms.
+START_KINDS = ("order_form", "contract", "payslip_estimate")
+
+
+def document_key(kind: str, credit_note_id: int | None = None) -> str:
+    if kind in ("credit_note", "ubl_credit_note"):
+        if credit_note_id is None:
+            raise ValueError(f"{kind} needs a credit note id")
+        return f"{kind}:{credit_note_id}"
+    return kind
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+async def find(session: AsyncSession, mission_id: int, key: str) -> Document | None:
+    found: Document | None = await session.scalar(
+        select(Document).where(Document.mission_id == mission_id, Document.key == key)
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class Rendered:
+    kind: str
+    key: str
+    audience: str
+    language: str
+    filename: str
+    media_type: str
+    template_version: str
+    content: bytes
+
+
+async def store(db: Database, mission_id: int, rendered: Rendered) -> Document:
+    """Insert the document unless (mission, key) exists; either way return the stored row."""
+    async with db.session() as session:
+        existing = await find(session, mission_id, rendered.key)
+        if existing is not None:
+            return existing
+        row = Document(
+            mission_id=mission_id,
+            kind=rendered.kind,
+            key=rendered.key,
+            audience=rendered.audience,
+            language=rendered.language,
+            filename=rendered.filename,
+            media_type=rendered.media_type,
+            template_version=rendered.template_version,
+            sha256=sha256(rendered.content),
+            size=len(rendered.content),
+            content=rendered.content,
+        )
+        try:
+            async with session.begin_nested():  # add inside: begin_nested() flushes first
+                session.add(row)
+                await session.flush()
+        except IntegrityError:
+            winner = await find(session, mission_id, rendered.key)
+            if winner is None:
+                raise
+            return winner
+        return row
+
+
+async def ensure_pdf(
+    db: Database,
+    mission_id: int,
+    kind: str,
+    *,
+    credit_note_id: int | None = None,
+    business_date: date | None = None,
+) -> Document:
+    """The mission's `kind` PDF: the stored one, or rendered now and stored once."""
+    from documents import render  # WeasyPrint is heavy: loaded only where PDFs are made
+    from services.document_data import document_data
+
+    if kind not in render.KINDS:
+        raise ValueError(f"unknown document kind {kind!r}")
+    key = document_key(kind, credit_note_id)
+    async with db.session() as session:
+        existing = await find(session, mission_id, key)
+        if existing is not None:
+            return existing
+        data = await document_data(
+            session, mission_id, kind, credit_note_id=credit_note_id, business_date=business_date
+        )
+    # Rendering is CPU work: off the event loop, so the worker keeps heartbeating and polling.
+    content = await asyncio.to_thread(render.render_pdf, kind, data.data)
+    return await store(
+        db,
+        mission_id,
+        Rendered(
+            kind=kind,
+            key=key,
+            audience=data.audience,
+            language=data.language,
+            filename=render.filename(kind, data.data),
+            media_type=PDF,
+            template_version=render.TEMPLATE_VERSIONS[kind],
+            content=content,
+        ),
+    )
+
+
+# ---------------------------------------------------------------- e-invoices (UBL)
+
+
+def _buyer(client: Client) -> ubl.Buyer:
+    return ubl.Buyer(
+        name=client.name,
+        address=ubl.PostalAddress.from_text(client.address, client.country),
+        vat_number=client.vat_number,
+    )
+
+
+def peppol_receiver(client: Client) -> tuple[str, str] | None:
+    """The client's Peppol address: Belgian companies by 0208 + enterprise number."""
+    if client.kind != "business":
+        return None
+    try:
+        return _buyer(client).peppol_endpoint()
+    except ValueError:
+        return None
+
+
+def _lines(invoice: Invoice, category: str, rate: Decimal) -> list[ubl.Line]:
+    return [
+        ubl.Line(
+            label=str(line["label"])[:200],
+            quantity=Decimal(1),
+            unit_price=Decimal(str(line["amount_excl_vat"])),
+            vat_category=category,  # type: ignore[arg-type]
+            vat_rate=rate,
+        )
+        for line in invoice.lines
+    ]
+
+
+def _exemptions(category: str, mention: str | None) -> tuple[tuple[str, str], ...]:
+    if category == "S" or not mention:
+        return ()
+    return ((category, mention),)
+
+
+def _safe_name(number: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "-", number)
+
+
+def ubl_invoice(
+    invoice: Invoice, mission: Mission, client: Client, settings: Settings
+) -> ubl.Document:
+    rate = Decimal(invoice.vat_rate)
+    return ubl.Document(
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        seller=ubl.seller_from_settings(settings),
+        buyer=_buyer(client),
+        lines=_lines(invoice, invoice.vat_category, rate),
+        buyer_reference=mission.workflow_id or f"mission-{mission.id}",
+        structured_communication=invoice.structured_communication,
+        delivery_date=mission.end_date,
+        delivery_country=client.country,
+        exemption_reasons=_exemptions(invoice.vat_category, invoice.vat_mention),
+    )
+
+
+def ubl_credit_note(
+    note: CreditNote, invoice: Invoice, mission: Mission, client: Client, settings: Settings
+) -> ubl.Document:
+    rate = Decimal(note.vat_rate)
+    return ubl.Document(
+        number=note.number,
+        issue_date=note.issue_date,
+        seller=ubl.seller_from_settings(settings),
+        buyer=_buyer(client),
+        lines=[
+            ubl.Line(
+                label=f"{invoice.number}: {note.reason}"[:200],
+                quantity=Decimal(1),
+                unit_price=Decimal(note.amount_excl_vat),
+                vat_category=note.vat_category,  # type: ignore[arg-type]
+                vat_rate=rate,
+            )
+        ],
+        buyer_reference=mission.workflow_id or f"mission-{mission.id}",
+        note=note.reason[:500],
+        credited_invoice=ubl.CreditedInvoice(invoice.number, invoice.issue_date),
+        delivery_date=mission.end_date,
+        delivery_country=client.country,
+        exemption_reasons=_exemptions(note.vat_category, invoice.vat_mention),
+    )
+
+
+async def ensure_ubl(
+    db: Database,
+    mission_id: int,
+    *,
+    credit_note_id: int | None = None,
+    settings: Settings | None = None,
+) -> Document | None:
+    """The e-invoice (or e-credit note) of a business client's invoice; None for consumers."""
+    settings = settings or get_settings()
+    kind = "ubl_invoice" if credit_note_id is None else "ubl_credit_note"
+    key = document_key(kind, credit_note_id)
+    async with db.session() as session:
+        existing = await find(session, mission_id, key)
+        if existing is not None:
+            return existing
+        mission = await get_mission(session, mission_id)
+        client = await session.get(Client, mission.client_id)
+        assert client is not None
+        if client.kind != "business":
+            return None
+        invoice = await session.scalar(
+            select(Invoice).where(Invoice.mission_id == mission_id, Invoice.kind == "invoice")
+        )
+        if invoice is None:
+            raise NotFound("invoice")
+        if credit_note_id is None:
+            content = ubl.build_invoice(ubl_invoice(invoice, mission, client, settings))
+            filename = f"invoice-{_safe_name(invoice.number)}.xml"
+        else:
+            note = await session.get(CreditNote, credit_note_id)
+            if note is None or note.mission_id != mission_id:
+                raise NotFound("credit note")
+            content = ubl.build_credit_note(
+                ubl_credit_note(note, invoice, mission, client, settings)
+            )
+            filename = f"credit-note-{_safe_name(note.number)}.xml"
+        language = client.language
+    return await store(
+        db,
+        mission_id,
+        Rendered(
+            kind=kind,
+            key=key,
+            audience="client",
+            language=language,
+            filename=filename,
+            media_type=XML,
+            template_version=UBL_TEMPLATE_VERSION,
+            content=content,
+        ),
+    )
+
+
+async def send_e_invoice(
+    db: Database, sender: peppol.PeppolSender, document: Document, settings: Settings | None = None
+) -> Any:
+    """Hand a stored UBL document to Peppol once, if the client has a Peppol address."""
+    settings = settings or get_settings()
+    async with db.session() as session:
+        mission = await get_mission(session, document.mission_id)
+        client = await session.get(Client, mission.client_id)
+        assert client is not None
+        receiver = peppol_receiver(client)
+    if receiver is None:
+        return None
+    seller = (ubl.BE_ENTERPRISE_SCHEME, ubl.enterprise_number_of(settings.coop_vat_number))
+    return await peppol.dispatch(db, sender, document, seller, receiver)
+
+
+async def e_invoice(
+    db: Database, mission_id: int, sender: peppol.PeppolSender, settings: Settings | None = None
+) -> Document | None:
+    """A business client's e-invoice, stored once and handed to Peppol once."""
+    document = await ensure_ubl(db, mission_id, settings=settings)
+    if document is not None:
+        await send_e_invoice(db, sender, document, settings)
+    return document
+
+
+async def invoice_documents(
+    db: Database, mission_id: int, sender: peppol.PeppolSender, settings: Settings | None = None
+) -> list[Document]:
+    """The invoice PDF, and for a business client the e-invoice, sent over Peppol."""
+    made = [await ensure_pdf(db, mission_id, "invoice")]
+    xml = await e_invoice(db, mission_id, sender, settings)
+    return made if xml is None else [*made, xml]
+
+
+async def credit_note_documents(
+    db: Database,
+    mission_id: int,
+    credit_note_id: int,
+    sender: peppol.PeppolSender,
+    settings: Settings | None = None,
+) -> list[Document]:
+    made = [await ensure_pdf(db, mission_id, "credit_note", credit_note_id=credit_note_id)]
+    e_note = await ensure_ubl(db, mission_id, credit_note_id=credit_note_id, settings=settings)
+    if e_note is not None:
+        made.append(e_note)
+        await send_e_invoice(db, sender, e_note, settings)
+    return made
+
+
+# ---------------------------------------------------------------- reading, with access rules
+
+
+async def list_documents(session: AsyncSession, viewer: Viewer, mission_id: int) -> list[Document]:
+    """The mission's documents, oldest first: a member sees only their own missions'."""
+    await visible_mission(session, viewer, mission_id)
+    rows = await session.scalars(
+        select(Document).where(Document.mission_id == mission_id).order_by(Document.id)
+    )
+    return list(rows)
+
+
+async def get_document(session: AsyncSession, viewer: Viewer, document_id: int) -> Document:
+    """One document; another member's answers 404 exactly like a missing one."""
+    if not 1 <= document_id <= 2**31 - 1:
+        raise NotFound("document")
+    document = await session.get(Document, document_id)
+    if document is None:
+        raise NotFound("document")
+    try:
+        await visible_mission(session, viewer, document.mission_id)
+    except DomainError as err:
+        raise NotFound("document") from err
+    return document
+
+
+def document_out(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "mission_id": document.mission_id,
+        "kind": document.kind,
+        "key": document.key,
+        "audience": document.audience,
+        "language": document.language,
+        "filename": document.filename,
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "template_version": document.template_version,
+        "created_at": document.created_at.isoformat(),
+        "url": f"/api/documents/{document.id}",
+    }
+
+
+async def attachments_for(db: Database, mission_id: int, template: str) -> Sequence[Document]:
+    """The PDFs that go with this email template (made now if they don't exist yet)."""
+    return [await ensure_pdf(db, mission_id, kind) for kind in EMAIL_ATTACHMENTS.get(template, ())]
