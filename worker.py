@@ -14,6 +14,7 @@ from core.db import Database, make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from services.mail import Mailer, OutboxMailer
+from services.peppol import sender_for
 from services.sendgrid_mailer import SendGridMailer
 from services.starter import start_missing_workflows
 from workflows.mission import MissionWorkflow
@@ -31,7 +32,9 @@ def build_mailer(settings: Settings) -> Mailer:
 
 
 def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
-    activities = MissionActivities(db, mailer=build_mailer(settings))
+    activities = MissionActivities(
+        db, mailer=build_mailer(settings), peppol_sender=sender_for(settings)
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,

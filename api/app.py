@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
-from api import documents, estimates, fund, invoices, webhooks
+from api import clients, documents, estimates, fund, invoices, webhooks
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -115,6 +115,7 @@ def create_app(
     app.include_router(invoices.router)
     app.include_router(webhooks.router)
     app.include_router(documents.router)
+    app.include_router(clients.router)
     return app
 
 

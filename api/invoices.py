@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,10 +14,11 @@ from api.schemas import Body
 from core.errors import NotFound
 from domain.errors import FieldError
 from domain.money import parse_money
-from services import invoicing
+from services import documents, invoicing, peppol
 from services.clock import business_today, current_clock
 
 router = APIRouter(prefix="/api")
+log = logging.getLogger(__name__)
 
 
 class CreditNoteCreate(Body):
@@ -68,6 +70,21 @@ async def create_credit_note(
     )
     out = invoicing.credit_note_out(note, invoice)
     await session.commit()
+    # The note is booked; its PDF and, for a business client, its e-credit note (sent over
+    # Peppol) are stored once. A failure here is shown, not hidden: the note stands either way.
+    try:
+        made = await documents.credit_note_documents(
+            request.app.state.db,
+            invoice.mission_id,
+            note.id,
+            peppol.sender_for(settings),
+            settings,
+        )
+        out["documents"] = [documents.document_out(d) for d in made]
+    except Exception as err:  # noqa: BLE001 - reported in the answer and the log
+        log.exception("credit note %s: documents not made", note.number)
+        out["documents"] = []
+        out["documents_error"] = f"the credit note's documents could not be made: {err}"
     # Like a payment: the workflow settles its collection once the balance reaches 0.
     await _notify_payment(request, invoice.mission_id, 0, invoice.balance)
     return out

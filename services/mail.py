@@ -6,6 +6,7 @@ plugs in behind the same `Mailer` port (issue "Documents").
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.templating import environment
-from models import Client, OutboxEmail
+from domain.identifiers import normalize_email
+from models import Client, Mission, OutboxEmail
 from services import missions
 
 FALLBACK_LANGUAGE = "en"
@@ -204,3 +206,42 @@ async def record_delivery_events(
             f"({kind}: {reason}); check the client's email address"
         )[:2000]
     return outcome
+
+
+async def correct_client_email(
+    session: AsyncSession, client: Client, email: object, business_date: date, actor: str
+) -> list[int]:
+    """A corrected address makes the client reachable again and clears the bounce flags.
+
+    The client's email is valid again; every mission flagged for a bounce to this client
+    ("client_email") loses the flag, with the change on its timeline. Returns those missions.
+    """
+    clean = normalize_email(email)
+    before = client.email
+    client.email = clean
+    client.email_valid = True
+    flagged = list(
+        await session.scalars(
+            select(Mission)
+            .where(
+                Mission.client_id == client.id,
+                Mission.needs_attention.is_(True),
+                Mission.attention_step == "client_email",
+            )
+            .with_for_update()
+        )
+    )
+    for mission in flagged:
+        mission.needs_attention = False
+        mission.attention_step = None
+        mission.attention_reason = None
+        await missions.add_timeline(
+            session,
+            mission.id,
+            f"client_email_corrected:{hashlib.sha256(clean.encode()).hexdigest()[:16]}",
+            "client_email_corrected",
+            business_date,
+            actor,
+            {"before": before, "after": clean},
+        )
+    return [m.id for m in flagged]

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.db import Database
+from core.settings import Settings
 from models import Document, PeppolMessage
 
 # Peppol document type identifiers (BIS Billing 3.0), for an access point's envelope.
@@ -123,3 +124,8 @@ async def dispatch(
             done.provider = sender.provider
             done.error = None
         return done
+
+
+def sender_for(settings: Settings) -> PeppolSender:
+    """The configured Peppol sender. Only the outbox exists until an access point is chosen."""
+    return OutboxPeppolSender()

@@ -89,7 +89,8 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("GET", "/api/health", PUBLIC, None),
     ("POST", "/api/webhooks/sendgrid", PUBLIC, None),
     ("GET", "/api/missions/{mission_id}/documents", ANY, None),
-    ("GET", "/api/documents/{document_id}", ANY, None),  # signed: tests/email/test_webhook.py
+    ("GET", "/api/documents/{document_id}", ANY, None),
+    ("PUT", "/api/clients/{client_id}/email", ANY, {"email": "probe@example.com"}),  # signed: tests/email/test_webhook.py
 ]
 
 PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
@@ -118,7 +119,7 @@ def _body(kind: Any) -> Any:
 async def _call(stack: Stack, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
     if method == "GET":
         return await stack.http.get(_url(path), headers=headers)
-    return await stack.http.post(_url(path), json=_body(body), headers=headers)
+    return await stack.http.request(method, _url(path), json=_body(body), headers=headers)
 
 
 def test_policy_table_covers_every_route() -> None:

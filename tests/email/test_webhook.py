@@ -10,9 +10,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import update
 
-from models import Client, Mission, OutboxEmail
+from models import Client, OutboxEmail
 from services.sendgrid_mailer import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_event_webhook
 from tests.api.conftest import assert_refused, snapshot
 from tests.conftest import Stack
@@ -118,17 +117,25 @@ async def test_bounce_flags_the_mission_once_and_a_replay_changes_nothing(
     [entry] = [t for t in m["timeline"] if t["step"] == "email_bounced"]
     assert entry["detail"]["outbox_id"] == email.id
 
-    # The advisor fixed the address and cleared the flag; then the same event comes again
-    # (SendGrid retries a delivery it thinks failed): it must change nothing.
-    async with stack.db.session() as session:
-        await session.execute(
-            update(Mission)
-            .where(Mission.id == run.mission_id)
-            .values(needs_attention=False, attention_step=None, attention_reason=None)
-        )
-        await session.execute(
-            update(Client).where(Client.id == run.client["id"]).values(email_valid=True)
-        )
+    # The advisor corrects the address: the client is reachable again and the flag is cleared.
+    advisor = await stack.advisor()
+    url = f"/api/clients/{run.client['id']}/email"
+    before = await snapshot(stack.db)
+    r = await stack.http.put(url, json={"email": "not an address"}, headers=advisor)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "email"], r.text
+    assert await snapshot(stack.db) == before  # a refused correction changes nothing
+    other_member = (await stack.new_member())[1]
+    r = await stack.http.put(url, json={"email": "x@example.com"}, headers=other_member)
+    assert r.status_code == 404  # someone else's client: as if it did not exist
+    r = await stack.http.put(url, json={"email": "Accounts@Example.com"}, headers=advisor)
+    assert r.status_code == 200, r.text
+    assert r.json()["missions_cleared"] == [run.mission_id]
+    assert r.json()["email_valid"] is True
+    m = await run.get()
+    assert not m["needs_attention"] and "client_email_corrected" in steps(m)
+
+    # Then the same event comes again (SendGrid retries a delivery it thinks failed): it must
+    # change nothing.
     before = await snapshot(stack.db)
     body, headers = signed(webhook_keys, [bounce])
     r = await stack.http.post(URL, content=body, headers=headers)
