@@ -10,18 +10,23 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
-
-from core.settings import ROOT, Settings, get_settings
+from core.settings import Settings, get_settings
 from core.templating import environment
+from documents.common import (  # noqa: F401 (CENT, LOCALES: re-exported)
+    CENT,
+    LOCALES,
+    format_day,
+    format_enterprise_number,
+    format_iban,
+    format_money,
+    format_percent,
+    format_vat_number,
+    html_to_pdf,
+)
 from documents.qr import epc_qr_png
-
-LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en"}
-CENT = Decimal("0.01")
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
@@ -219,36 +224,12 @@ class InvoiceDocument:
         return DEFAULT_MENTIONS.get(self.vat_category, {}).get(self.language)
 
 
-def _money(value: Decimal, locale: str) -> str:
-    return format_currency(
-        Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP), "EUR", locale=locale
-    )
-
-
-def _percent(value: Decimal, locale: str) -> str:
-    return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=locale) + " %"
-
-
-def _format_vat_number(vat: str | None) -> str:
-    """BE0123456749 → BE0123.456.749 (the usual Belgian layout); other countries unchanged."""
-    if not vat:
-        return ""
-    compact = vat.replace(" ", "").replace(".", "").upper()
-    if compact.startswith("BE") and len(compact) == 12 and compact[2:].isdigit():
-        return f"BE{compact[2:6]}.{compact[6:9]}.{compact[9:]}"
-    return compact
-
-
-def _format_enterprise_number(number: str) -> str:
-    digits = "".join(c for c in number if c.isdigit())
-    if len(digits) == 10:
-        return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
-    return number
-
-
-def _format_iban(iban: str) -> str:
-    compact = iban.replace(" ", "").upper()
-    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+# Kept under their historical names for the callers of this module.
+_money = format_money
+_percent = format_percent
+_format_vat_number = format_vat_number
+_format_enterprise_number = format_enterprise_number
+_format_iban = format_iban
 
 
 def template_context(doc: InvoiceDocument) -> dict[str, Any]:
@@ -261,7 +242,7 @@ def template_context(doc: InvoiceDocument) -> dict[str, Any]:
         return _money(value, locale)
 
     def day(value: date) -> str:
-        return format_date(value, "long", locale=locale)
+        return format_day(value, locale)
 
     qr = epc_qr_png(
         doc.seller.name, doc.seller.iban, doc.total_incl_vat, doc.structured_communication
@@ -288,9 +269,4 @@ def render_invoice_html(doc: InvoiceDocument) -> str:
 
 
 def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
-    from weasyprint import HTML  # heavy import, only when a PDF is made
-
-    html = render_invoice_html(doc)
-    pdf = HTML(string=html, base_url=str(ROOT / "templates" / "documents")).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
+    return html_to_pdf(render_invoice_html(doc))

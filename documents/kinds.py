@@ -1,0 +1,250 @@
+"""The frozen data each document kind is rendered from (built by services/document_data.py).
+
+Every figure arrives computed: the templates format and place, they never calculate. Amounts are
+Decimal EUR, rates are percentages (21 means 21 %), dates are business dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from documents.pdf import DEFAULT_MENTIONS, Buyer, Seller
+
+__all__ = [
+    "Buyer",
+    "ContractDocument",
+    "CreditNoteDocument",
+    "DunningLetterDocument",
+    "LatePaymentTerms",
+    "OrderFormDocument",
+    "PayslipEstimateDocument",
+    "Person",
+    "Seller",
+    "WriteOffNoticeDocument",
+    "localized_mention",
+]
+
+DUNNING_KINDS: tuple[str, ...] = ("reminder_1", "reminder_2", "formal_notice")
+
+
+def localized_mention(category: str, language: str, custom: str | None) -> str | None:
+    """The VAT mention to print: the document's own, else the standard one in its language."""
+    if custom:
+        return custom
+    return DEFAULT_MENTIONS.get(category, {}).get(language)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member as an employee: what a contract, a payslip and a letter to them print."""
+
+    name: str
+    email: str = ""
+    national_number: str = ""
+    iban: str = ""
+
+
+@dataclass(frozen=True)
+class LatePaymentTerms:
+    """What the client is told, before ordering, about paying late (from dated parameters)."""
+
+    regime: str  # "b2b" | "b2c"
+    annual_rate: Decimal  # law-of-2002 rate in force on the order date, percent per year
+    fixed_compensation: Decimal  # B2B flat compensation per late invoice
+    reminder_fee_max: Decimal  # B2C, per reminder after the first (free) one
+    waiting_days: int  # B2C period after the first reminder
+    penalty_cap: Decimal  # B2C Book XIX cap for this order's total
+
+
+@dataclass(frozen=True)
+class OrderFormDocument:
+    """The client's order form (quote): the coop supplies the member's work at this price."""
+
+    seller: Seller
+    buyer: Buyer
+    reference: str
+    issue_date: date
+    member_name: str
+    title: str
+    start_date: date
+    end_date: date
+    vat_category: str
+    vat_rate: Decimal
+    amount_excl_vat: Decimal
+    vat_amount: Decimal
+    total_incl_vat: Decimal
+    payment_days: int
+    late_payment: LatePaymentTerms
+    vat_mention: str | None = None
+    confirmed_on: date | None = None
+    confirmation_method: str | None = None
+    language: str = "fr"
+
+    def mention(self) -> str | None:
+        return localized_mention(self.vat_category, self.language, self.vat_mention)
+
+
+@dataclass(frozen=True)
+class ContractDocument:
+    """The member's fixed-term employment contract with the coop for one mission."""
+
+    employer: Seller
+    worker: Person
+    reference: str
+    issue_date: date
+    job_title: str
+    client_name: str
+    place_of_work: str
+    start_date: date
+    end_date: date
+    contract_type: str  # "ordinary" | "artistic"
+    gross_salary: Decimal
+    pay_date: date
+    signed_on: date | None = None
+    language: str = "fr"
+
+
+@dataclass(frozen=True)
+class CreditNoteDocument:
+    """A credit note cancelling all or part of an invoice (its own gap-free series)."""
+
+    seller: Seller
+    buyer: Buyer
+    number: str
+    issue_date: date
+    invoice_number: str
+    invoice_issue_date: date
+    reason: str
+    full: bool
+    vat_category: str
+    vat_rate: Decimal
+    amount_excl_vat: Decimal
+    vat_amount: Decimal
+    amount_incl_vat: Decimal
+    vat_mention: str | None = None
+    language: str = "fr"
+
+    @property
+    def reference(self) -> str:
+        return self.number
+
+    def mention(self) -> str | None:
+        return localized_mention(self.vat_category, self.language, self.vat_mention)
+
+    def vat_to_repay(self) -> bool:
+        """A business that deducted the VAT must pay it back: the note says so (domain.md §3.4)."""
+        return self.vat_amount > 0 and bool(self.buyer.vat_number)
+
+
+@dataclass(frozen=True)
+class DunningLetterDocument:
+    """Reminder 1, reminder 2 or the formal notice, with what was charged up to this letter."""
+
+    kind: str  # one of DUNNING_KINDS
+    seller: Seller
+    buyer: Buyer
+    letter_date: date
+    regime: str  # "b2b" | "b2c"
+    invoice_number: str
+    invoice_issue_date: date
+    due_date: date
+    title: str
+    invoice_total: Decimal
+    credited: Decimal
+    paid: Decimal
+    principal_open: Decimal
+    interest: Decimal  # charged by the rungs up to this letter
+    fixed_compensation: Decimal
+    penalty: Decimal
+    reminder_fee: Decimal
+    amount_due: Decimal
+    pay_by: date
+    structured_communication: str
+    annual_rate: Decimal  # law-of-2002 rate on the letter date (B2C: the ceiling used)
+    rate_is_estimate: bool
+    b2b_fixed_compensation: Decimal  # the parameter, stated in B2B letters
+    b2c_penalty: Decimal  # what WILL be claimed if the 14 days pass (Book XIX cap)
+    b2c_reminder_fee_max: Decimal
+    waiting_days: int
+    waiting_start: date | None = None  # B2C: day 1 of the period after the first reminder
+    costs_from: date | None = None  # B2C: first day costs may be claimed
+    language: str = "fr"
+
+    @property
+    def reference(self) -> str:
+        return self.invoice_number
+
+    @property
+    def charges(self) -> Decimal:
+        return self.interest + self.fixed_compensation + self.penalty + self.reminder_fee
+
+    @property
+    def waiting_end(self) -> date | None:
+        return None if self.costs_from is None else self.costs_from - timedelta(days=1)
+
+    @property
+    def costs_charged(self) -> bool:
+        return self.charges > 0
+
+
+@dataclass(frozen=True)
+class PayslipEstimateDocument:
+    """The member's salary for one mission, from price to net, each deduction explained."""
+
+    employer: Seller
+    member: Person
+    reference: str
+    issue_date: date
+    title: str
+    start_date: date
+    end_date: date
+    contract_type: str
+    invoiced_excl_vat: Decimal
+    fee: Decimal
+    fee_rate: Decimal  # percent
+    fund_contribution: Decimal
+    fund_share_of_fee: Decimal  # percent
+    expenses: Decimal
+    employment_budget: Decimal
+    employer_contributions: Decimal
+    employer_contribution_rate: Decimal  # percent
+    contribution_base: Decimal  # percent of gross (100, or 108 for artists)
+    gross_salary: Decimal
+    employee_contributions: Decimal
+    employee_contribution_rate: Decimal  # percent
+    withholding_tax: Decimal
+    net_salary: Decimal
+    pay_date: date
+    advance_working_days: int  # policy: the salary is paid this many working days after the end
+    paid: bool = False
+    source: str | None = None  # "fund" | "client" once paid
+    language: str = "fr"
+
+    @property
+    def taxable(self) -> Decimal:
+        return self.gross_salary - self.employee_contributions
+
+    @property
+    def total_paid(self) -> Decimal:
+        return self.net_salary + self.expenses
+
+
+@dataclass(frozen=True)
+class WriteOffNoticeDocument:
+    """Tells the member the client's debt was written off and that their salary is safe."""
+
+    employer: Seller
+    member: Person
+    reference: str
+    title: str
+    client_name: str
+    invoice_number: str
+    invoice_issue_date: date
+    amount_written_off: Decimal
+    write_off_date: date
+    cause: str  # services/fund.py WRITE_OFF_CAUSES key
+    net_salary: Decimal | None = None
+    salary_paid_on: date | None = None
+    language: str = "fr"
