@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
+import web
 from api import clients, documents, estimates, fund, invoices, webhooks
 from api.routes import router
 from core.db import Database, make_engine
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(documents.router)
     app.include_router(clients.router)
+    web.mount(app)  # the pages (member portal) and their static files
     return app
 
 

@@ -18,6 +18,7 @@ from models.fund import FundTopUp
 from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
 from models.people import ROLES, Client, Member, User
 from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
+from models.web import IbanChange, WebSession
 
 __all__ = [
     "Base",
@@ -31,6 +32,7 @@ __all__ = [
     "Expense",
     "FundTopUp",
     "GatewaySetting",
+    "IbanChange",
     "Invoice",
     "InvoiceCounter",
     "LedgerEntry",
@@ -49,6 +51,7 @@ __all__ = [
     "TimelineEvent",
     "UTCDateTime",
     "User",
+    "WebSession",
     "WriteOff",
     "utcnow",
 ]

@@ -1,0 +1,41 @@
+"""What the member portal keeps: browser sessions, and IBAN changes waiting for their notice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow
+
+
+class WebSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored here,
+    so a leaked table opens no session."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class IbanChange(Base):
+    """A member's new IBAN. Payouts keep going to the old one until the notice of the change
+    has gone to the member's previous email address (`notice_sent_at`): a stolen login cannot
+    divert a salary without the real member being told first."""
+
+    __tablename__ = "iban_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    old_iban: Mapped[str] = mapped_column(String(34))
+    new_iban: Mapped[str] = mapped_column(String(34))
+    notice_email_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_emails.id"))
+    notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
