@@ -1,0 +1,602 @@
+"""What each document says, read from the database: the frozen data `documents.render` prints.
+
+One function, `document_data`, per (mission, kind). Figures come from the rows the business
+operations wrote (invoice, credit note, dunning steps, write-off, payout) and from the dated
+parameters in force on the document's date; nothing legal or monetary is a literal here.
+A document that cannot exist yet (an invoice before it is issued, a reminder before its rung)
+is refused with a DomainError saying why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import DomainError, NotFound
+from core.settings import get_settings
+from documents.common import LOCALES
+from documents.kinds import (
+    DUNNING_KINDS,
+    ContractDocument,
+    CreditNoteDocument,
+    DunningLetterDocument,
+    LatePaymentTerms,
+    OrderFormDocument,
+    PayslipEstimateDocument,
+    Person,
+    WriteOffNoticeDocument,
+)
+from documents.pdf import Buyer, InvoiceDocument, InvoiceLine, Seller
+from domain import invoice as invoice_rules
+from domain.late_payment import (
+    B2BParameters,
+    B2CParameters,
+    RatePeriod,
+    allocate_payment,
+    b2c_costs_allowed_from,
+    b2c_penalty_cap,
+    b2c_waiting_period_start,
+)
+from domain.payroll import PayrollEstimate, contribution_base, estimate_payroll
+from models import (
+    Client,
+    CreditNote,
+    DunningStep,
+    Expense,
+    Invoice,
+    Member,
+    Mission,
+    Payment,
+    Payout,
+    TimelineEvent,
+    WriteOff,
+)
+from services import parameters
+from services.invoicing import salary_base
+from services.missions import get_mission
+
+Audience = Literal["client", "member"]
+AUDIENCES: dict[str, Audience] = {
+    "order_form": "client",
+    "contract": "member",
+    "invoice": "client",
+    "credit_note": "client",
+    "reminder_1": "client",
+    "reminder_2": "client",
+    "formal_notice": "client",
+    "payslip_estimate": "member",
+    "write_off_notice": "member",
+}
+FALLBACK_LANGUAGE = "en"
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+# The invoice stores the regime's standard mention in one wording; the PDF prints it in the
+# client's language (documents.pdf.DEFAULT_MENTIONS). A custom mention is printed as stored.
+STANDARD_MENTIONS = (
+    invoice_rules.REVERSE_CHARGE_MENTION,
+    invoice_rules.OUT_OF_SCOPE_MENTION,
+    invoice_rules.EXEMPT_MENTION,
+)
+
+
+@dataclass(frozen=True)
+class DocumentData:
+    """One document's data, with the language it is written in and who receives it."""
+
+    kind: str
+    language: str
+    audience: Audience
+    data: Any
+
+
+async def document_data(
+    session: AsyncSession,
+    mission_id: int,
+    kind: str,
+    *,
+    credit_note_id: int | None = None,
+    business_date: date | None = None,
+) -> DocumentData:
+    """Read what the mission's `kind` document must say, in its recipient's language.
+
+    `business_date` is the document's date where it has one of its own: the order form, the
+    contract and the payslip estimate when they are made, a dunning letter's date (default: the
+    date its rung was recorded).
+    """
+    if kind not in AUDIENCES:
+        raise DomainError(f"unknown document kind {kind!r}", 422, "kind")
+    mission = await get_mission(session, mission_id)
+    client = await session.get(Client, mission.client_id)
+    member = await session.get(Member, mission.member_id)
+    if client is None or member is None:
+        raise NotFound("client" if client is None else "member")
+    audience = AUDIENCES[kind]
+    language = _language(client.language if audience == "client" else member.language)
+    ctx = _Context(session, mission, client, member, language)
+    data: Any
+    if kind == "order_form":
+        data = await ctx.order_form(business_date)
+    elif kind == "contract":
+        data = await ctx.contract(business_date)
+    elif kind == "invoice":
+        data = await ctx.invoice()
+    elif kind == "credit_note":
+        data = await ctx.credit_note(credit_note_id)
+    elif kind in DUNNING_KINDS:
+        data = await ctx.dunning_letter(kind, business_date)
+    elif kind == "payslip_estimate":
+        data = await ctx.payslip(business_date)
+    else:
+        data = await ctx.write_off_notice()
+    return DocumentData(kind=kind, language=language, audience=audience, data=data)
+
+
+def _language(preferred: str | None) -> str:
+    return preferred if preferred in LOCALES else FALLBACK_LANGUAGE
+
+
+def _percent(fraction: Decimal) -> Decimal:
+    return (fraction * HUNDRED).normalize()
+
+
+def _rate_on(periods: list[RatePeriod], on: date) -> RatePeriod:
+    """The law-of-2002 rate period of `on`; past the table, the last one (an estimate)."""
+    for period in periods:
+        if period.valid_from <= on <= period.valid_to:
+            return period
+    if not periods:
+        raise DomainError("no late_payment.b2b_rates parameter row exists", 409)
+    earlier = [p for p in periods if p.valid_from <= on]
+    if not earlier:
+        return periods[0]
+    last = earlier[-1]
+    return RatePeriod(last.valid_from, last.valid_to, last.annual_rate, estimate=True)
+
+
+class _Context:
+    """The rows one document is read from, loaded once."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        mission: Mission,
+        client: Client,
+        member: Member,
+        language: str,
+    ) -> None:
+        self.session = session
+        self.mission = mission
+        self.client = client
+        self.member = member
+        self.language = language
+        self.seller = Seller.from_settings()
+
+    # ------------------------------------------------------------ shared reads
+
+    def address_lines(self) -> str:
+        """The client's one-line address ("Rue de la Loi 16, 1000 Bruxelles") as printed lines."""
+        parts = re.split(r"\s*[,\n]\s*", self.client.address.strip())
+        return "\n".join(part for part in parts if part)
+
+    def buyer(self) -> Buyer:
+        return Buyer(
+            name=self.client.name,
+            address=self.address_lines(),
+            country=self.client.country,
+            vat_number=self.client.vat_number,
+        )
+
+    def person(self) -> Person:
+        return Person(
+            name=self.member.name,
+            email=self.member.email,
+            national_number=self.member.national_number,
+            iban=self.member.iban,
+        )
+
+    def regime(self) -> str:
+        return "b2c" if self.client.kind == "consumer" else "b2b"
+
+    async def the_invoice(self, why: str) -> Invoice:
+        invoice = await self.session.scalar(
+            select(Invoice).where(Invoice.mission_id == self.mission.id, Invoice.kind == "invoice")
+        )
+        if invoice is None:
+            raise DomainError(
+                f"mission {self.mission.id} has no invoice yet: {why}", 409, "mission_id"
+            )
+        return invoice
+
+    async def expenses(self) -> Decimal:
+        rows = await self.session.scalars(
+            select(Expense.amount).where(Expense.mission_id == self.mission.id)
+        )
+        return sum(rows.all(), ZERO)
+
+    async def timeline_date(self, key: str, moment: datetime | None) -> date | None:
+        """The business date a step was recorded on (its real timestamp's local date if none)."""
+        found = await self.session.scalar(
+            select(TimelineEvent.business_date).where(
+                TimelineEvent.mission_id == self.mission.id, TimelineEvent.key == key
+            )
+        )
+        if found is not None:
+            return found
+        if moment is None:
+            return None
+        return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
+
+    async def rate_periods(self) -> list[RatePeriod]:
+        rows = await parameters.parameter_rows(self.session, parameters.B2B_RATES)
+        return [RatePeriod.from_row(r.valid_from, r.valid_to, r.value) for r in rows]
+
+    async def b2b(self, on: date) -> B2BParameters:
+        return B2BParameters.from_value(
+            await parameters.parameter(self.session, parameters.B2B, on)
+        )
+
+    async def b2c(self, on: date) -> B2CParameters:
+        return B2CParameters.from_value(
+            await parameters.parameter(self.session, parameters.B2C, on)
+        )
+
+    async def payout(self) -> Payout | None:
+        return await self.session.scalar(
+            select(Payout).where(Payout.mission_id == self.mission.id, Payout.period == "salary")
+        )
+
+    # ------------------------------------------------------------ client documents
+
+    async def order_form(self, business_date: date | None) -> OrderFormDocument:
+        mission = self.mission
+        issued = business_date or mission.created_on
+        vat = invoice_rules.vat_treatment(
+            client_kind=self.client.kind,
+            client_country=self.client.country,
+            client_vat_number=self.client.vat_number,
+            rate=mission.vat_rate,
+            allowed_rates=await parameters.vat_rates(self.session, issued),
+        )
+        totals = invoice_rules.invoice_totals(
+            [invoice_rules.InvoiceLine(mission.title, mission.amount_excl_vat)], vat.rate
+        )
+        policy = await parameters.lifecycle_policy(self.session, mission.created_on)
+        b2c = await self.b2c(issued)
+        rate = _rate_on(await self.rate_periods(), issued)
+        confirmed = await self.timeline_date("client_confirmed", mission.client_confirmed_at)
+        return OrderFormDocument(
+            seller=self.seller,
+            buyer=self.buyer(),
+            reference=f"OF-{mission.id:06d}",
+            issue_date=issued,
+            member_name=self.member.name,
+            title=mission.title,
+            start_date=mission.start_date,
+            end_date=mission.end_date,
+            vat_category=vat.category,
+            vat_rate=vat.rate,
+            amount_excl_vat=totals.total_excl_vat,
+            vat_amount=totals.vat_amount,
+            total_incl_vat=totals.total_incl_vat,
+            payment_days=policy.invoice_due_days,
+            late_payment=LatePaymentTerms(
+                regime=self.regime(),
+                annual_rate=rate.annual_rate,
+                fixed_compensation=(await self.b2b(issued)).fixed_compensation,
+                reminder_fee_max=b2c.reminder_fee_max,
+                waiting_days=b2c.waiting_days,
+                penalty_cap=b2c_penalty_cap(totals.total_incl_vat, b2c),
+            ),
+            vat_mention=None if vat.mention in STANDARD_MENTIONS else vat.mention,
+            confirmed_on=confirmed,
+            confirmation_method=mission.client_confirmation_method,
+            language=self.language,
+        )
+
+    async def invoice(self) -> InvoiceDocument:
+        invoice = await self.the_invoice("the invoice is issued once the work is reported")
+        lines = tuple(
+            InvoiceLine(str(line["label"]), Decimal(str(line["amount_excl_vat"])))
+            for line in invoice.lines
+        )
+        mention = invoice.vat_mention
+        return InvoiceDocument(
+            seller=self.seller,
+            buyer=self.buyer(),
+            number=invoice.number,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            supply_start=self.mission.start_date,
+            supply_end=self.mission.end_date,
+            lines=lines,
+            vat_category=invoice.vat_category,
+            vat_rate=invoice.vat_rate,
+            total_excl_vat=invoice.total_excl_vat,
+            vat_amount=invoice.vat_amount,
+            total_incl_vat=invoice.total_incl_vat,
+            structured_communication=invoice.structured_communication,
+            language=self.language,
+            vat_mention=None if mention in STANDARD_MENTIONS else mention,
+        )
+
+    async def credit_note(self, credit_note_id: int | None) -> CreditNoteDocument:
+        if credit_note_id is None:
+            raise DomainError("a credit note document needs its credit_note_id", 422, "kind")
+        note = await self.session.get(CreditNote, credit_note_id)
+        if note is None or note.mission_id != self.mission.id:
+            raise NotFound("credit note", "credit_note_id")
+        invoice = await self.session.get(Invoice, note.invoice_id)
+        assert invoice is not None
+        return CreditNoteDocument(
+            seller=self.seller,
+            buyer=self.buyer(),
+            number=note.number,
+            issue_date=note.issue_date,
+            invoice_number=invoice.number,
+            invoice_issue_date=invoice.issue_date,
+            reason=note.reason,
+            full=note.full,
+            vat_category=note.vat_category,
+            vat_rate=note.vat_rate,
+            amount_excl_vat=note.amount_excl_vat,
+            vat_amount=note.vat_amount,
+            amount_incl_vat=note.amount_incl_vat,
+            vat_mention=None if invoice.vat_mention in STANDARD_MENTIONS else invoice.vat_mention,
+            language=self.language,
+        )
+
+    async def dunning_letter(self, kind: str, business_date: date | None) -> DunningLetterDocument:
+        invoice = await self.the_invoice(f"no {kind} before the invoice")
+        steps = list(
+            (
+                await self.session.scalars(
+                    select(DunningStep)
+                    .where(DunningStep.invoice_id == invoice.id)
+                    .order_by(DunningStep.level)
+                )
+            ).all()
+        )
+        this = next((s for s in steps if s.step == kind), None)
+        if this is None:
+            raise DomainError(
+                f"invoice {invoice.number} has no {kind} recorded: the letter goes with its rung",
+                409,
+                "kind",
+            )
+        letter_date = business_date or this.business_date
+        charged = [s for s in steps if s.level <= this.level]
+        figures = await self._statement(invoice, charged, letter_date)
+        interest = sum((s.interest for s in charged), ZERO)
+        fixed = sum((s.fixed_compensation for s in charged), ZERO)
+        penalty = sum((s.penalty for s in charged), ZERO)
+        fee = sum((s.reminder_fee for s in charged), ZERO)
+
+        regime = self.regime()
+        rate = _rate_on(await self.rate_periods(), letter_date)
+        b2c = await self.b2c(letter_date)
+        waiting_start = costs_from = None
+        if regime == "b2c":
+            first = charged[0].business_date
+            waiting_start = b2c_waiting_period_start(first, "email", b2c)
+            costs_from = b2c_costs_allowed_from(first, "email", b2c)
+        b2c_penalty = penalty or b2c_penalty_cap(figures.principal, b2c)
+
+        policy = await parameters.lifecycle_policy(self.session, self.mission.created_on)
+        pay_by = letter_date + timedelta(days=15)
+        rungs = [r.step for r in policy.dunning_ladder]
+        if kind in rungs and rungs.index(kind) + 1 < len(rungs):
+            following = policy.dunning_ladder[rungs.index(kind) + 1]
+            pay_by = max(invoice.due_date + timedelta(days=following.days_after_due - 1), pay_by)
+        if regime == "b2c" and kind == "reminder_1" and costs_from is not None:
+            pay_by = costs_from - timedelta(
+                days=1
+            )  # the end of the Book XIX period, nothing earlier
+
+        return DunningLetterDocument(
+            kind=kind,
+            seller=self.seller,
+            buyer=self.buyer(),
+            letter_date=letter_date,
+            regime=regime,
+            invoice_number=invoice.number,
+            invoice_issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            title=self.mission.title,
+            invoice_total=invoice.total_incl_vat,
+            credited=figures.credited,
+            paid=figures.paid,
+            principal_open=figures.principal,
+            interest=interest,
+            fixed_compensation=fixed,
+            penalty=penalty,
+            reminder_fee=fee,
+            amount_due=invoice.total_incl_vat
+            - figures.credited
+            - figures.paid
+            + interest
+            + fixed
+            + penalty
+            + fee,
+            pay_by=pay_by,
+            structured_communication=invoice.structured_communication,
+            annual_rate=rate.annual_rate,
+            rate_is_estimate=rate.estimate,
+            b2b_fixed_compensation=(await self.b2b(letter_date)).fixed_compensation,
+            b2c_penalty=b2c_penalty,
+            b2c_reminder_fee_max=b2c.reminder_fee_max,
+            waiting_days=b2c.waiting_days,
+            waiting_start=waiting_start,
+            costs_from=costs_from,
+            language=self.language,
+        )
+
+    async def _statement(
+        self, invoice: Invoice, charged: list[DunningStep], letter_date: date
+    ) -> _Statement:
+        """Replay the invoice up to the letter: credit notes and payments (costs, then interest,
+        then principal), and the charges of the rungs up to this one, in the order they came."""
+        notes = (
+            await self.session.scalars(
+                select(CreditNote).where(
+                    CreditNote.invoice_id == invoice.id, CreditNote.issue_date <= letter_date
+                )
+            )
+        ).all()
+        payments = (
+            await self.session.scalars(
+                select(Payment).where(
+                    Payment.invoice_id == invoice.id, Payment.received_on <= letter_date
+                )
+            )
+        ).all()
+        events: list[tuple[datetime, str, Any]] = [
+            *((n.created_at, "credit", n) for n in notes),
+            *((p.created_at, "payment", p) for p in payments),
+            *((s.created_at, "step", s) for s in charged),
+        ]
+        events.sort(key=lambda e: e[0])
+        principal, interest, costs = invoice.total_incl_vat, ZERO, ZERO
+        for _, what, row in events:
+            if what == "credit":
+                principal -= row.amount_incl_vat
+            elif what == "step":
+                interest += row.interest
+                costs += row.fixed_compensation + row.penalty + row.reminder_fee
+            else:
+                split = allocate_payment(row.amount, costs, interest, max(principal, ZERO))
+                costs -= split.costs
+                interest -= split.interest
+                principal -= split.principal
+        return _Statement(
+            credited=sum((n.amount_incl_vat for n in notes), ZERO),
+            paid=sum((p.amount for p in payments), ZERO),
+            principal=max(principal, ZERO),
+        )
+
+    # ------------------------------------------------------------ member documents
+
+    async def gross_signed_for(self) -> Decimal:
+        """The gross salary of the member's estimate (the one signed for, once signed)."""
+        estimate = self.mission.estimate
+        if estimate and "gross_salary" in estimate:
+            return Decimal(str(estimate["gross_salary"]))
+        params = await parameters.payroll_parameters(self.session, self.mission.created_on)
+        return estimate_payroll(self.mission.amount_excl_vat, ZERO, params).gross_salary
+
+    async def contract(self, business_date: date | None) -> ContractDocument:
+        mission = self.mission
+        signed = await self.timeline_date("signed", mission.signed_at)
+        return ContractDocument(
+            employer=self.seller,
+            worker=self.person(),
+            reference=f"CT-{mission.id:06d}",
+            issue_date=business_date or mission.created_on,
+            job_title=mission.title,
+            client_name=self.client.name,
+            place_of_work=f"{self.client.name}\n{self.address_lines()}",
+            start_date=mission.start_date,
+            end_date=mission.end_date,
+            contract_type="ordinary",  # what services.missions.record_signature estimates
+            gross_salary=await self.gross_signed_for(),
+            pay_date=mission.pay_date,
+            signed_on=signed,
+            language=self.language,
+        )
+
+    async def payslip(self, business_date: date | None) -> PayslipEstimateDocument:
+        mission = self.mission
+        payout = await self.payout()
+        pay_date = payout.paid_on if payout is not None else mission.pay_date
+        rows = await parameters.payroll_rows(self.session, pay_date)
+        params = parameters.payroll_parameters_from(rows)
+        if payout is not None:
+            figures = {k: str(v) for k, v in payout.payroll.items()}
+            payroll = PayrollEstimate(
+                contract_type="artistic"
+                if figures.get("contract_type") == "artistic"
+                else "ordinary",
+                **{
+                    name: Decimal(figures[name])
+                    for name in PayrollEstimate.__dataclass_fields__
+                    if name != "contract_type"
+                },
+            )
+        else:
+            invoice = await self.session.scalar(
+                select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
+            )
+            expenses = await self.expenses()
+            if invoice is not None:
+                billed = await salary_base(self.session, invoice)
+            else:
+                billed = mission.amount_excl_vat + expenses
+            payroll = estimate_payroll(billed, expenses, params, "ordinary")
+        policy = await parameters.lifecycle_policy(self.session, mission.created_on)
+        return PayslipEstimateDocument(
+            employer=self.seller,
+            member=self.person(),
+            reference=f"PS-{mission.id:06d}",
+            issue_date=business_date or (payout.paid_on if payout else mission.created_on),
+            title=mission.title,
+            start_date=mission.start_date,
+            end_date=mission.end_date,
+            contract_type=payroll.contract_type,
+            invoiced_excl_vat=payroll.invoiced_excl_vat,
+            fee=payroll.fee,
+            fee_rate=_percent(params.fee_rate),
+            fund_contribution=payroll.fund_contribution,
+            fund_share_of_fee=_percent(params.fund_share_of_fee),
+            expenses=payroll.expenses,
+            employment_budget=payroll.employment_budget,
+            employer_contributions=payroll.employer_contributions,
+            employer_contribution_rate=_percent(params.employer_contribution_rate),
+            contribution_base=_percent(contribution_base(params, payroll.contract_type)),
+            gross_salary=payroll.gross_salary,
+            employee_contributions=payroll.employee_contributions,
+            employee_contribution_rate=_percent(params.employee_contribution_rate),
+            withholding_tax=payroll.withholding_tax,
+            net_salary=payroll.net_salary,
+            pay_date=pay_date,
+            advance_working_days=policy.advance_working_days,
+            paid=payout is not None,
+            source=payout.source if payout is not None else None,
+            language=self.language,
+        )
+
+    async def write_off_notice(self) -> WriteOffNoticeDocument:
+        invoice = await self.the_invoice("nothing was written off")
+        write_off = await self.session.scalar(
+            select(WriteOff).where(WriteOff.invoice_id == invoice.id)
+        )
+        if write_off is None:
+            raise DomainError(f"invoice {invoice.number} is not written off", 409, "kind")
+        payout = await self.payout()
+        return WriteOffNoticeDocument(
+            employer=self.seller,
+            member=self.person(),
+            reference=invoice.number,
+            title=self.mission.title,
+            client_name=self.client.name,
+            invoice_number=invoice.number,
+            invoice_issue_date=invoice.issue_date,
+            amount_written_off=write_off.amount,
+            write_off_date=write_off.business_date,
+            cause=write_off.cause,
+            net_salary=payout.net_amount if payout is not None else None,
+            salary_paid_on=payout.paid_on if payout is not None else None,
+            language=self.language,
+        )
+
+
+@dataclass(frozen=True)
+class _Statement:
+    credited: Decimal
+    paid: Decimal
+    principal: Decimal
