@@ -34,8 +34,9 @@ def format_money(value: Decimal, locale: str) -> str:
 
 
 def format_percent(value: Decimal, locale: str) -> str:
-    """A rate in percent (21 → "21 %", 10.5 → "10,5 %" in fr_BE)."""
-    return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=locale) + " %"
+    """A rate in percent (21 → "21 %", 10.5 → "10,5 %" in fr_BE); a no-break space keeps the
+    sign on the number's line."""
+    return format_decimal(Decimal(value).normalize(), format="#,##0.##", locale=locale) + "\u00a0%"
 
 
 def format_day(value: date, locale: str) -> str:

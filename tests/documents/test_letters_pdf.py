@@ -230,9 +230,15 @@ BOOK_XIX = {
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_consumer_first_reminder_carries_book_xix_content(language: str) -> None:
+def test_consumer_first_reminder_carries_book_xix_content(language: str, tmp_path: Path) -> None:
     data = sample("reminder_1", language, "b2c")
-    _, text = rendered("reminder_1", language, "b2c")
+    pdf, text = rendered("reminder_1", language, "b2c")
+    src = tmp_path / "r1.pdf"
+    src.write_bytes(pdf)
+    out = tmp_path / "r1"
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(src), str(out)], check=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out.with_suffix(".png"), ARTIFACTS / f"reminder_1-{language}-b2c.png")
     assert B2C_PERIOD[language] in text
     assert BOOK_XIX[language] in text
     for expected in (
