@@ -19,6 +19,7 @@ from core.db import Database, make_engine
 from core.errors import DomainError
 from core.settings import Settings, get_settings
 from domain.errors import FieldError
+from web import console
 
 
 class LoginLimiter:
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(clients.router)
     web.mount(app)  # the pages (member portal) and their static files
+    app.include_router(console.router)  # the advisor and ops consoles (/console)
     return app
 
 

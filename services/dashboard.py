@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from models import (
     STAGES,
@@ -641,3 +641,41 @@ async def export_csv(
     request = replace(request, offset=0)
     async for row in mission_rows(session, viewer, request, today):
         yield csv_line(getattr(row, name) for name in CSV_COLUMNS)
+
+
+# ---------------------------------------------------------------- what the pages need besides
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+async def filter_choices(
+    session: AsyncSession, viewer: Viewer, limit: int = 500
+) -> tuple[list[Choice], list[Choice]]:
+    """The members and clients the viewer may filter on (by name), for the list's pickers."""
+    members = select(Member.id, Member.name).order_by(Member.name, Member.id).limit(limit)
+    clients = select(Client.id, Client.name).order_by(Client.name, Client.id).limit(limit)
+    followed = visible_members(viewer)
+    if followed is not None:
+        members = members.where(Member.id.in_(followed))
+        clients = clients.where(
+            Client.id.in_(select(Mission.client_id).where(Mission.member_id.in_(followed)))
+        )
+    return (
+        [Choice(i, n) for i, n in await session.execute(members)],
+        [Choice(i, n) for i, n in await session.execute(clients)],
+    )
+
+
+async def staff_mission(session: AsyncSession, viewer: Viewer, mission_id: int) -> Mission:
+    """A mission the viewer may open; someone else's answers the same 404 as a missing one."""
+    if not 1 <= mission_id <= 2**31 - 1:
+        raise NotFound("mission")
+    found = await session.scalars(scoped(select(Mission).where(Mission.id == mission_id), viewer))
+    mission: Mission | None = found.first()
+    if mission is None:
+        raise NotFound("mission")
+    return mission

@@ -1,0 +1,192 @@
+"""The console pages over the real app (ASGI): the authorization matrix of every console route,
+the dashboard's figures on the page, the list's filters and its CSV export link."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from api.app import create_app
+from core.db import Database
+from core.settings import Settings
+from services import people
+from tests.conftest import member_payload, unique
+from tests.console.conftest import PASSWORD, Book
+
+ANON, MEMBER, ADVISOR, OTHER_ADVISOR, OPS = "anonymous", "member", "advisor", "other", "ops"
+STAFF = (ADVISOR, OTHER_ADVISOR, OPS)
+ONLY_OPS = (OPS,)
+
+# Every console route: (method, path, roles admitted). `{own}` is a mission of advisor A's
+# members, `{foreign}` one of another advisor's: A gets the 404 page for it, like a missing one.
+POLICY: list[tuple[str, str, tuple[str, ...]]] = [
+    ("GET", "/console", STAFF),
+    ("GET", "/console/missions", STAFF),
+    ("GET", "/console/missions.csv", STAFF),
+    ("GET", "/console/missions/{mission_id}", STAFF),
+]
+
+
+def _routes(app: Any) -> list[tuple[str, set[str]]]:
+    """(path, methods) of every route, through included routers (FastAPI includes them lazily)."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            found.append((route.path, set(route.methods or ())))
+        elif hasattr(route, "effective_route_contexts"):
+            found += [(c.path, set(c.methods or ())) for c in route.effective_route_contexts()]
+    return found
+
+
+def console_routes(app: Any) -> set[tuple[str, str]]:
+    return {
+        (method, path)
+        for path, methods in _routes(app)
+        if path.startswith("/console")
+        for method in methods
+    }
+
+
+def test_policy_table_covers_every_console_route(settings: Settings) -> None:
+    table = {(method, path) for method, path, _ in POLICY}
+    routes = console_routes(create_app(settings))
+    assert routes - table == set(), "console routes without a row in the policy table"
+    assert table - routes == set(), "policy rows for routes that do not exist"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+class Browsers:
+    """One logged-in HTTP client per role, on the app in-process."""
+
+    def __init__(self, app: Any, book: Book, member_email: str) -> None:
+        self.app = app
+        self.book = book
+        self.member_email = member_email
+        self.clients: dict[str, httpx.AsyncClient] = {}
+
+    async def as_(self, role: str) -> httpx.AsyncClient:
+        if role in self.clients:
+            return self.clients[role]
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://coopflow.test", timeout=60
+        )
+        email = {
+            ADVISOR: self.book.advisor.email,
+            OTHER_ADVISOR: self.book.other_advisor.email,
+            OPS: self.book.ops.email,
+            MEMBER: self.member_email,
+        }.get(role)
+        if email is not None:
+            form = await http.get("/login")
+            password = "member password 123" if role == MEMBER else PASSWORD
+            r = await http.post(
+                "/login",
+                data={"email": email, "password": password, "csrf_token": csrf_of(form.text)},
+            )
+            assert r.status_code == 303, r.text
+        self.clients[role] = http
+        return http
+
+
+@pytest.fixture(scope="session")
+async def browsers(db: Database, settings: Settings, book: Book) -> AsyncIterator[Browsers]:
+    payload = member_payload(email=f"{unique('console-member')}@example.be")
+    async with db.session() as session:
+        await people.create_member(
+            session,
+            name="Console Member",
+            email=payload["email"],
+            password="member password 123",
+            iban=payload["iban"],
+            national_number=payload["national_number"],
+        )
+    app = create_app(settings, db, None)
+    b = Browsers(app, book, payload["email"])
+    yield b
+    for http in b.clients.values():
+        await http.aclose()
+
+
+def _url(path: str, mission_id: int) -> str:
+    return path.format(mission_id=mission_id)
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), POLICY)
+async def test_console_matrix(
+    browsers: Browsers, book: Book, method: str, path: str, roles: tuple[str, ...]
+) -> None:
+    own = book.missions["late45"].id
+    foreign = book.missions["foreign"].id
+    for role in (ANON, MEMBER, ADVISOR, OTHER_ADVISOR, OPS):
+        http = await browsers.as_(role)
+        r = await http.request(method, _url(path, own))
+        if role == ANON:
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+        elif role not in roles:
+            assert r.status_code == 403, (role, path, r.status_code)
+        elif "{mission_id}" in path and role == OTHER_ADVISOR:
+            assert r.status_code == 404, (role, path)
+        else:
+            assert r.status_code == 200, (role, path, r.status_code, r.text[:300])
+    if "{mission_id}" in path:
+        advisor = await browsers.as_(ADVISOR)
+        missing = await advisor.request(method, _url(path, 99_999_999))
+        hidden = await advisor.request(method, _url(path, foreign))
+        assert missing.status_code == hidden.status_code == 404
+
+
+async def test_dashboard_page_shows_the_advisor_figures(browsers: Browsers, book: Book) -> None:
+    http = await browsers.as_(ADVISOR)
+    r = await http.get("/console", headers={"Accept-Language": "en"})
+    assert r.status_code == 200
+    html = r.text
+    assert 'href="/console/missions?stage=dunning"' in html
+    row = re.search(r'<tr data-stage="invoiced">(.*?)</tr>', html, re.S)
+    assert row and ">2<" in row.group(1) and "3,000.00" in row.group(1)
+    assert 'id="fund-data"' in html and "/static/vendor/chartjs/chart.umd.js" in html
+    # Outside its period, no stay counts; a reversed period is refused on the form.
+    r = await http.get("/console?from=2027-02-01&to=2027-01-01")
+    assert r.status_code == 422
+    r = await http.get("/console?from=2027-01-01&to=2027-12-31")
+    contract = re.search(r'<tr data-duration="contract">(.*?)</tr>', r.text, re.S)
+    assert contract and ">5<" in contract.group(1)
+
+
+async def test_list_page_filters_and_its_export_link_match(browsers: Browsers, book: Book) -> None:
+    http = await browsers.as_(ADVISOR)
+    r = await http.get("/console/missions?stage=dunning&sort=amount&dir=asc")
+    assert r.status_code == 200
+    shown = [int(i) for i in re.findall(r'<tr data-mission="(\d+)">', r.text)]
+    assert shown == [book.missions["late100"].id, book.missions["late45"].id]
+    link = re.search(r'href="/console/missions\.csv\?([^"]*)"', r.text)
+    assert link is not None
+    export = await http.get("/console/missions.csv?" + link.group(1).replace("&amp;", "&"))
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert [int(r[0]) for r in rows[1:]] == shown
+    bad = await http.get("/console/missions?amount_min=1e3&stage=nope")
+    assert bad.status_code == 422
+    assert "amount_min" in bad.text and "aria-invalid" in bad.text
+
+
+async def test_staff_mission_page(browsers: Browsers, book: Book, settings: Settings) -> None:
+    http = await browsers.as_(ADVISOR)
+    mission = book.missions["written"]
+    r = await http.get(f"/console/missions/{mission.id}")
+    assert r.status_code == 200
+    assert f"/namespaces/default/workflows/mission-{mission.id}" in r.text
+    assert settings.temporal_ui_url in r.text
+    assert "write_off" in r.text and "recovery" in r.text  # the ledger's transactions

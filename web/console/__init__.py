@@ -1,0 +1,10 @@
+"""The consoles: the advisor dashboard and lists (pages.py), the ops console (ops.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web.console import pages
+
+router = APIRouter()
+router.include_router(pages.router)

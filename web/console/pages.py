@@ -1,0 +1,180 @@
+"""The advisor console: the dashboard, the mission lists with their CSV export, the staff mission
+page. Every figure comes from services.dashboard, scoped to the viewer (advisor: their members)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.deps import SessionDep, SettingsDep
+from core.errors import NotFound
+from domain.errors import FieldError
+from models import Client, Member
+from services import dashboard, queries
+from services import missions as mission_service
+from services.missions import parse_date
+from web.auth import WebRoute
+from web.console.common import (
+    PAGE_SIZE,
+    StaffPage,
+    business_date,
+    list_values,
+    parse_list,
+    query_string,
+)
+from web.render import render, with_headers
+
+router = APIRouter(prefix="/console", route_class=WebRoute, include_in_schema=False)
+
+DEFAULT_PERIOD_DAYS = 90
+
+
+def _mission_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        raise NotFound("mission")
+    return int(raw)
+
+
+@router.get("")
+async def dashboard_page(
+    request: Request, page: StaffPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    assert page.viewer is not None
+    viewer = page.viewer
+    today = await business_date(session, settings)
+    errors: dict[str, str] = {}
+    raw_from = request.query_params.get("from") or ""
+    raw_to = request.query_params.get("to") or ""
+    date_from, date_to = today - timedelta(days=DEFAULT_PERIOD_DAYS), today
+    try:
+        if raw_from:
+            date_from = parse_date(raw_from[:10], "from")
+    except FieldError as err:
+        errors["from"] = err.message
+    try:
+        if raw_to:
+            date_to = parse_date(raw_to[:10], "to")
+    except FieldError as err:
+        errors["to"] = err.message
+    if not errors and date_to < date_from:
+        errors["to"] = page.gettext("the end of the period is before its start")
+    durations = []
+    if not errors:
+        durations = await dashboard.stage_durations(session, viewer, date_from, date_to)
+    fund = await dashboard.guarantee_fund(session, viewer, today)
+    chart = {
+        "exposure": {
+            "labels": [e.name for e in fund.exposure],
+            "amounts": [float(e.amount) for e in fund.exposure],
+            "label": page.gettext("Advanced and not yet repaid"),
+        },
+        "months": {
+            "labels": [m.month for m in fund.months],
+            "write_offs": [float(m.write_offs) for m in fund.months],
+            "recoveries": [float(m.recoveries) for m in fund.months],
+            "write_offs_label": page.gettext("Write-offs"),
+            "recoveries_label": page.gettext("Recoveries"),
+        },
+    }
+    return render(
+        page,
+        "console/dashboard.html",
+        status_code=422 if errors else 200,
+        today=today,
+        pipeline=await dashboard.pipeline(session, viewer),
+        ageing=await dashboard.receivables_ageing(session, viewer, today),
+        ladder=await dashboard.dunning_ladder(session, viewer),
+        fund=fund,
+        chart=chart,
+        durations=durations,
+        period={"from": raw_from or date_from.isoformat(), "to": raw_to or date_to.isoformat()},
+        errors=errors,
+    )
+
+
+@router.get("/missions")
+async def mission_list_page(
+    request: Request, page: StaffPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    assert page.viewer is not None
+    values = list_values(request.query_params)
+    list_request, errors = parse_list(values)
+    today = await business_date(session, settings)
+    members, clients = await dashboard.filter_choices(session, page.viewer)
+    result = None
+    if not errors:
+        try:
+            result = await dashboard.mission_list(session, page.viewer, list_request, today)
+        except FieldError as err:
+            errors[err.field or "q"] = err.message
+    current = list_request.offset // PAGE_SIZE + 1
+    pages = 1 if result is None else max(1, -(-result.total // PAGE_SIZE))
+    return render(
+        page,
+        "console/missions.html",
+        status_code=422 if errors else 200,
+        values=values,
+        errors=errors,
+        result=result,
+        members=members,
+        clients=clients,
+        current=current,
+        pages=pages,
+        qs=lambda **over: query_string(values, **over),
+        export_qs=query_string({k: v for k, v in values.items() if k != "page"}),
+        today=today,
+    )
+
+
+@router.get("/missions.csv")
+async def mission_export(
+    request: Request, page: StaffPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Exactly the filtered rows (every page), as CSV; cells that would be formulas are quoted."""
+    assert page.viewer is not None
+    values = list_values(request.query_params)
+    list_request, errors = parse_list(values)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise FieldError(field, message)
+    today = await business_date(session, settings)
+    lines = [line async for line in dashboard.export_csv(session, page.viewer, list_request, today)]
+    response = Response(
+        "\ufeff" + "".join(lines),  # the BOM tells spreadsheets the file is UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="missions-{today}.csv"'},
+    )
+    return with_headers(response)
+
+
+async def mission_context(
+    page: Any, session: Any, settings: Any, mission_id: int
+) -> dict[str, Any]:
+    """What staff see of a mission: the member's view plus the books, the emails, the workflow."""
+    mission = await dashboard.staff_mission(session, page.viewer, mission_id)
+    detail = await mission_service.mission_detail(session, mission)
+    member = await session.get(Member, mission.member_id)
+    client = await session.get(Client, mission.client_id)
+    workflow_url = (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/{mission.workflow_id or f'mission-{mission.id}'}"
+    )
+    return {
+        "mission": detail,
+        "member": member,
+        "client": client,
+        "ledger": await queries.mission_ledger(session, mission.id),
+        "emails": await queries.outbox(session, mission.id, limit=100, offset=0),
+        "workflow_url": workflow_url,
+    }
+
+
+@router.get("/missions/{mission_id}")
+async def staff_mission_page(
+    mission_id: str, page: StaffPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    context = await mission_context(page, session, settings, _mission_id(mission_id))
+    return render(page, "console/mission.html", **context)
