@@ -16,12 +16,16 @@ from models.finance import (
 )
 from models.fund import FundTopUp
 from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
+from models.ops import AuditEntry, BulkItem, BulkRun
 from models.people import ROLES, Client, Member, User
 from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
 from models.web import IbanChange, WebSession
 
 __all__ = [
+    "AuditEntry",
     "Base",
+    "BulkItem",
+    "BulkRun",
     "ClockAnchor",
     "Client",
     "CreditNote",
