@@ -46,6 +46,7 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
             activities.record_client_confirmation,
             activities.record_work_report,
             activities.file_declaration,
+            activities.record_skipped_step,
             activities.issue_invoice,
             activities.pay_salary,
             activities.record_dunning_step,

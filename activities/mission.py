@@ -25,6 +25,7 @@ from contracts.mission import (
     SalaryInfo,
     SalaryRequest,
     SignatureRecord,
+    SkippedStep,
     StepRecord,
     WorkReportRecord,
 )
@@ -32,17 +33,24 @@ from core.db import Database
 from models import Client, Declaration, EmailAttachment, Invoice, Member, OutboxEmail
 from services import collection, documents, invoicing, mail, missions, payroll
 from services.gateways import (
+    BANK,
     DECLARATION,
+    EMAIL,
+    BankGateway,
     DeclarationGateway,
     DeclarationPayload,
     GatewayUnavailable,
+    PayoutOrder,
+    SimulatedBankGateway,
     SimulatedDeclarationGateway,
     gateway_setting,
+    simulate,
 )
 from services.mail import Attachment, Mailer, OutboxMailer
 from services.peppol import OutboxPeppolSender, PeppolRejected, PeppolSender
 
 GatewayFactory = Callable[[float, float], DeclarationGateway]
+BankFactory = Callable[[float, float], BankGateway]
 
 
 class MissionActivities:
@@ -52,8 +60,10 @@ class MissionActivities:
         mailer: Mailer | None = None,
         declaration_gateway: GatewayFactory = SimulatedDeclarationGateway,
         peppol_sender: PeppolSender | None = None,
+        bank_gateway: BankFactory = SimulatedBankGateway,
     ) -> None:
         self.db = db
+        self.bank_gateway = bank_gateway
         self.mailer = mailer or OutboxMailer()
         self.declaration_gateway = declaration_gateway
         self.peppol_sender = peppol_sender or OutboxPeppolSender()
@@ -189,6 +199,22 @@ class MissionActivities:
         return reference
 
     @activity.defn
+    async def record_skipped_step(self, rec: SkippedStep) -> str:
+        """Record a step ops did by hand (e.g. the declaration filed on the portal) as done, with
+        its manual reference; returns the reference the workflow goes on with."""
+        async with self.db.session() as session:
+            return await missions.record_skipped_step(
+                session,
+                rec.mission_id,
+                rec.step,
+                rec.reference,
+                rec.reason,
+                rec.actor,
+                rec.occurrence,
+                rec.business_date,
+            )
+
+    @activity.defn
     async def issue_invoice(self, req: InvoiceRequest) -> InvoiceInfo:
         """Issue the client's invoice (gap-free number, structured communication, ledger)."""
         async with self.db.session() as session:
@@ -226,9 +252,23 @@ class MissionActivities:
                     reason=result.reason,
                     retry_days=result.retry_days,
                 )
-            return SalaryInfo(
+            setting = await gateway_setting(session, BANK)
+            order = PayoutOrder(
+                end_to_end_id=result.end_to_end_id,
+                iban=result.iban,
+                amount=f"{result.net_amount + result.expenses:.2f}",
+            )
+            info = SalaryInfo(
                 source=result.source, net_amount=result.net_amount, paid_on=result.paid_on
             )
+        # The payout is committed first; the bank executes one transfer per end-to-end id, so a
+        # retried activity sends the same order again and nothing is paid twice.
+        bank = self.bank_gateway(setting.failure_rate, setting.latency_seconds)
+        try:
+            await bank.transfer(order)
+        except GatewayUnavailable as err:
+            raise ApplicationError(str(err), type="GatewayUnavailable") from err
+        return info
 
     @activity.defn
     async def record_dunning_step(self, req: DunningRequest) -> CollectionResult:
@@ -296,6 +336,7 @@ class MissionActivities:
             )
             if email.status == "failed":
                 email.recipient = recipient  # never sent: to the address as corrected since
+            email_gateway = await gateway_setting(session, EMAIL)
             linked = set(
                 await session.scalars(
                     select(EmailAttachment.document_id).where(EmailAttachment.email_id == email.id)
@@ -305,6 +346,12 @@ class MissionActivities:
                 if doc.id not in linked:
                     session.add(EmailAttachment(email_id=email.id, document_id=doc.id))
         if email.status in mail.RESENDABLE:
+            if isinstance(self.mailer, OutboxMailer):
+                # The embedded default's simulated email service: ops may make it fail or lag.
+                try:
+                    await simulate(email_gateway, "email gateway")
+                except GatewayUnavailable as err:
+                    raise ApplicationError(str(err), type="GatewayUnavailable") from err
             try:
                 message_id = await self.mailer.deliver(
                     email,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
 import web
-from api import clients, documents, estimates, fund, invoices, webhooks
+from api import clients, documents, estimates, fund, invoices, ops, webhooks
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -73,7 +73,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_db = db is None
         app.state.db = db or Database(make_engine(settings))
+        sweep = ops.start_resume_sweep(app)  # bulk runs a crash interrupted
         yield
+        await ops.stop_resume_sweep(sweep)
         if own_db:
             await app.state.db.dispose()
 
@@ -118,6 +120,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(documents.router)
     app.include_router(clients.router)
+    app.include_router(ops.router)
     web.mount(app)  # the pages (member portal) and their static files
     app.include_router(console.router)  # the advisor and ops consoles (/console)
     return app

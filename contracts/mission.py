@@ -125,6 +125,50 @@ class RetryStep(Contract):
     reason: str = ""
 
 
+class SkipStep(Contract):
+    """Ops: the failing step was done by hand (e.g. the declaration filed on the portal)."""
+
+    actor: str
+    reason: str
+    reference: str
+
+
+# Longest hold ops may put on a mission, in business days.
+MAX_HOLD_DAYS = 366
+
+
+class HoldMission(Contract):
+    """Ops: nothing comes due on the mission until `until` (business date) or a resume."""
+
+    actor: str
+    reason: str
+    until: date
+
+
+class ResumeMission(Contract):
+    actor: str
+    reason: str
+
+
+class DunningControl(Contract):
+    """Ops: pause the dunning ladder, or restart it (the remaining rungs pushed back)."""
+
+    actor: str
+    reason: str
+
+
+class SkippedStep(Contract):
+    """A step recorded done by hand, with its manual reference, on the mission's timeline."""
+
+    mission_id: int
+    step: str
+    reference: str
+    reason: str
+    actor: str
+    occurrence: int
+    business_date: date
+
+
 class PaymentNotice(Contract):
     """Sent by the API after a payment is committed: the invoice's balance as it now stands."""
 
@@ -250,3 +294,6 @@ class MissionStatus(Contract):
     dunning_level: int
     waiting_for: str
     attention: str | None
+    held_until: date | None = None
+    hold_reason: str | None = None
+    dunning_paused: bool = False

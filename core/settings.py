@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str = ""
     temporal_ui_url: str = "http://127.0.0.1:8233"
     sweep_seconds: float = 30.0
+    # Ops bulk actions: missions acted on per second (one Temporal Update each).
+    bulk_rate_per_second: float = 5.0
     login_max_failures: int = 5
     login_window_seconds: float = 300.0
     # The cooperative as seller on invoices and e-invoices (demo values; set them in prod).

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.late_payment import (
@@ -101,17 +101,39 @@ async def record_payment(
             lines=[Line("bank", amount), Line("payments_suspense", -amount)],
         )
         return payment, None
-    if invoice.status == "paid" or invoice.balance <= 0:
-        raise DomainError(
-            f"invoice {invoice.number} is already paid", 409, "structured_communication"
-        )
-    if amount > invoice.balance:
-        raise FieldError(
-            "amount",
-            f"exceeds the open balance of invoice {invoice.number} ({invoice.balance:.2f})",
-        )
+    _check_payable(payment, invoice, "structured_communication")
     session.add(payment)
     await session.flush()
+    await apply_to_invoice(session, payment, invoice)
+    return payment, invoice
+
+
+def _check_payable(payment: Payment, invoice: Invoice, field: str) -> None:
+    if invoice.status == "paid" or invoice.balance <= 0:
+        raise DomainError(f"invoice {invoice.number} is already paid", 409, field)
+    if payment.amount > invoice.balance:
+        raise FieldError(
+            "amount" if field == "structured_communication" else field,
+            f"exceeds the open balance of invoice {invoice.number} ({invoice.balance:.2f})",
+        )
+
+
+async def apply_to_invoice(
+    session: AsyncSession,
+    payment: Payment,
+    invoice: Invoice,
+    from_account: str = "bank",
+    actor_user_id: int | None = None,
+) -> None:
+    """Pay the (locked) invoice with this payment: imputation, ledger, timeline, paid state.
+
+    `from_account` is where the money sits: the bank for a payment matched on arrival, the
+    suspense account for one matched by hand later.
+    """
+    amount = payment.amount
+    tx_id = payment.bank_transaction_id
+    received_on = payment.received_on
+    recorded_by_user_id = actor_user_id or payment.recorded_by_user_id
     written_off = invoice.status == "written_off"
     # Civil-code imputation: costs first, then interest, then principal.
     split = allocate_payment(
@@ -134,6 +156,11 @@ async def record_payment(
             *await fund.reimbursement_lines(session, invoice, amount),  # the fund first
         ]
         kind = "client_payment"
+    if from_account != "bank":
+        lines = [
+            Line(from_account, line.amount, line.client_id) if line.account == "bank" else line
+            for line in lines
+        ]
     await ledger.post(
         session,
         event_key=f"{kind}:{payment.id}",
@@ -166,6 +193,40 @@ async def record_payment(
             None,
             {"invoice": invoice.number},
         )
+
+
+async def match_suspense_payment(
+    session: AsyncSession, payment_id: int, invoice_id: int, matched_by_user_id: int
+) -> tuple[Payment, Invoice]:
+    """Match a payment left in suspense to an invoice by hand: the suspense account is cleared
+    and the invoice paid with it, exactly as if it had matched on arrival."""
+    payment = await session.get(Payment, payment_id, with_for_update=True)
+    if payment is None:
+        raise NotFound("payment")
+    if payment.matched or payment.invoice_id is not None:
+        raise DomainError(
+            f"payment {payment.id} is already matched to invoice {payment.invoice_id}",
+            409,
+            "payment",
+        )
+    found = await session.get(Invoice, invoice_id)
+    if found is None or found.kind != "invoice":
+        raise NotFound("invoice", "invoice_id")
+    # Lock order everywhere: the mission, then its invoice, then the fund.
+    await get_mission(session, found.mission_id, lock=True)
+    invoice = await session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
+    assert invoice is not None
+    _check_payable(payment, invoice, "invoice_id")
+    payment.invoice_id = invoice.id
+    payment.matched = True
+    await session.flush()
+    await apply_to_invoice(
+        session,
+        payment,
+        invoice,
+        from_account="payments_suspense",
+        actor_user_id=matched_by_user_id,
+    )
     return payment, invoice
 
 

@@ -40,7 +40,7 @@ from models import (
 )
 from services import fund, ledger, parameters
 from services.ledger import Line
-from services.missions import Viewer, add_timeline, get_mission
+from services.missions import Viewer, add_timeline, get_mission, sees_member
 
 INVOICE_SERIES = "F"
 CREDIT_NOTE_SERIES = "C"
@@ -447,9 +447,9 @@ async def visible_invoice(session: AsyncSession, viewer: Viewer, invoice_id: int
     invoice = await session.get(Invoice, invoice_id)
     if invoice is None:
         raise NotFound("invoice")
-    if not viewer.is_staff:
+    if not viewer.sees_everyone:
         mission = await session.get(Mission, invoice.mission_id)
-        if mission is None or mission.member_id != viewer.member_id:
+        if mission is None or not await sees_member(session, viewer, mission.member_id):
             raise NotFound("invoice")
     return invoice
 

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import exc, select
+from sqlalchemy import Select, exc, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.mission import ClockSpec, MissionInput, MissionPlan, mission_workflow_id
@@ -20,6 +20,7 @@ from domain.money import parse_money, parse_vat_rate
 from models import (
     STAGES,
     Client,
+    Declaration,
     DunningStep,
     Expense,
     Invoice,
@@ -32,6 +33,7 @@ from models import (
 )
 from services import estimates, parameters
 
+S = TypeVar("S", bound=Select[Any])
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_MISSION_DAYS = 366
 MAX_YEARS_AHEAD = 2
@@ -57,7 +59,8 @@ def parse_id(value: object, field: str) -> int:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking: members are confined to their own missions."""
+    """Who is asking: members are confined to their own missions, advisors to the members
+    assigned to them (members.advisor_user_id), ops see everyone."""
 
     user_id: int
     role: str
@@ -68,6 +71,10 @@ class Viewer:
         return self.role in ("advisor", "ops")
 
     @property
+    def sees_everyone(self) -> bool:
+        return self.role == "ops"
+
+    @property
     def label(self) -> str:
         return f"{self.role}:{self.user_id}"
 
@@ -76,9 +83,45 @@ def viewer_of(user: User) -> Viewer:
     return Viewer(user_id=user.id, role=user.role, member_id=user.member_id)
 
 
+async def sees_member(session: AsyncSession, viewer: Viewer, member_id: int | None) -> bool:
+    """May the viewer see this member's missions, clients and details?"""
+    if viewer.sees_everyone:
+        return True
+    if member_id is None:
+        return False
+    if viewer.role == "advisor":
+        advisor = await session.scalar(select(Member.advisor_user_id).where(Member.id == member_id))
+        return advisor is not None and advisor == viewer.user_id
+    return viewer.member_id is not None and member_id == viewer.member_id
+
+
+def scope_missions(query: S, viewer: Viewer) -> S:
+    """Restrict a query over missions to those the viewer may see."""
+    if viewer.sees_everyone:
+        return query
+    if viewer.role == "advisor":
+        assigned = select(Member.id).where(Member.advisor_user_id == viewer.user_id)
+        return query.where(Mission.member_id.in_(assigned))
+    return query.where(Mission.member_id == viewer.member_id)
+
+
+def scope_clients(query: S, viewer: Viewer) -> S:
+    """Clients the viewer may see: an advisor also sees clients owned by no member."""
+    if viewer.sees_everyone:
+        return query
+    if viewer.role == "advisor":
+        assigned = select(Member.id).where(Member.advisor_user_id == viewer.user_id)
+        return query.where(Client.owner_member_id.in_(assigned) | Client.owner_member_id.is_(None))
+    return query.where(Client.owner_member_id == viewer.member_id)
+
+
 async def visible_client(session: AsyncSession, viewer: Viewer, client_id: int) -> Client:
     client = await session.get(Client, client_id)
-    if client is None or (not viewer.is_staff and client.owner_member_id != viewer.member_id):
+    if client is None:
+        raise NotFound("client", "client_id")
+    if viewer.role == "advisor" and client.owner_member_id is None:
+        return client
+    if not await sees_member(session, viewer, client.owner_member_id):
         raise NotFound("client", "client_id")
     return client
 
@@ -88,7 +131,7 @@ async def create_mission(
 ) -> tuple[Mission, MissionInput]:
     """Validate and insert a mission in the contract stage; returns the workflow's input."""
     member_id = parse_id(data.get("member_id"), "member_id")
-    if not viewer.is_staff and member_id != viewer.member_id:
+    if not await sees_member(session, viewer, member_id):
         raise NotFound("member", "member_id")
     if await session.get(Member, member_id) is None:
         raise NotFound("member", "member_id")
@@ -216,7 +259,7 @@ async def visible_mission(session: AsyncSession, viewer: Viewer, mission_id: int
     if not 1 <= mission_id <= 2**31 - 1:
         raise NotFound("mission")
     mission = await session.get(Mission, mission_id)
-    if mission is None or (not viewer.is_staff and mission.member_id != viewer.member_id):
+    if mission is None or not await sees_member(session, viewer, mission.member_id):
         raise NotFound("mission")
     return mission
 
@@ -352,6 +395,56 @@ async def flag_attention(
         None,
         {"step": step, "reason": reason[:2000], "attempts": attempts},
     )
+
+
+async def record_skipped_step(
+    session: AsyncSession,
+    mission_id: int,
+    step: str,
+    reference: str,
+    reason: str,
+    actor: str,
+    occurrence: int,
+    business_date: date,
+) -> str:
+    """A failing step ops did by hand: recorded done with its manual reference, attention cleared.
+
+    A declaration filed by hand becomes the mission's declaration (once per kind: if one was
+    accepted meanwhile, its reference stands)."""
+    mission = await get_mission(session, mission_id, lock=True)
+    if step in ("declaration", "declaration_cancel"):
+        kind = "in" if step == "declaration" else "cancel"
+        done = await session.scalar(
+            select(Declaration).where(
+                Declaration.mission_id == mission_id, Declaration.kind == kind
+            )
+        )
+        if done is not None:
+            reference = done.reference
+        else:
+            session.add(
+                Declaration(
+                    mission_id=mission_id,
+                    kind=kind,
+                    reference=reference,
+                    business_date=business_date,
+                )
+            )
+        if kind == "in" and mission.stage == "declaration":
+            mission.stage = "in_progress"
+    await add_timeline(
+        session,
+        mission_id,
+        f"skipped:{occurrence}",
+        "step_skipped",
+        business_date,
+        actor,
+        {"step": step, "reference": reference, "reason": reason},
+    )
+    mission.needs_attention = False
+    mission.attention_reason = None
+    mission.attention_step = None
+    return reference
 
 
 async def cancel_mission(
@@ -519,9 +612,7 @@ async def list_missions(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Mission]:
-    query = select(Mission)
-    if not viewer.is_staff:
-        query = query.where(Mission.member_id == viewer.member_id)
+    query = scope_missions(select(Mission), viewer)
     if stage is not None:
         if stage not in STAGES:
             raise FieldError("stage", f"one of {', '.join(STAGES)}")

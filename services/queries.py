@@ -17,7 +17,7 @@ from models import (
     OutboxEmail,
     Payment,
 )
-from services.missions import Viewer
+from services.missions import Viewer, scope_clients, sees_member
 
 
 def member_out(member: Member) -> dict[str, Any]:
@@ -67,7 +67,7 @@ async def visible_member(session: AsyncSession, viewer: Viewer, member_id: int) 
     if not 1 <= member_id <= 2**31 - 1:
         raise NotFound("member")
     member = await session.get(Member, member_id)
-    if member is None or (not viewer.is_staff and member.id != viewer.member_id):
+    if member is None or not await sees_member(session, viewer, member.id):
         raise NotFound("member")
     return member
 
@@ -75,9 +75,7 @@ async def visible_member(session: AsyncSession, viewer: Viewer, member_id: int) 
 async def list_clients(
     session: AsyncSession, viewer: Viewer, limit: int, offset: int
 ) -> list[Client]:
-    query = select(Client).order_by(Client.id)
-    if not viewer.is_staff:
-        query = query.where(Client.owner_member_id == viewer.member_id)
+    query = scope_clients(select(Client).order_by(Client.id), viewer)
     return list((await session.scalars(query.limit(limit).offset(offset))).all())
 
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.mission import MissionActivities
     from contracts.mission import (
+        MAX_HOLD_DAYS,
         AttentionFlag,
         CancelMission,
         CancelRecord,
@@ -29,19 +30,24 @@ with workflow.unsafe.imports_passed_through():
         ConfirmClient,
         DeclarationRequest,
         DocumentsRequest,
+        DunningControl,
         DunningRequest,
         EmailRequest,
+        HoldMission,
         InvoiceInfo,
         InvoiceRequest,
         MissionInput,
         MissionPlan,
         MissionStatus,
         PaymentNotice,
+        ResumeMission,
         RetryStep,
         SalaryInfo,
         SalaryRequest,
         SignatureRecord,
         SignContract,
+        SkippedStep,
+        SkipStep,
         StepRecord,
         WorkReport,
         WorkReportRecord,
@@ -52,6 +58,11 @@ T = TypeVar("T")
 
 # What the member signs and the client confirms, made as soon as the mission starts.
 START_DOCUMENTS = ["order_form", "contract", "payslip_estimate"]
+
+
+def skippable(step: str) -> bool:
+    """Steps ops may record as done by hand: their result is a reference or nothing at all."""
+    return step in ("declaration", "declaration_cancel", "documents") or step.startswith("email:")
 
 
 def rejected(message: str, field: str | None = None, status: int = 409) -> ApplicationError:
@@ -94,6 +105,12 @@ class MissionWorkflow:
         self.declaration_ref: str | None = None
         self.retries = 0
         self.attention_retryable = True
+        # Ops repairs (issue 6): a step done by hand, a hold, a paused dunning ladder.
+        self.skip_request: SkipStep | None = None
+        self.hold: HoldMission | None = None
+        self.holds = 0
+        self.dunning_paused_on: date | None = None
+        self.dunning_shift_days = 0
 
     # ------------------------------------------------------------------ main line
     @workflow.run
@@ -257,10 +274,18 @@ class MissionWorkflow:
             return "paid"
         self.waiting_for = "client payment"
         for level, rung in enumerate(plan.policy.dunning_ladder, start=1):
-            on = invoice.due_date + timedelta(days=rung.days_after_due)
-            if await self._wait_until(on, self._paid_unsettled):
-                self._settle()
-                return "paid"
+            while True:
+                # A paused ladder pushes every rung not yet climbed back by the days it was paused.
+                days = rung.days_after_due + self.dunning_shift_days
+                on = invoice.due_date + timedelta(days=days)
+                if await self._wait_until(on, self._paid_unsettled):
+                    self._settle()
+                    return "paid"
+                if self.dunning_paused_on is None:
+                    break
+                if await self._dunning_gate():
+                    self._settle()
+                    return "paid"
             if rung.step == "write_off":
                 result: CollectionResult = await self._step(
                     "write_off",
@@ -464,6 +489,94 @@ class MissionWorkflow:
             raise rejected("the mission does not need attention: nothing to retry", "mission")
         if not self.attention_retryable:
             raise rejected(f"{self.attention} waits for the member, not for a retry", "mission")
+        self._refuse_if_held()
+
+    @workflow.update
+    async def skip_step(self, arg: SkipStep) -> str:
+        if self.attention is None:
+            raise rejected("nothing is waiting for a repair", "mission")
+        step = self.attention
+        self.skip_request = arg
+        return f"skipping {step}"
+
+    @skip_step.validator
+    def _validate_skip(self, arg: SkipStep) -> None:
+        self._refuse_if_closed_or_cancelling()
+        if self.attention is None or self.skip_request is not None:
+            raise rejected("the mission does not need attention: nothing to skip", "mission")
+        if not self.attention_retryable:
+            raise rejected(f"{self.attention} waits for the member: nothing to skip", "mission")
+        if not skippable(self.attention):
+            raise rejected(f"{self.attention} cannot be done by hand: retry it", "mission")
+        self._refuse_if_held()
+        if not arg.reference.strip() or len(arg.reference) > 64:
+            raise rejected("give the manual reference (at most 64 characters)", "reference", 422)
+        if not arg.reason.strip():
+            raise rejected("give a reason", "reason", 422)
+
+    @workflow.update
+    async def hold_mission(self, arg: HoldMission) -> str:
+        self.hold = arg
+        self.holds += 1
+        return f"held until {arg.until.isoformat()}"
+
+    @hold_mission.validator
+    def _validate_hold(self, arg: HoldMission) -> None:
+        self._refuse_if_finished()
+        if self._held():
+            raise rejected("the mission is already held: resume it first", "mission")
+        if not arg.reason.strip():
+            raise rejected("give a reason for the hold", "reason", 422)
+        today = self.today()
+        if arg.until <= today:
+            raise rejected(
+                f"the hold must end after today ({today.isoformat()})", "params.until", 422
+            )
+        if arg.until > today + timedelta(days=MAX_HOLD_DAYS):
+            raise rejected(f"a hold lasts at most {MAX_HOLD_DAYS} days", "params.until", 422)
+
+    @workflow.update
+    async def resume_mission(self, arg: ResumeMission) -> str:
+        self.hold = None
+        return "resumed"
+
+    @resume_mission.validator
+    def _validate_resume(self, arg: ResumeMission) -> None:
+        if not self._held():
+            raise rejected("the mission is not held: nothing to resume", "mission")
+        if not arg.reason.strip():
+            raise rejected("give a reason", "reason", 422)
+
+    @workflow.update
+    async def pause_dunning(self, arg: DunningControl) -> str:
+        self.dunning_paused_on = self.today()
+        return "dunning paused"
+
+    @pause_dunning.validator
+    def _validate_pause_dunning(self, arg: DunningControl) -> None:
+        self._refuse_if_finished()
+        if self.invoice is None or self.settled or self.stage not in ("invoiced", "dunning"):
+            raise rejected(f"no dunning ladder runs at stage {self.stage}", "mission")
+        if self.dunning_paused_on is not None:
+            raise rejected("the dunning ladder is already paused", "mission")
+        if not arg.reason.strip():
+            raise rejected("give a reason", "reason", 422)
+
+    @workflow.update
+    async def restart_dunning(self, arg: DunningControl) -> str:
+        paused_on = self.dunning_paused_on
+        assert paused_on is not None
+        self.dunning_shift_days += max((self.today() - paused_on).days, 0)
+        self.dunning_paused_on = None
+        return f"dunning restarted, rungs pushed back {self.dunning_shift_days} days"
+
+    @restart_dunning.validator
+    def _validate_restart_dunning(self, arg: DunningControl) -> None:
+        self._refuse_if_finished()
+        if self.dunning_paused_on is None:
+            raise rejected("the dunning ladder is not paused", "mission")
+        if not arg.reason.strip():
+            raise rejected("give a reason", "reason", 422)
 
     @workflow.signal
     def payment_recorded(self, notice: PaymentNotice) -> None:
@@ -485,6 +598,9 @@ class MissionWorkflow:
             dunning_level=self.dunning_level,
             waiting_for=self.waiting_for,
             attention=self.attention,
+            held_until=self.hold.until if self._held() and self.hold else None,
+            hold_reason=self.hold.reason if self._held() and self.hold else None,
+            dunning_paused=self.dunning_paused_on is not None,
         )
 
     # ------------------------------------------------------------------ helpers
@@ -514,22 +630,84 @@ class MissionWorkflow:
         if self.stage == "cancelled" or self.cancel_request is not None:
             raise rejected("the mission is cancelled", "mission")
 
+    def _refuse_if_finished(self) -> None:
+        self._refuse_if_closed_or_cancelling()
+        if self.stage in ("paid", "written_off") and self.salary_paid:
+            raise rejected(f"the mission is closed ({self.stage})", "mission")
+
+    def _held(self) -> bool:
+        """Held by ops, and the hold has not expired (expiry resumes the mission by itself)."""
+        return self.hold is not None and self.today() < self.hold.until
+
+    def _refuse_if_held(self) -> None:
+        if self.hold is not None and self._held():
+            raise rejected(
+                f"the mission is held until {self.hold.until.isoformat()}: resume it first",
+                "mission",
+            )
+
+    async def _hold_gate(self, condition: Callable[[], bool] | None = None) -> bool:
+        """While ops hold the mission nothing comes due: wait for the resume, the hold's expiry or
+        a cancellation; True if `condition` came true meanwhile (a payment still counts)."""
+        if self.hold is None or not workflow.patched("ops-hold"):
+            return False
+        assert self.clock is not None
+        while self.hold is not None:
+            hold = self.hold
+            if condition is not None and condition():
+                return True
+            if self.cancel_request is not None:
+                return False
+            seconds = self.clock.seconds_until(hold.until, workflow.now())
+            if seconds > 0:
+                try:
+                    await workflow.wait_condition(
+                        lambda hold=hold: (  # type: ignore[misc]
+                            self.hold is not hold
+                            or self.cancel_request is not None
+                            or (condition is not None and condition())
+                        ),
+                        timeout=seconds,
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            if self.hold is hold:
+                self.hold = None
+                await self._record(
+                    f"hold_expired:{self.holds}",
+                    "hold_expired",
+                    detail={"until": hold.until.isoformat(), "reason": hold.reason},
+                )
+        return condition is not None and condition()
+
+    async def _dunning_gate(self) -> bool:
+        """The ladder is paused: wait for the restart; True if the invoice got paid meanwhile."""
+        workflow.patched("ops-dunning-pause")
+        await workflow.wait_condition(
+            lambda: self.dunning_paused_on is None or self._paid_unsettled()
+        )
+        return self._paid_unsettled()
+
     async def _wait_until(self, day: date, condition: Callable[[], bool] | None = None) -> bool:
         """Sleep until business day `day` begins; True if `condition` came true first."""
         assert self.clock is not None
         seconds = self.clock.seconds_until(day, workflow.now())
         if condition is not None and condition():
             return True
-        if seconds <= 0:
-            return False
-        if condition is None:
-            await workflow.sleep(seconds)
-            return False
-        try:
-            await workflow.wait_condition(condition, timeout=seconds)
-            return True
-        except TimeoutError:
-            return False
+        if seconds > 0:
+            if condition is None:
+                await workflow.sleep(seconds)
+            else:
+                try:
+                    await workflow.wait_condition(condition, timeout=seconds)
+                    return True
+                except TimeoutError:
+                    pass
+        # Come due while ops hold the mission: it waits for the resume (or the hold's expiry).
+        if self.hold is not None:
+            return await self._hold_gate(condition)
+        return False
 
     def _settle(self) -> None:
         """The invoice is paid: the payment's own transaction already marked the mission paid."""
@@ -622,6 +800,8 @@ class MissionWorkflow:
         )
         timeout = timedelta(seconds=policy.step_timeout_seconds)
         while True:
+            if self.hold is not None:
+                await self._hold_gate()
             try:
                 result: T = await workflow.execute_activity_method(
                     activity, arg, start_to_close_timeout=timeout, retry_policy=retry
@@ -632,9 +812,33 @@ class MissionWorkflow:
                 await self._flag(step, reason, attempts)
                 self.retry_requested = False
                 await workflow.wait_condition(
-                    lambda: self.retry_requested or self.cancel_request is not None
+                    lambda: (
+                        self.retry_requested
+                        or self.skip_request is not None
+                        or self.cancel_request is not None
+                    )
                 )
                 self.retries += 1
+                skip = self.skip_request
+                if skip is not None and workflow.patched("ops-skip-step"):
+                    # Done by hand: recorded with its reference, and the workflow moves on.
+                    self.skip_request = None
+                    self.retry_requested = False
+                    self.attention = None
+                    reference: str = await workflow.execute_activity_method(
+                        MissionActivities.record_skipped_step,
+                        SkippedStep(
+                            mission_id=self.mission_id,
+                            step=step,
+                            reference=skip.reference,
+                            reason=skip.reason,
+                            actor=skip.actor,
+                            occurrence=self.retries,
+                            business_date=self.today(),
+                        ),
+                        **self._bookkeeping(),
+                    )
+                    return cast(T, reference)
                 cancelling = self.cancel_request is not None and not self.retry_requested
                 self.retry_requested = False
                 self.attention = None

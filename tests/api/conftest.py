@@ -86,6 +86,11 @@ async def accounts(db: Database, settings: Settings) -> tuple[Account, Account]:
     made = []
     async with api_client(create_app(settings, db, None)) as http:
         setup = Stack(None, http, db, settings)  # type: ignore[arg-type]
+        # One advisor for the whole session: the members made here are assigned to them, so the
+        # advisor of the tests below follows A and B (advisors see their own members only).
+        if "advisor" not in _staff_headers:
+            _staff_headers["advisor"] = await setup.advisor()
+        setup._advisor = _staff_headers["advisor"]
         for _ in range(2):
             member, headers = await setup.new_member(iban="BE71096123456769")
             client = await setup.new_client(member["id"])
@@ -102,8 +107,9 @@ async def stack(stack: Stack) -> Stack:
 
     The logins are made once per session (password hashing is deliberately slow) and reused.
     """
-    if not _staff_headers:
+    if "advisor" not in _staff_headers:
         _staff_headers["advisor"] = await stack.advisor()
+    if "ops" not in _staff_headers:
         _staff_headers["ops"] = await stack.ops()
     stack._advisor = _staff_headers["advisor"]
     stack._ops = _staff_headers["ops"]

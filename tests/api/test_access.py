@@ -90,7 +90,26 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/webhooks/sendgrid", PUBLIC, None),
     ("GET", "/api/missions/{mission_id}/documents", ANY, None),
     ("GET", "/api/documents/{document_id}", ANY, None),
-    ("PUT", "/api/clients/{client_id}/email", ANY, {"email": "probe@example.com"}),  # signed: tests/email/test_webhook.py
+    # Signed webhook: tests/email/test_webhook.py.
+    ("PUT", "/api/clients/{client_id}/email", ANY, {"email": "probe@example.com"}),
+    # The ops console (api/ops.py): advisors read stuck cases of their members; ops act.
+    ("GET", "/api/ops/stuck", STAFF, None),
+    ("POST", "/api/missions/{mission_id}/repairs/{action}", OPS, {"reason": "probe"}),
+    ("POST", "/api/payments/{payment_id}/match", OPS, {"invoice_id": MISSING, "reason": "probe"}),
+    ("POST", "/api/ops/bulk/preview", OPS, {"filter": {"member_id": MISSING}}),
+    ("POST", "/api/ops/bulk", OPS, {"action": "retry", "reason": "p", "mission_ids": [MISSING]}),
+    ("GET", "/api/ops/bulk/{bulk_id}", OPS, None),
+    # Advisors may read the audit trail of one of their missions only (?mission_id=).
+    ("GET", "/api/ops/audit", OPS, None),
+    ("GET", "/api/ops/gateways", OPS, None),
+    ("GET", "/api/ops/gateways/{name}", OPS, None),
+    (
+        "PUT",
+        "/api/ops/gateways/{name}",
+        OPS,
+        {"failure_rate": 0, "latency_seconds": 0, "reason": ""},
+    ),
+    ("PUT", "/api/members/{member_id}/advisor", OPS, {"advisor_user_id": None, "reason": "p"}),
 ]
 
 PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
@@ -103,6 +122,10 @@ def _url(path: str) -> str:
         mission_id=MISSING,
         invoice_id=MISSING,
         document_id=MISSING,
+        payment_id=MISSING,
+        bulk_id=MISSING,
+        action="retry",
+        name="declaration",
     )
 
 
