@@ -16,7 +16,7 @@ from domain.identifiers import EU_COUNTRIES, clean_text
 from domain.money import parse_money
 from domain.payroll import estimate_payroll
 from models import Client, Member, Mission, Payment, Payout, PayrollTrueUp, TimelineEvent
-from services import fund, ledger, parameters
+from services import fund, ledger, parameters, people
 from services.invoicing import expense_lines, mission_invoice, salary_base
 from services.ledger import Line
 from services.missions import add_timeline, get_mission
@@ -154,7 +154,8 @@ async def pay_salary(
         period="salary",
         source=source,
         paid_on=paid_on,
-        iban=member.iban,
+        # A new IBAN counts only once its notice went to the old address (services/people.py).
+        iban=await people.payout_iban(session, member),
         end_to_end_id=f"SAL-{mission_id}-salary",
         gross_salary=payroll.gross_salary,
         net_amount=payroll.net_salary,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import Database
 from core.errors import DomainError, NotFound
 from core.security import hash_password, verify_password
 from domain.errors import FieldError
@@ -16,7 +21,12 @@ from domain.identifiers import (
     normalize_niss,
     normalize_vat_number,
 )
-from models import Client, Member, User
+from models import Client, IbanChange, Member, OutboxEmail, User, utcnow
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from services.mail import Mailer
 
 STAFF_ROLES = ("advisor", "ops")
 LANGUAGES = ("fr", "nl", "en")
@@ -175,3 +185,123 @@ async def create_client(
     session.add(client)
     await session.flush()
     return client
+
+
+# ---------------------------------------------------------------- the member's own details
+
+
+def check_password(user: User, password: object) -> None:
+    """Sensitive changes ask for the password again."""
+    if not isinstance(password, str) or not verify_password(password, user.password_hash):
+        raise FieldError("password", "wrong password")
+
+
+async def change_language(session: AsyncSession, member: Member, language: object) -> None:
+    """The member's language: pages, emails and documents sent to them."""
+    member.language = _language(language)
+
+
+async def change_email(
+    session: AsyncSession, member: Member, user: User, email: object, password: object
+) -> None:
+    """A new email for the member's login and messages (password required)."""
+    new = _login_email(email)
+    check_password(user, password)
+    if new == user.email:
+        return
+    await _email_free(session, new)
+    member.email = new
+    user.email = new
+
+
+async def request_iban_change(
+    session: AsyncSession, member: Member, user: User, iban: object, password: object
+) -> IbanChange:
+    """Record a new IBAN (password required) and write its notice to the member's current email.
+
+    The IBAN stays pending: payouts go to it only once that notice has been sent
+    (`payout_iban`), so whoever holds a stolen login cannot divert a salary unseen."""
+    from services import mail  # mail imports missions, which imports this module's callers
+
+    new = normalize_iban(iban)
+    check_password(user, password)
+    if new == member.iban:
+        raise FieldError("iban", "this is already the IBAN your salary is paid to")
+    change = IbanChange(
+        member_id=member.id, old_iban=member.iban, new_iban=new, requested_by_user_id=user.id
+    )
+    session.add(change)
+    await session.flush()
+    email, _ = await mail.queue_email(
+        session,
+        mission_id=None,
+        template="iban_change_notice",
+        step=f"iban_change:{change.id}",
+        recipient=member.email,
+        language=member.language,
+        context={"member": member, "old_iban": member.iban, "new_iban": new, "change": change},
+    )
+    change.notice_email_id = email.id
+    return change
+
+
+async def send_iban_notice(db: Database, mailer: Mailer, change_id: int) -> bool:
+    """Hand the notice of an IBAN change to the mailer (after its row is committed) and, once
+    sent, let the new IBAN take effect. False if the mailer failed: the IBAN stays pending."""
+    async with db.session() as session:
+        change = await session.get(IbanChange, change_id)
+        email = None
+        if change is not None and change.notice_email_id is not None:
+            email = await session.get(OutboxEmail, change.notice_email_id)
+    if change is None or email is None:
+        return False
+    if change.notice_sent_at is not None:
+        return True
+    try:
+        message_id = await mailer.deliver(email)
+    except Exception:
+        log.exception("notice of IBAN change %s not sent; the change stays pending", change_id)
+        return False
+    async with db.session() as session:
+        row = await session.get(OutboxEmail, email.id, with_for_update=True)
+        change = await session.get(IbanChange, change_id, with_for_update=True)
+        assert row is not None and change is not None
+        if row.status in ("queued", "failed"):
+            row.provider_message_id = message_id
+            row.provider = getattr(mailer, "provider", "outbox")
+            row.status = "sent" if message_id else "stored"
+        change.notice_sent_at = utcnow()
+    return True
+
+
+async def pending_iban_change(session: AsyncSession, member_id: int) -> IbanChange | None:
+    """The latest IBAN change not in effect yet (notice not sent, or no payout since)."""
+    return await session.scalar(
+        select(IbanChange)
+        .where(IbanChange.member_id == member_id, IbanChange.applied_at.is_(None))
+        .order_by(IbanChange.id.desc())
+        .limit(1)
+    )
+
+
+async def payout_iban(session: AsyncSession, member: Member, at: datetime | None = None) -> str:
+    """The IBAN a payout made at `at` goes to: the newest one whose notice to the previous email
+    address was sent by then; a change still waiting for its notice does not count yet."""
+    moment = at or utcnow()
+    due = (
+        await session.scalars(
+            select(IbanChange)
+            .where(
+                IbanChange.member_id == member.id,
+                IbanChange.applied_at.is_(None),
+                IbanChange.notice_sent_at.is_not(None),
+                IbanChange.notice_sent_at <= moment,
+            )
+            .order_by(IbanChange.id)
+            .with_for_update()
+        )
+    ).all()
+    for change in due:
+        member.iban = change.new_iban
+        change.applied_at = moment
+    return member.iban
