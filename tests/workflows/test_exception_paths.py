@@ -135,6 +135,7 @@ async def test_gateway_failing_needs_attention_then_ops_retry(
     await run.wait(lambda m: m["stage"] == "work_report")
     await run.report(3)
     m = await run.wait(lambda m: m["invoice"] is not None)
+    await wait_emails(run, ["invoice"])  # the invoice (PDF attached) has gone out
     await run.pay(m["invoice"]["total_incl_vat"])
     await run.wait(lambda m: m["stage"] == "paid")
     await skip_to(stack, date.fromisoformat(m["pay_date"]))
