@@ -38,6 +38,14 @@ async def test_full_credit_note_settles_the_mission(stack: Stack) -> None:
     assert note["number"].startswith(f"C{date.fromisoformat(note['issue_date']).year}-")
     assert note["invoice_number"] == issued["number"]
     assert note["reason"] == "the festival was cancelled"
+    # Its PDF and, the client being a business, its e-credit note (381) are stored with it.
+    made = {d["kind"]: d for d in note["documents"]}
+    assert set(made) == {"credit_note", "ubl_credit_note"}, note
+    xml = await stack.http.get(made["ubl_credit_note"]["url"], headers=run.member_headers)
+    assert b"<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>" in xml.content
+    assert issued["number"].encode() in xml.content
+    pdf = await stack.http.get(made["credit_note"]["url"], headers=run.member_headers)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert (note["amount_excl_vat"], note["vat_amount"], note["amount_incl_vat"]) == (
         issued["total_excl_vat"],
         issued["vat_amount"],
