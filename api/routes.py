@@ -8,9 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from api.deps import (
     DatabaseDep,
@@ -20,7 +18,6 @@ from api.deps import (
     SettingsDep,
     StaffDep,
     TemporalDep,
-    TemporalUnavailable,
     ViewerDep,
     temporal_client,
 )
@@ -38,19 +35,16 @@ from api.schemas import (
 from contracts.mission import (
     CancelMission,
     ConfirmClient,
-    ExpenseLine,
     PaymentNotice,
     RetryStep,
     SignContract,
-    WorkReport,
 )
 from core.errors import DomainError, NotFound
 from core.security import issue_token
-from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import collection, ledger, payroll, people, queries
+from services import collection, ledger, lifecycle, payroll, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.missions import parse_date
@@ -241,16 +235,8 @@ async def work_report(
 ) -> dict[str, Any]:
     """The member reports the days worked and the expenses to rebill."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
-    report = WorkReport(
-        days_worked=body.days_worked,
-        expenses=[
-            ExpenseLine(
-                label=clean_text(line.label, field=f"expenses.{i}.label", max_length=200),
-                amount=parse_money(line.amount, field=f"expenses.{i}.amount"),
-            )
-            for i, line in enumerate(body.expenses)
-        ],
-        actor=viewer.label,
+    report = lifecycle.work_report(
+        body.days_worked, [(line.label, line.amount) for line in body.expenses], viewer.label
     )
     await _update(client, mission, "submit_work_report", report)
     return await _detail(session, mission_id)
@@ -403,27 +389,4 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
 
 async def _update(client: Client, mission: Mission, name: str, arg: Any) -> str:
     """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason."""
-    if mission.workflow_id is None or mission.workflow_started_at is None:
-        raise DomainError(
-            "the mission's workflow is starting; try again in a moment", 409, "mission"
-        )
-    handle = client.get_workflow_handle(mission.workflow_id)
-    try:
-        result: str = await handle.execute_update(name, arg, result_type=str)
-        return result
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError) and cause.type == "StepRejected":
-            info = cause.details[0] if cause.details else {}
-            field = info.get("field") if isinstance(info, dict) else None
-            status = info.get("status", 409) if isinstance(info, dict) else 409
-            if status == 422 and field:
-                raise FieldError(field, cause.message) from None
-            raise DomainError(cause.message, status, field) from None
-        raise DomainError(f"the step failed: {cause or err}", 503, "mission") from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(
-                f"mission {mission.id} is closed ({mission.stage})", 409, "mission"
-            ) from None
-        raise TemporalUnavailable() from err
+    return await lifecycle.run_update(client, mission, name, arg)
