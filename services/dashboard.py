@@ -31,11 +31,11 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.errors import DomainError, NotFound
@@ -51,8 +51,9 @@ from models import (
     TimelineEvent,
     WriteOff,
 )
-from services import fund
-from services.missions import Viewer
+from services import fund, mission_filters
+from services.mission_filters import MissionFilter
+from services.missions import Viewer, scope_missions
 
 ZERO = Decimal("0.00")
 AnySelect = Select[*tuple[Any, ...]]
@@ -86,10 +87,8 @@ def visible_members(viewer: Viewer) -> Select[int] | None:
 
 def scoped(query: AnySelect, viewer: Viewer) -> AnySelect:
     """Confine a query over `missions` to what the viewer may see."""
-    members = visible_members(viewer)
-    if members is None:
-        return query
-    return query.where(Mission.member_id.in_(members))
+    ensure_staff(viewer)
+    return scope_missions(query, viewer)
 
 
 def visible_missions(viewer: Viewer) -> Select[int] | None:
@@ -408,29 +407,21 @@ def percentile(values: Iterable[float], fraction: float) -> float | None:
 # ---------------------------------------------------------------- mission lists
 
 
-@dataclass(frozen=True)
-class MissionFilter:
-    """What a list shows: every field optional; `q` searches title, member and client names."""
-
-    member_id: int | None = None
-    client_id: int | None = None
-    stage: str | None = None
-    overdue_min_days: int | None = None
-    amount_min: Decimal | None = None
-    amount_max: Decimal | None = None
-    needs_attention: bool | None = None
-    q: str | None = None
-
+# The list joins its member, client and invoice under aliases: the shared filter's EXISTS
+# subqueries on members, clients and invoices then stay subqueries (no auto-correlation).
+ListMember = aliased(Member)
+ListClient = aliased(Client)
+ListInvoice = aliased(Invoice)
 
 SORTS: dict[str, Any] = {
     "id": Mission.id,
     "title": Mission.title,
-    "member": Member.name,
-    "client": Client.name,
+    "member": ListMember.name,
+    "client": ListClient.name,
     "stage": Mission.stage,
     "amount": Mission.amount_excl_vat,
-    "due_date": Invoice.due_date,
-    "balance": Invoice.balance,
+    "due_date": ListInvoice.due_date,
+    "balance": ListInvoice.balance,
     "end_date": Mission.end_date,
 }
 
@@ -477,54 +468,31 @@ def _filtered(viewer: Viewer, flt: MissionFilter, today: date) -> AnySelect:
             Mission.id,
             Mission.title,
             Mission.member_id,
-            Member.name,
+            ListMember.name,
             Mission.client_id,
-            Client.name,
+            ListClient.name,
             Mission.stage,
             Mission.amount_excl_vat,
             Mission.needs_attention,
             Mission.attention_step,
             Mission.dunning_level,
             Mission.end_date,
-            Invoice.number,
-            Invoice.due_date,
-            Invoice.balance,
-            Invoice.status,
+            ListInvoice.number,
+            ListInvoice.due_date,
+            ListInvoice.balance,
+            ListInvoice.status,
         )
-        .join(Member, Member.id == Mission.member_id)
-        .join(Client, Client.id == Mission.client_id)
-        .outerjoin(Invoice, and_(Invoice.mission_id == Mission.id, Invoice.kind == "invoice"))
+        .join(ListMember, ListMember.id == Mission.member_id)
+        .join(ListClient, ListClient.id == Mission.client_id)
+        .outerjoin(
+            ListInvoice, and_(ListInvoice.mission_id == Mission.id, ListInvoice.kind == "invoice")
+        )
     )
-    query = scoped(query, viewer)
-    if flt.member_id is not None:
-        query = query.where(Mission.member_id == flt.member_id)
-    if flt.client_id is not None:
-        query = query.where(Mission.client_id == flt.client_id)
-    if flt.stage is not None:
-        if flt.stage not in STAGES:
-            raise FieldError("stage", f"one of {', '.join(STAGES)}")
-        query = query.where(Mission.stage == flt.stage)
-    if flt.needs_attention is not None:
-        query = query.where(Mission.needs_attention.is_(flt.needs_attention))
-    if flt.amount_min is not None:
-        query = query.where(Mission.amount_excl_vat >= flt.amount_min)
-    if flt.amount_max is not None:
-        query = query.where(Mission.amount_excl_vat <= flt.amount_max)
-    if flt.overdue_min_days is not None:
-        query = _open_invoices(query).where(
-            Invoice.due_date <= today - timedelta(days=flt.overdue_min_days)
-        )
-    if flt.q:
-        words = flt.q.strip()[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{words}%"
-        query = query.where(
-            or_(
-                Mission.title.ilike(pattern, escape="\\"),
-                Member.name.ilike(pattern, escape="\\"),
-                Client.name.ilike(pattern, escape="\\"),
-            )
-        )
-    return query
+    if flt.stage is not None and flt.stage not in STAGES:
+        raise FieldError("stage", f"one of {', '.join(STAGES)}")
+    ensure_staff(viewer)
+    # The one filter of lists, exports and bulk previews: they always target the same missions.
+    return mission_filters.apply(query, flt, viewer, today)
 
 
 def _row(raw: Sequence[Any], today: date) -> MissionRow:

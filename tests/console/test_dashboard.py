@@ -16,7 +16,8 @@ from core.db import Database
 from core.errors import DomainError
 from domain.errors import FieldError
 from services import dashboard, fund
-from services.dashboard import ListRequest, MissionFilter
+from services.dashboard import ListRequest
+from services.mission_filters import MissionFilter
 from services.missions import Viewer, viewer_of
 from tests.console.conftest import DURATION_PERIOD, Book
 

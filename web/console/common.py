@@ -16,7 +16,8 @@ from domain.errors import FieldError
 from domain.money import parse_money
 from models import STAGES
 from services.clock import business_today, current_clock
-from services.dashboard import SORTS, ListRequest, MissionFilter
+from services.dashboard import SORTS, ListRequest
+from services.mission_filters import MissionFilter
 from web.auth import user_page_dep
 from web.render import Page
 
