@@ -22,6 +22,15 @@ from services.clock import business_today, current_clock
 from services.invoicing import issue_invoice, mission_invoice
 from services.missions import Viewer, viewer_of
 from tests.conftest import BELGIAN_VAT, member_payload, unique
+from tests.web.conftest import (  # noqa: F401  the browser tests' server and Chromium
+    browser,
+    chromium_path,
+    server,
+    uvicorn_url,
+    web_db,
+    web_db_url,
+    web_settings,
+)
 
 PASSWORD = "staff password 123"
 # Durations are seeded in a month of their own, far from the real business dates.
@@ -159,67 +168,68 @@ async def book(db: Database, settings: Settings) -> Book:
         today = business_today(
             await current_clock(session, settings.day_seconds, settings.timezone)
         )
-        advisor = await people.create_staff_user(
-            session, f"{unique('advisor')}@coop.example", PASSWORD, "advisor"
-        )
-        other = await people.create_staff_user(
-            session, f"{unique('advisor')}@coop.example", PASSWORD, "advisor"
-        )
-        ops = await people.create_staff_user(
-            session, f"{unique('ops')}@coop.example", PASSWORD, "ops"
-        )
-        m1 = await _member(session, advisor, "Alice Aerts")
-        m2 = await _member(session, advisor, "Bram Peeters")
-        m3 = await _member(session, other, "Chloé Dubois")
-        c1 = await _client(session, m1, "Atelier Lumière")
-        c2 = await _client(session, m2, '=HYPERLINK("http://evil.example","x")')
-        c3 = await _client(session, m3, "Somebody Else SA")
-        b = Book(today, advisor, other, ops, [m1, m2], m3, [c1, c2, c3])
-        ms = b.missions
-        ms["contract1"] = await _mission(
-            session, m1, c1, "Poster design", "100.00", "contract", today
-        )
-        ms["contract2"] = await _mission(session, m2, c2, "-2+3 logo", "250.00", "contract", today)
-        ms["declaration"] = await _mission(
-            session, m1, c1, "Festival lights", "300.00", "declaration", today,
-            needs_attention=True, attention_step="declaration",
-            attention_reason="declaration gateway unavailable",
-        )  # fmt: skip
-        # Invoices: 21 % VAT, so a mission of X excl. VAT owes 1.21 X.
-        ms["not_due"] = await _mission(session, m1, c1, "Catalogue", "1000.00", "invoiced", today)
-        await _invoice(session, ms["not_due"], today)
-        ms["late15"] = await _mission(session, m2, c2, "Website", "2000.00", "invoiced", today)
-        await _invoice(session, ms["late15"], today - timedelta(days=45))
-        ms["late45"] = await _mission(
-            session, m1, c1, "Sound design", "500.00", "dunning", today, dunning_level=1
-        )
-        await _invoice(session, ms["late45"], today - timedelta(days=75))
-        ms["late100"] = await _mission(
-            session, m2, c2, "Photos", "400.00", "dunning", today, dunning_level=2
-        )
-        await _invoice(session, ms["late100"], today - timedelta(days=130))
-        # The fund advances the salary of late45 (outstanding), and of written (then written off).
-        await payroll.pay_salary(session, ms["late45"].id, today - timedelta(days=40))
-        ms["written"] = await _mission(session, m1, c1, "Mural", "800.00", "written_off", today)
-        await _invoice(session, ms["written"], today - timedelta(days=200))
-        await payroll.pay_salary(session, ms["written"].id, today - timedelta(days=160))
-        await collection.write_off_invoice(session, ms["written"].id, today - timedelta(days=40))
-        inv = await mission_invoice(session, ms["written"].id)
-        await collection.record_payment(
-            session,
-            amount=Decimal("100.00"),
-            received_on=today,
-            structured_communication=inv.structured_communication,
-            bank_transaction_id=unique("RECOVERY-"),
-            today=today,
-            recorded_by_user_id=ops.id,
-        )
-        ms["paid"] = await _mission(session, m2, c2, "Paid job", "600.00", "paid", today)
-        # Another advisor's mission: never in advisor A's figures.
-        ms["foreign"] = await _mission(session, m3, c3, "Not yours", "9999.00", "invoiced", today)
-        await _invoice(session, ms["foreign"], today - timedelta(days=45))
-        for i, spans in enumerate(DURATIONS):
-            mission = await _mission(session, m1, c1, f"Timed {i}", "10.00", "paid", today)
-            ms[f"timed{i}"] = mission
-            await _timeline(session, mission, date(2027, 3, 1) + timedelta(days=i), spans)
-        return b
+        return await seed_book(session, today)
+
+
+async def seed_book(session: AsyncSession, today: date) -> Book:
+    """Two advisors, three members, their clients and missions (see the module's docstring)."""
+    advisor = await people.create_staff_user(
+        session, f"{unique('advisor')}@coop.example", PASSWORD, "advisor"
+    )
+    other = await people.create_staff_user(
+        session, f"{unique('advisor')}@coop.example", PASSWORD, "advisor"
+    )
+    ops = await people.create_staff_user(session, f"{unique('ops')}@coop.example", PASSWORD, "ops")
+    m1 = await _member(session, advisor, "Alice Aerts")
+    m2 = await _member(session, advisor, "Bram Peeters")
+    m3 = await _member(session, other, "Chloé Dubois")
+    c1 = await _client(session, m1, "Atelier Lumière")
+    c2 = await _client(session, m2, '=HYPERLINK("http://evil.example","x")')
+    c3 = await _client(session, m3, "Somebody Else SA")
+    b = Book(today, advisor, other, ops, [m1, m2], m3, [c1, c2, c3])
+    ms = b.missions
+    ms["contract1"] = await _mission(session, m1, c1, "Poster design", "100.00", "contract", today)
+    ms["contract2"] = await _mission(session, m2, c2, "-2+3 logo", "250.00", "contract", today)
+    ms["declaration"] = await _mission(
+        session, m1, c1, "Festival lights", "300.00", "declaration", today,
+        needs_attention=True, attention_step="declaration",
+        attention_reason="declaration gateway unavailable",
+    )  # fmt: skip
+    # Invoices: 21 % VAT, so a mission of X excl. VAT owes 1.21 X.
+    ms["not_due"] = await _mission(session, m1, c1, "Catalogue", "1000.00", "invoiced", today)
+    await _invoice(session, ms["not_due"], today)
+    ms["late15"] = await _mission(session, m2, c2, "Website", "2000.00", "invoiced", today)
+    await _invoice(session, ms["late15"], today - timedelta(days=45))
+    ms["late45"] = await _mission(
+        session, m1, c1, "Sound design", "500.00", "dunning", today, dunning_level=1
+    )
+    await _invoice(session, ms["late45"], today - timedelta(days=75))
+    ms["late100"] = await _mission(
+        session, m2, c2, "Photos", "400.00", "dunning", today, dunning_level=2
+    )
+    await _invoice(session, ms["late100"], today - timedelta(days=130))
+    # The fund advances the salary of late45 (outstanding), and of written (then written off).
+    await payroll.pay_salary(session, ms["late45"].id, today - timedelta(days=40))
+    ms["written"] = await _mission(session, m1, c1, "Mural", "800.00", "written_off", today)
+    await _invoice(session, ms["written"], today - timedelta(days=200))
+    await payroll.pay_salary(session, ms["written"].id, today - timedelta(days=160))
+    await collection.write_off_invoice(session, ms["written"].id, today - timedelta(days=40))
+    inv = await mission_invoice(session, ms["written"].id)
+    await collection.record_payment(
+        session,
+        amount=Decimal("100.00"),
+        received_on=today,
+        structured_communication=inv.structured_communication,
+        bank_transaction_id=unique("RECOVERY-"),
+        today=today,
+        recorded_by_user_id=ops.id,
+    )
+    ms["paid"] = await _mission(session, m2, c2, "Paid job", "600.00", "paid", today)
+    # Another advisor's mission: never in advisor A's figures.
+    ms["foreign"] = await _mission(session, m3, c3, "Not yours", "9999.00", "invoiced", today)
+    await _invoice(session, ms["foreign"], today - timedelta(days=45))
+    for i, spans in enumerate(DURATIONS):
+        mission = await _mission(session, m1, c1, f"Timed {i}", "10.00", "paid", today)
+        ms[f"timed{i}"] = mission
+        await _timeline(session, mission, date(2027, 3, 1) + timedelta(days=i), spans)
+    return b

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.console import pages
+from web.console import ops, pages
 
 router = APIRouter()
 router.include_router(pages.router)
+router.include_router(ops.router)

@@ -13,7 +13,7 @@ from api.deps import SessionDep, SettingsDep
 from core.errors import NotFound
 from domain.errors import FieldError
 from models import Client, Member
-from services import dashboard, queries
+from services import audit, dashboard, queries, repairs
 from services import missions as mission_service
 from services.missions import parse_date
 from web.auth import WebRoute
@@ -25,7 +25,7 @@ from web.console.common import (
     parse_list,
     query_string,
 )
-from web.render import render, with_headers
+from web.render import Page, render, with_headers
 
 router = APIRouter(prefix="/console", route_class=WebRoute, include_in_schema=False)
 
@@ -172,9 +172,48 @@ async def mission_context(
     }
 
 
+# What each ops repair does, as its button says (the services' REPAIR_PARAMS say what it asks).
+REPAIR_LABELS = {
+    "retry": "Retry the step now",
+    "skip": "Skip the step (done by hand)",
+    "hold": "Hold the mission",
+    "resume": "Resume the mission",
+    "cancel": "Cancel the mission",
+    "pause_dunning": "Pause the dunning ladder",
+    "restart_dunning": "Restart the dunning ladder",
+}
+
+
+async def mission_page(
+    page: Page,
+    session: Any,
+    settings: Any,
+    mission_id: int,
+    status_code: int = 200,
+    repair_errors: dict[str, dict[str, str]] | None = None,
+    repair_values: dict[str, dict[str, str]] | None = None,
+) -> Response:
+    """The staff mission page: with its audit trail, and for ops the repair forms."""
+    context = await mission_context(page, session, settings, mission_id)
+    entries, _ = await audit.list_entries(
+        session, audit.AuditFilter(mission_id=mission_id), limit=100
+    )
+    return render(
+        page,
+        "console/mission.html",
+        status_code=status_code,
+        audit_entries=entries,
+        repairs=REPAIR_LABELS,
+        repair_params=repairs.REPAIR_PARAMS,
+        repair_errors=repair_errors or {},
+        repair_values=repair_values or {},
+        today=await business_date(session, settings),
+        **context,
+    )
+
+
 @router.get("/missions/{mission_id}")
 async def staff_mission_page(
     mission_id: str, page: StaffPage, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    context = await mission_context(page, session, settings, _mission_id(mission_id))
-    return render(page, "console/mission.html", **context)
+    return await mission_page(page, session, settings, _mission_id(mission_id))

@@ -1,0 +1,260 @@
+"""The consoles in Debian's Chromium (Playwright) on a real uvicorn, worker and Temporal dev server
+(tests/web/conftest.py): an advisor filters the pipeline and exports CSV; an ops user breaks the
+declaration gateway, watches missions become stuck, fixes it, bulk-retries them after a preview,
+sees them complete and the audit rows written. Screenshots go to test-artifacts/console/."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from sqlalchemy import func, select
+
+from core.settings import ROOT
+from models import AuditEntry, Mission
+from services.clock import business_today, current_clock
+from tests.console.conftest import PASSWORD, Book, seed_book
+from tests.web.conftest import Server
+
+ARTIFACTS = ROOT / "test-artifacts" / "console"
+MISSIONS = 3
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="session")
+async def web_book(server: Server) -> Book:
+    async with server.db.session() as session:
+        clock = await current_clock(session, server.settings.day_seconds, server.settings.timezone)
+        return await seed_book(session, business_today(clock))
+
+
+async def _page(browser: Any, server: Server, email: str, start: str) -> tuple[Any, Page]:
+    context = await browser.new_context(base_url=server.url, accept_downloads=True, locale="en-GB")
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    await page.goto(f"/login?next={start}")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(f"{server.url}{start}")
+    return context, page
+
+
+async def test_advisor_filters_the_pipeline_and_exports_csv(
+    server: Server, browser: Any, web_book: Book
+) -> None:
+    context, page = await _page(browser, server, web_book.advisor.email, "/console")
+    try:
+        await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+        # Chart.js (vendored, no CDN) drew both fund charts under the CSP.
+        await page.wait_for_function(
+            "() => window.Chart && Chart.getChart('exposure-chart')"
+            " && Chart.getChart('months-chart')"
+        )
+        await shot(page, "01-advisor-dashboard")
+
+        # The pipeline's dunning row opens the list filtered on that stage.
+        await page.locator('tr[data-stage="dunning"] a').click()
+        await expect(page).to_have_url(f"{server.url}/console/missions?stage=dunning")
+        rows = page.locator("#mission-list tbody tr[data-mission]")
+        await expect(rows).to_have_count(2)
+        # Narrow it to one member, sorted by amount.
+        await page.get_by_label("Member").select_option(label="Bram Peeters")
+        await page.get_by_role("button", name="Filter").click()
+        await expect(rows).to_have_count(1)
+        shown = [await r.get_attribute("data-mission") for r in await rows.all()]
+        assert shown == [str(web_book.missions["late100"].id)]
+        await shot(page, "02-advisor-list-filtered")
+
+        async with page.expect_download() as waiting:
+            await page.get_by_role("button", name="Export CSV").click()
+        body = await _downloaded(await waiting.value)
+        exported = list(csv.DictReader(io.StringIO(body)))
+        assert [r["id"] for r in exported] == shown
+        assert exported[0]["client"].startswith("'=HYPERLINK(")  # never a live formula
+
+        # The whole stage for the member with the formula-named client, exported the same way.
+        await page.goto(f"/console/missions?member_id={web_book.members[1].id}")
+        everything = [
+            await r.get_attribute("data-mission")
+            for r in await page.locator("#mission-list tbody tr[data-mission]").all()
+        ]
+        async with page.expect_download() as waiting:
+            await page.get_by_role("button", name="Export CSV").click()
+        body = await _downloaded(await waiting.value)
+        assert [r["id"] for r in csv.DictReader(io.StringIO(body))] == everything
+
+        written = web_book.missions["written"].id
+        await page.goto(f"/console/missions/{written}")
+        ui = server.settings.temporal_ui_url
+        await expect(page.locator("#temporal-link")).to_have_attribute(
+            "href", f"{ui}/namespaces/default/workflows/mission-{written}"
+        )
+        await shot(page, "03-advisor-mission")
+        # Someone else's mission is not there for this advisor.
+        response = await page.goto(f"/console/missions/{web_book.missions['foreign'].id}")
+        assert response is not None and response.status == 404
+    finally:
+        await context.close()
+
+
+async def _downloaded(download: Any) -> str:
+    path = Path(await download.path())
+    return await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+
+
+async def _api_token(server: Server, email: str, password: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        r = await http.post("/api/auth/token", data={"username": email, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def _set_gateway(page: Page, rate: str, reason: str) -> None:
+    await page.goto("/console/ops/gateways")
+    card = page.locator("#gateway-declaration")
+    await card.get_by_label("Failure rate (%)").fill(rate)
+    await card.get_by_label("Latency (seconds)").fill("0")
+    await card.get_by_label("Reason").fill(reason)
+    await card.get_by_role("button", name="Apply").click()
+    await expect(page.locator(".flash-success")).to_be_visible()
+
+
+async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
+    server: Server, browser: Any, web_book: Book
+) -> None:
+    context, page = await _page(browser, server, web_book.ops.email, "/console/ops")
+    ops = await _api_token(server, web_book.ops.email, PASSWORD)
+    try:
+        await _set_gateway(page, "100", "training: the declaration service is down")
+        await expect(page.locator("#gateway-declaration .badge")).to_have_text("down")
+        await shot(page, "04-ops-gateway-down")
+
+        # Missions signed and confirmed now fail their declaration, again and again.
+        member = await server.member(name="Stuck Member")
+        mine = await _api_token(server, member["email"], member["password"])
+        today = await server.today()
+        ids = []
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            for i in range(MISSIONS):
+                start = today.toordinal() + 40
+                r = await http.post(
+                    "/api/missions",
+                    headers=mine,
+                    json={
+                        "member_id": member["id"],
+                        "client_id": member["client_id"],
+                        "title": f"Stage lighting {i}",
+                        "start_date": _iso(start),
+                        "end_date": _iso(start + 2),
+                        "amount_excl_vat": "900.00",
+                        "vat_rate": "21",
+                    },
+                )
+                assert r.status_code == 201, r.text
+                ids.append(r.json()["id"])
+            for mission_id in ids:
+                r = await http.post(f"/api/missions/{mission_id}/sign", headers=mine)
+                assert r.status_code == 200, r.text
+                r = await http.post(
+                    f"/api/missions/{mission_id}/client-confirmation",
+                    headers=ops,
+                    json={"method": "signed order form"},
+                )
+                assert r.status_code == 200, r.text
+
+        await _wait_flagged(server, ids)
+        await page.goto("/console/ops")
+        for mission_id in ids:
+            row = page.locator(f'#stuck-cases tr[data-mission="{mission_id}"]')
+            await expect(row).to_contain_text("declaration")
+        await shot(page, "05-ops-stuck-cases")
+
+        await _set_gateway(page, "0", "training: the declaration service is back")
+        await expect(page.locator("#gateway-declaration .badge")).to_have_text("healthy")
+
+        # Bulk retry: the preview lists exactly the member's stuck missions.
+        await page.goto(f"/console/ops/bulk?member_id={member['id']}&needs_attention=yes&preview=1")
+        targets = page.locator("#bulk-targets tbody tr[data-mission]")
+        await expect(targets).to_have_count(MISSIONS)
+        listed = {int(await t.get_attribute("data-mission") or 0) for t in await targets.all()}
+        assert listed == set(ids)
+        await page.get_by_label("Action").select_option("retry")
+        await page.get_by_label("Reason", exact=True).fill("declaration service repaired")
+        await shot(page, "06-ops-bulk-preview")
+        await page.locator("#execute-button").click()
+        await expect(page.locator("#bulk-progress")).to_have_attribute(
+            "data-status", "finished", timeout=30_000
+        )
+        done = page.locator('#bulk-items tr[data-status="done"]')
+        await expect(done).to_have_count(MISSIONS)
+        await shot(page, "07-ops-bulk-finished")
+
+        # The declarations go through: each mission moves on to in_progress.
+        await _wait_stage(server, ids, "in_progress")
+        await page.goto(f"/console/missions?member_id={member['id']}&stage=in_progress")
+        await expect(page.locator("#mission-list tbody tr[data-mission]")).to_have_count(MISSIONS)
+
+        # One audit row per mission retried, and one per gateway change.
+        await page.goto("/console/ops/audit?action=retry")
+        for mission_id in ids:
+            await expect(
+                page.locator("#main table.audit").get_by_role("link", name=f"mission {mission_id}")
+            ).to_be_visible()
+        await shot(page, "08-ops-audit")
+        async with server.db.session() as session:
+            retries = await session.scalar(
+                select(func.count(AuditEntry.id)).where(
+                    AuditEntry.action == "retry", AuditEntry.mission_id.in_(ids)
+                )
+            )
+            gateway_changes = await session.scalar(
+                select(func.count(AuditEntry.id)).where(
+                    AuditEntry.action == "set_gateway", AuditEntry.user_id == web_book.ops.id
+                )
+            )
+        assert retries == MISSIONS
+        assert gateway_changes == 2
+        await page.goto(f"/console/missions/{ids[0]}")
+        await expect(page.locator("#audit")).to_contain_text("declaration service repaired")
+        await shot(page, "09-ops-mission")
+    finally:
+        await context.close()
+
+
+def _iso(ordinal: int) -> str:
+    from datetime import date
+
+    return date.fromordinal(ordinal).isoformat()
+
+
+async def _wait_flagged(server: Server, ids: list[int], timeout: float = 40.0) -> None:
+    await _wait(server, ids, lambda m: m.needs_attention, timeout)
+
+
+async def _wait_stage(server: Server, ids: list[int], stage: str, timeout: float = 40.0) -> None:
+    await _wait(server, ids, lambda m: m.stage == stage and not m.needs_attention, timeout)
+
+
+async def _wait(server: Server, ids: list[int], done: Any, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with server.db.session() as session:
+            rows = (await session.scalars(select(Mission).where(Mission.id.in_(ids)))).all()
+            state = {m.id: (m.stage, m.needs_attention) for m in rows}
+            if len(rows) == len(ids) and all(done(m) for m in rows):
+                return
+        if loop.time() > deadline:
+            raise AssertionError(f"missions not there in {timeout}s: {state}")
+        await asyncio.sleep(0.5)
