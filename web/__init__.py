@@ -12,9 +12,10 @@ STATIC_DIR = ROOT / "static"
 
 def mount(app: FastAPI) -> None:
     """Add the pages and their static files (/static) to the application."""
-    from web import auth
+    from web import auth, member
 
     router = APIRouter()
     router.include_router(auth.router)
+    router.include_router(member.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -28,7 +28,7 @@ from core.errors import DomainError
 from models import Member
 from services import people, web_sessions
 from services.missions import viewer_of
-from web.i18n import LANGUAGES
+from web.i18n import LANGUAGES, N_
 from web.render import (
     LANG_COOKIE,
     Page,
@@ -144,23 +144,27 @@ class WebRoute(APIRoute):
                 return _error_page(
                     request,
                     403,
-                    "Refused",
-                    "This form has expired or did not come from this site. "
-                    "Reload the page and try again.",
+                    N_("Refused"),
+                    N_(
+                        "This form has expired or did not come from this site. "
+                        "Reload the page and try again."
+                    ),
                 )
             except DomainError as err:
                 if err.status_code == 404:
                     return _error_page(
-                        request, 404, "Not found", "There is nothing here, or not for you."
+                        request, 404, N_("Not found"), N_("There is nothing here, or not for you.")
                     )
                 if err.status_code == 403:
-                    return _error_page(request, 403, "Refused", "This page is not for your role.")
+                    return _error_page(
+                        request, 403, N_("Refused"), N_("This page is not for your role.")
+                    )
                 if err.status_code == 503:
                     return _error_page(
                         request,
                         503,
-                        "Unavailable",
-                        "A service we depend on is unavailable. Try again in a moment.",
+                        N_("Unavailable"),
+                        N_("A service we depend on is unavailable. Try again in a moment."),
                     )
                 raise
             return with_headers(response)
@@ -269,6 +273,8 @@ async def login(request: Request, page: AnyPage, session: SessionDep) -> Respons
     token, _ = await web_sessions.open_session(
         session, user, lifetime, replaces=request.cookies.get(SESSION_COOKIE)
     )
+    # Committed before answering: the browser's next request must find the session.
+    await session.commit()
     done = redirect(target)
     set_session_cookie(done, request, token, lifetime)
     done.delete_cookie(CSRF_COOKIE, path="/")
@@ -279,6 +285,7 @@ async def login(request: Request, page: AnyPage, session: SessionDep) -> Respons
 async def logout(request: Request, page: AnyPage, session: SessionDep) -> Response:
     if page.cookie_token:
         await web_sessions.close_session(session, page.cookie_token)
+        await session.commit()
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     flash(response, request, "info", page.gettext("You are logged out."))

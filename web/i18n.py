@@ -32,6 +32,11 @@ LOCALE_DIR = ROOT / "locale"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a string for the catalogues; it is translated where it is shown."""
+    return message
+
+
 @lru_cache
 def translations(language: str) -> NullTranslations:
     """The compiled catalogue of `language` (the English source strings for "en")."""

@@ -45,6 +45,7 @@ DAY_SECONDS = 1.5
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "member password 123"
+EN = {"Accept-Language": "en"}  # the pages default to French without it
 
 
 def _free_port() -> int:

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.web.conftest import Server
+from tests.web.conftest import EN, Server
 
 
 def _csrf(html: str) -> str:
@@ -25,7 +25,7 @@ async def login(http: httpx.AsyncClient, email: str, password: str) -> httpx.Res
 
 async def test_login_sets_a_new_session_and_logout_ends_it(server: Server) -> None:
     member = await server.member()
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    async with httpx.AsyncClient(base_url=server.url, headers=EN) as http:
         page = await http.get("/login")
         assert page.status_code == 200
         assert "Content-Security-Policy" in page.headers
@@ -52,16 +52,19 @@ async def test_login_sets_a_new_session_and_logout_ends_it(server: Server) -> No
         r = await http.post("/logout", data={"csrf_token": csrf})
         assert r.status_code == 303
     # The old cookie opens nothing any more.
-    async with httpx.AsyncClient(base_url=server.url, cookies={"coopflow_session": token}) as http:
+    async with httpx.AsyncClient(
+        base_url=server.url, headers=EN, cookies={"coopflow_session": token}
+    ) as http:
         r = await http.get("/missions")
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
 async def test_post_without_csrf_or_from_another_site_is_refused(server: Server) -> None:
     member = await server.member()
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    async with httpx.AsyncClient(base_url=server.url, headers=EN) as http:
         assert (await login(http, member["email"], member["password"])).status_code == 303
         page = await http.get("/profile")
+        assert page.status_code == 200, (page.status_code, page.headers, page.text[-3000:])
         csrf = _csrf(page.text)
         r = await http.post("/profile/language", data={"language": "nl"})
         assert r.status_code == 403
@@ -77,7 +80,7 @@ async def test_post_without_csrf_or_from_another_site_is_refused(server: Server)
         r = await http.post("/profile/language", data={"language": "nl", "csrf_token": csrf})
         assert r.status_code == 303
     # Before login too: the login form's token must match its cookie.
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    async with httpx.AsyncClient(base_url=server.url, headers=EN) as http:
         r = await http.post(
             "/login", data={"email": member["email"], "password": member["password"]}
         )
@@ -86,7 +89,7 @@ async def test_post_without_csrf_or_from_another_site_is_refused(server: Server)
 
 async def test_password_guessing_is_slowed_down(server: Server) -> None:
     member = await server.member()
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    async with httpx.AsyncClient(base_url=server.url, headers=EN) as http:
         for _ in range(server.settings.login_max_failures):
             r = await login(http, member["email"], "wrong password!")
             assert r.status_code == 422
