@@ -231,7 +231,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 @router.get("/")
 async def home(page: AnyPage) -> Response:
-    return redirect("/missions" if page.user else "/login")
+    if page.user is None:
+        return redirect("/login")
+    return redirect("/console" if page.user.role in ("advisor", "ops") else "/missions")
 
 
 @router.get("/login")
@@ -269,6 +271,8 @@ async def login(request: Request, page: AnyPage, session: SessionDep) -> Respons
         return ensure_csrf_cookie(response, page)
     assert user is not None
     limiter.succeeded(key)
+    if user.role in ("advisor", "ops") and target == safe_next(None):
+        target = "/console"  # staff land on their console, not on the member portal
     lifetime = timedelta(minutes=request.app.state.settings.token_minutes)
     token, _ = await web_sessions.open_session(
         session, user, lifetime, replaces=request.cookies.get(SESSION_COOKIE)

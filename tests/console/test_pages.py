@@ -217,3 +217,17 @@ async def test_staff_mission_page(browsers: Browsers, book: Book, settings: Sett
     assert f"/namespaces/default/workflows/mission-{mission.id}" in r.text
     assert settings.temporal_ui_url in r.text
     assert "write_off" in r.text and "recovery" in r.text  # the ledger's transactions
+
+
+async def test_staff_land_on_their_console(browsers: Browsers, book: Book) -> None:
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=browsers.app), base_url="http://coopflow.test"
+    )
+    async with http:
+        form = await http.get("/login")
+        r = await http.post(
+            "/login",
+            data={"email": book.ops.email, "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+        )
+        assert (r.status_code, r.headers["location"]) == (303, "/console")
+        assert (await http.get("/")).headers["location"] == "/console"
