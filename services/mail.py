@@ -39,7 +39,7 @@ def render_email(template: str, language: str, context: dict[str, Any]) -> Rende
     except TemplateNotFound:
         language = FALLBACK_LANGUAGE
         tpl = env.get_template(f"emails/{template}.{language}.txt")
-    text = tpl.render(**context)
+    text = tpl.render(**{**context, "lang": language})  # the money/day filters' locale
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):
         raise ValueError(f"template {template} must start with 'Subject: '")

@@ -87,3 +87,19 @@ def test_hostile_names_render_literally(template: str, language: str, hostile: s
     text = email.subject + "\n" + email.body
     assert hostile in text
     assert not re.search(r"\b49\b", text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_money_and_dates_are_written_for_the_reader(language: str) -> None:
+    """Amounts and dates in the reader's locale (babel), never "1210.00 EUR" or an ISO date."""
+    from babel.dates import format_date
+    from babel.numbers import format_currency
+
+    locale = {"fr": "fr_BE", "nl": "nl_BE", "en": "en"}[language]
+    invoice = render_email("invoice", language, context())
+    assert format_currency(Decimal("1210.00"), "EUR", locale=locale) in invoice.body
+    assert format_date(date(2026, 4, 8), "long", locale=locale) in invoice.body
+    reminder = render_email("dunning_reminder_1", language, context())
+    assert format_currency(Decimal("1210.00"), "EUR", locale=locale) in reminder.body
+    for body in (invoice.body, reminder.body):
+        assert "2026-04-08" not in body and "1210.00 EUR" not in body
