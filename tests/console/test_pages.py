@@ -231,3 +231,22 @@ async def test_staff_land_on_their_console(browsers: Browsers, book: Book) -> No
         )
         assert (r.status_code, r.headers["location"]) == (303, "/console")
         assert (await http.get("/")).headers["location"] == "/console"
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "money"),
+    [
+        ("fr", ("Fonds de garantie", "Tableau de bord"), "350,00\xa0€"),
+        ("nl", ("Waarborgfonds", "Pijplijn"), "€\xa0350,00"),
+        ("en", ("Guarantee fund", "Pipeline"), "€350.00"),
+    ],
+)
+async def test_console_speaks_fr_nl_en(
+    browsers: Browsers, language: str, words: tuple[str, ...], money: str
+) -> None:
+    http = await browsers.as_(ADVISOR)
+    r = await http.get("/console", headers={"Accept-Language": language})
+    assert r.status_code == 200
+    for word in words:
+        assert word in r.text, (language, word)
+    assert money in r.text
