@@ -130,4 +130,3 @@ async def run_worker(address: str, task_queue: str) -> None:
         max_cached_workflows=20000,
     )
     await worker.run()
-

@@ -62,13 +62,15 @@ def machine() -> dict[str, Any]:
     }
 
 
-def append_result(script: str, figures: dict[str, Any], params: dict[str, Any]) -> Path:
+def append_result(
+    script: str, figures: dict[str, Any], params: dict[str, Any], commit: str | None = None
+) -> Path:
     """One JSON line per run: when, which commit, which machine, with which flags, every figure."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{script}.jsonl"
     line = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
+        "commit": commit or git_commit(),
         "machine": machine(),
         "params": params,
         "figures": figures,
@@ -103,7 +105,7 @@ class Row:
         return "ok" if self.met else "MISSED"
 
 
-def print_table(title: str, rows: Sequence[Row]) -> None:
+def print_table(title: str, rows: Sequence[Row], commit: str | None = None) -> None:
     widths = [
         max([len("metric")] + [len(r.metric) for r in rows]),
         max([len("measured")] + [len(r.measured) for r in rows]),
@@ -117,7 +119,7 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
             f"{r.verdict}"
         )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"(load average {load} on {os.cpu_count()} cores, commit {git_commit()})")
+    print(f"(load average {load} on {os.cpu_count()} cores, commit {commit or git_commit()})")
 
 
 def ms(seconds: float) -> str:

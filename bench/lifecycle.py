@@ -11,7 +11,11 @@ Prints missions/s, Temporal actions/s, the ratio Coopflow/bare, p50/p99 end-to-e
 seconds per mission for each process (Temporal server, worker, API, database backends, this
 driver) and peak RSS per process.
 
-    .venv/bin/python bench/lifecycle.py [--n 200] [--concurrency 40] [--day-seconds 0.5] [--quick]
+    .venv/bin/python bench/lifecycle.py [--n 300] [--concurrency 100] [--day-seconds 0.5] [--quick]
+                                        [--rev COMMIT | --worktree]
+
+The database figure is the sum over this database's PostgreSQL backends (their RSS counts the
+shared buffers they touched, so it overstates memory); the driver is this process.
 """
 
 from __future__ import annotations
@@ -37,7 +41,16 @@ from tqdm import tqdm
 
 from bench.common import ROOT, Row, append_result, ms, percentile, print_table
 from bench.cost import history_cost
-from bench.stack import FAST_POLICY, Sampler, Stack, diff, read_clock, running
+from bench.stack import (
+    FAST_POLICY,
+    Sampler,
+    Stack,
+    add_code_flags,
+    diff,
+    read_clock,
+    running,
+    watched,
+)
 
 RATIO_TARGET = 0.8
 MISSION_TIMEOUT = 300.0
@@ -252,6 +265,7 @@ def _ok(r: httpx.Response, status: int = 200) -> None:
 PREPARE = """
 import asyncio, sys
 from datetime import date
+from decimal import Decimal
 from sqlalchemy import select, update
 from core.db import get_database
 from models import Parameter
@@ -292,7 +306,7 @@ async def run_phase(
 ) -> Phase:
     phase = Phase(name)
     sem = asyncio.Semaphore(concurrency)
-    bar = tqdm(total=n, desc=f"{name:>8}", unit="mission", leave=True, dynamic_ncols=True)
+    bar = tqdm(total=n, desc=f"{name:>8}", unit="mission", mininterval=1.0, dynamic_ncols=True)
 
     async def guarded(i: int) -> None:
         async with sem:
@@ -331,13 +345,13 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: Sampler) -> lis
         driver = Driver(stack, http, temporal, args.bare_task_queue)
         await driver.setup(args.members)
         # warm-up, and the shape of a real mission: its history is the reference for the bare one
-        await driver.mission(10_000_000)
+        await asyncio.wait_for(driver.mission(10_000_000), MISSION_TIMEOUT)
         warm_id = driver.last_mission_id
         m = (await http.get(f"/api/missions/{warm_id}", headers=driver.ops)).json()
         offset = date.fromisoformat(m["pay_date"]) - date.fromisoformat(m["end_date"])
         driver.pay_offset_days = offset.days
         mission_cost = history_cost("mission", await history_of(temporal, f"mission-{warm_id}"), 0)
-        await driver.bare(10_000_000)
+        await asyncio.wait_for(driver.bare(10_000_000), MISSION_TIMEOUT)
         bare_cost = history_cost(
             "bare", await history_of(temporal, f"bare-{driver.run_id}-10000000"), 0
         )
@@ -390,7 +404,9 @@ def report(phases: list[Phase], args: argparse.Namespace) -> tuple[list[Row], di
         rows.append(Row(f"CPU per mission {p.name}", text))
         busy = sum(p.cpu.values()) / p.wall / (os.cpu_count() or 1) if p.wall else 0.0
         rows.append(Row(f"  machine busy during {p.name}", f"{busy:.0%} of all cores"))
-        rss = ", ".join(f"{role} {v / 2**20:.0f} MB" for role, v in p.peak_rss.items() if v)
+        rss = ", ".join(
+            f"{role} {v / 2**20:.0f} MB" for role, v in p.peak_rss.items() if p.cpu.get(role)
+        )
         rows.append(Row(f"peak RSS {p.name}", rss))
     for p in phases:
         if p.errors:
@@ -416,21 +432,24 @@ def report(phases: list[Phase], args: argparse.Namespace) -> tuple[list[Row], di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=200, help="missions per side (default 200)")
-    parser.add_argument("--concurrency", type=int, default=40, help="missions in flight")
+    parser.add_argument("--n", type=int, default=300, help="missions per side (default 300)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=100,
+        help="missions in flight: enough to keep both cores busy through the business waits",
+    )
     parser.add_argument("--members", type=int, default=10, help="members (each with a client)")
     parser.add_argument(
         "--day-seconds", type=float, default=0.5, help="real seconds per business day"
     )
-    parser.add_argument("--quick", action="store_true", help="30 missions a side (< 2 min)")
-    parser.add_argument(
-        "--worktree", action="store_true", help="run the working tree, not the committed HEAD"
-    )
+    parser.add_argument("--quick", action="store_true", help="60 missions a side (< 2 min)")
+    add_code_flags(parser)
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/results")
     args = parser.parse_args(argv)
     if args.quick:
-        args.n, args.concurrency, args.members = 30, 15, 5
-    stack = Stack(day_seconds=args.day_seconds, worktree=args.worktree)
+        args.n, args.concurrency, args.members = 60, 40, 5
+    stack = Stack(day_seconds=args.day_seconds, worktree=args.worktree, rev=args.rev)
     args.bare_task_queue = f"bench-bare-{stack.db_name[-8:]}"
     params = {k: v for k, v in vars(args).items() if k != "bare_task_queue"}
     print(
@@ -457,14 +476,16 @@ def main(argv: list[str] | None = None) -> int:
                 args.bare_task_queue,
             ],
             env=bare_env,
+            cwd=ROOT,
         )
         with Sampler(stack, extra={"driver": os.getpid()}) as sampler:
-            phases = asyncio.run(bench(stack, args, sampler))
+            phases = asyncio.run(watched(stack, bench(stack, args, sampler)))
         stack.check_alive()
     rows, figures = report(phases, args)
-    print_table("Lifecycle throughput: Coopflow vs bare Temporal, same shape, same run", rows)
+    title = "Lifecycle throughput: Coopflow vs bare Temporal, same shape, same run"
+    print_table(title, rows, stack.commit)
     if not args.no_record:
-        append_result("lifecycle", figures, params)
+        append_result("lifecycle", figures, params, stack.commit)
     return 0
 
 

@@ -3,9 +3,9 @@
 The code under test is the committed HEAD, exported (`git archive`) into a temp dir, so figures
 name one commit even while the working tree is being edited; `worktree=True` runs the working
 tree instead. A Temporal dev server (SQLite file in a temp dir, WAL), a throwaway PostgreSQL
-database migrated with Alembic, the real worker (`coopflow worker`) and API (`coopflow api`) as subprocesses, all on
-free loopback ports. `Stack` is a context manager: whatever happens, every process it started is
-stopped and the database dropped.
+database migrated with Alembic, the real worker (`coopflow worker`) and API (`coopflow api`) as
+subprocesses, all on free loopback ports. `running(stack)`: whatever happens, every process it
+started is stopped and the database dropped (BENCH_KEEP_LOGS=1 keeps the temp dir's logs).
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 
-from bench.common import ROOT, VENV_BIN
+from bench.common import ROOT, VENV_BIN, git_commit
 
+T = TypeVar("T")
 PG = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
 START_TIMEOUT = 90.0
 STOP_GRACE = 10.0
@@ -68,7 +69,21 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     db_created: bool = False
     worktree: bool = False
+    rev: str = "HEAD"  # the commit to export and run, unless worktree
     code: Path = ROOT  # where the application's code is imported from
+
+    @property
+    def commit(self) -> str:
+        """The commit the figures belong to."""
+        if self.worktree:
+            return git_commit()
+        return subprocess.run(
+            ["git", "rev-parse", "--short=12", self.rev],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
 
     def export_head(self) -> None:
         """Put the committed HEAD's files in tmp/src: the code every process will run."""
@@ -77,7 +92,7 @@ class Stack:
         self.code = self.tmp / "src"
         self.code.mkdir()
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True
+            ["git", "archive", "--format=tar", self.rev], cwd=ROOT, capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(self.code)], input=archive, check=True)
 
@@ -126,17 +141,22 @@ class Stack:
     # ---------------------------------------------------------------- processes
 
     def spawn(
-        self, name: str, cmd: list[str], env: dict[str, str] | None = None
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             cmd,
             env=env or self.env(),
-            cwd=self.code,
+            cwd=cwd or self.code,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         self.procs[name] = proc
@@ -254,7 +274,10 @@ class Stack:
                 capture_output=True,
             )
             self.db_created = False
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_LOGS") == "1":
+            print(f"logs kept in {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # ---------------------------------------------------------------- measurement
 
@@ -263,6 +286,16 @@ class Stack:
         out = {name: [p.pid] for name, p in self.procs.items() if p.poll() is None}
         out["database"] = postgres_backends(self.db_name)
         return out
+
+
+def _die_with_parent() -> None:
+    """In the child (Linux): SIGTERM when the benchmark dies without cleaning up."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _killpg(pgid: int, sig: signal.Signals) -> None:
@@ -285,8 +318,14 @@ def postgres_backends(db_name: str) -> list[int]:
     return found
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextmanager
 def running(stack: Stack) -> Iterator[Stack]:
+    """Stop everything on the way out, also on SIGTERM/SIGINT (the finally clause runs)."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         yield stack
     except BaseException:
@@ -404,3 +443,26 @@ def read_clock(stack: Stack) -> Clock:
         raise RuntimeError("the API has not anchored the business clock yet (GET /api/clock)")
     anchor_real = row[0] if row[0].tzinfo else row[0].replace(tzinfo=UTC)
     return Clock(anchor_real, row[1], float(row[2]))
+
+
+def add_code_flags(parser: Any) -> None:
+    parser.add_argument("--rev", default="HEAD", help="the commit to run (default HEAD)")
+    parser.add_argument(
+        "--worktree", action="store_true", help="run the working tree instead of a commit"
+    )
+
+
+async def watched(stack: Stack, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`, but stop at once (with the dead process's log) if a process of the stack dies."""
+    import asyncio
+
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait([task], timeout=1.0)
+        if not task.done():
+            try:
+                stack.check_alive()
+            except RuntimeError:
+                task.cancel()
+                raise
+    return task.result()
