@@ -299,6 +299,8 @@ async def _mission_context(page: Page, session: Any, mission_id: int) -> dict[st
     assert page.viewer is not None
     mission = await mission_service.visible_mission(session, page.viewer, mission_id)
     detail = await mission_service.mission_detail(session, mission)
+    if detail["estimate"] is None and detail["stage"] == "contract":
+        detail["estimate"] = await _mission_estimate(session, mission, mission.created_on)
     client = await mission_service.visible_client(session, page.viewer, mission.client_id)
     docs = await documents.list_documents(session, page.viewer, mission.id)
     member_docs = [d for d in docs if d.media_type == "application/pdf"]

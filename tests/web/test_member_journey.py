@@ -22,7 +22,17 @@ from tests.web.conftest import Server, artifact
 NEW_IBAN = IBANS[1]
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button'))
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+  .map(e => e.name || e.id || e.outerHTML.slice(0, 80))"""
+
+
 async def shot(page: Page, name: str) -> None:
+    """Screenshot the page, after the accessibility basics: one h1, every control labelled."""
+    assert await page.locator("h1").count() == 1, name
+    assert await page.evaluate(UNLABELLED) == [], name
     await page.screenshot(path=artifact(f"{name}.png"), full_page=True)
 
 
@@ -36,9 +46,14 @@ async def test_member_journey(server: Server, browser: Any) -> None:
         await page.goto("/missions")
         await expect(page).to_have_url(f"{server.url}/login?next=/missions")
         await shot(page, "01-login")
-        await page.get_by_label("Email").fill(member["email"])
-        await page.get_by_label("Password").fill(member["password"])
-        await page.get_by_role("button", name="Log in").click()
+        # From the keyboard alone: the skip link first, then the form.
+        await page.keyboard.press("Tab")
+        await expect(page.locator(".skip")).to_be_focused()
+        await page.get_by_label("Email").focus()
+        await page.keyboard.type(member["email"])
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(member["password"])
+        await page.keyboard.press("Enter")
         await expect(page.get_by_role("heading", name="My missions")).to_be_visible()
         await shot(page, "02-my-missions-empty")
 
