@@ -22,8 +22,12 @@ async def open_session(
     """Start a browser session for `user` under a new random id (the one it replaces ends)."""
     if replaces:
         await close_session(session, replaces)
-    token = secrets.token_urlsafe(32)
     now = utcnow()
+    # Expired sessions are deleted when met; a user's forgotten ones go at their next login.
+    await session.execute(
+        delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at <= now)
+    )
+    token = secrets.token_urlsafe(32)
     row = WebSession(
         id=_key(token),
         user_id=user.id,
