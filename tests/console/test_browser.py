@@ -227,6 +227,13 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
         assert gateway_changes == 2
         await page.goto(f"/console/missions/{ids[0]}")
         await expect(page.locator("#audit")).to_contain_text("declaration service repaired")
+        # The member's documents, downloadable by staff too.
+        links = page.locator("#documents a")
+        await expect(links.first).to_be_visible()
+        href = await links.first.get_attribute("href")
+        assert href is not None
+        document = await page.request.get(href)
+        assert document.status == 200 and document.headers["content-type"] == "application/pdf"
         await shot(page, "09-ops-mission")
     finally:
         await context.close()

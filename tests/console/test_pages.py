@@ -31,6 +31,7 @@ POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/console/missions", STAFF),
     ("GET", "/console/missions.csv", STAFF),
     ("GET", "/console/missions/{mission_id}", STAFF),
+    ("GET", "/console/missions/{mission_id}/documents/{document_id}", STAFF),
     ("GET", "/console/ops", ONLY_OPS),
     ("POST", "/console/ops/missions/{mission_id}/repairs/{action}", ONLY_OPS),
     ("POST", "/console/ops/payments/{payment_id}/match", ONLY_OPS),
@@ -135,7 +136,7 @@ async def browsers(db: Database, settings: Settings, book: Book) -> AsyncIterato
 def _url(path: str, mission_id: int) -> str:
     return path.format(
         mission_id=mission_id, action="retry", payment_id=99_999_999, run_id=99_999_999,
-        name="declaration",
+        name="declaration", document_id=99_999_999,
     )  # fmt: skip
 
 
@@ -161,7 +162,7 @@ async def test_console_matrix(
             assert r.status_code == 403, (role, path, r.status_code)
         elif "{mission_id}" in path and role == OTHER_ADVISOR:
             assert r.status_code == 404, (role, path)
-        elif method == "GET" and "{run_id}" not in path:
+        elif method == "GET" and "{run_id}" not in path and "{document_id}" not in path:
             assert r.status_code == 200, (role, path, r.status_code, r.text[:300])
         else:
             assert r.status_code in ADMITTED, (role, path, r.status_code, r.text[:300])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -13,7 +14,7 @@ from api.deps import SessionDep, SettingsDep
 from core.errors import NotFound
 from domain.errors import FieldError
 from models import Client, Member
-from services import audit, dashboard, queries, repairs
+from services import audit, dashboard, documents, queries, repairs
 from services import missions as mission_service
 from services.missions import parse_date
 from web.auth import WebRoute
@@ -168,6 +169,7 @@ async def mission_context(
         "client": client,
         "ledger": await queries.mission_ledger(session, mission.id),
         "emails": await queries.outbox(session, mission.id, limit=100, offset=0),
+        "documents": await documents.list_documents(session, page.viewer, mission.id),
         "workflow_url": workflow_url,
     }
 
@@ -209,6 +211,25 @@ async def mission_page(
         repair_values=repair_values or {},
         today=await business_date(session, settings),
         **context,
+    )
+
+
+@router.get("/missions/{mission_id}/documents/{document_id}")
+async def staff_download(
+    mission_id: str, document_id: str, page: StaffPage, session: SessionDep
+) -> Response:
+    """A document of a mission the viewer may see, as the member downloads it."""
+    assert page.viewer is not None
+    mission = await dashboard.staff_mission(session, page.viewer, _mission_id(mission_id))
+    doc = await documents.get_document(session, page.viewer, _mission_id(document_id))
+    if doc.mission_id != mission.id:
+        raise NotFound("document")
+    return with_headers(
+        Response(
+            doc.content,
+            media_type=doc.media_type,
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}"},
+        )
     )
 
 
