@@ -97,3 +97,28 @@ async def test_password_guessing_is_slowed_down(server: Server) -> None:
         r = await login(http, member["email"], member["password"])
         assert r.status_code == 422
         assert "Too many failed attempts" in r.text
+
+
+async def test_deactivation_and_expiry_end_the_session(server: Server) -> None:
+    from sqlalchemy import select, update
+
+    from models import User, WebSession
+
+    for end in ("deactivate", "expire"):
+        member = await server.member()
+        async with httpx.AsyncClient(base_url=server.url, headers=EN) as http:
+            assert (await login(http, member["email"], member["password"])).status_code == 303
+            assert (await http.get("/missions")).status_code == 200
+            async with server.db.session() as session:
+                user = await session.scalar(select(User).where(User.email == member["email"]))
+                assert user is not None
+                if end == "deactivate":
+                    user.active = False
+                else:
+                    await session.execute(
+                        update(WebSession)
+                        .where(WebSession.user_id == user.id)
+                        .values(expires_at=WebSession.created_at)
+                    )
+            r = await http.get("/missions")
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), end
