@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -116,6 +117,7 @@ def render(page: Page, template: str, status_code: int = 200, **context: Any) ->
             csrf_token=page.csrf_token,
             languages=LANGUAGES,
             flashes=page.flashes,
+            here=here(page.request),
             **context,
         )
     )
@@ -123,6 +125,19 @@ def render(page: Page, template: str, status_code: int = 200, **context: Any) ->
     if page.flashes:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return with_headers(response)  # type: ignore[return-value]
+
+
+def here(request: Request | None) -> str:
+    """The page to come back to (after switching language): a form re-rendered after a refused
+    POST answers under the POST's URL, so it is the page the form was on (same-site Referer)."""
+    if request is None:
+        return "/"
+    if request.method == "GET":
+        return request.url.path
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.headers.get("host") and referer.path:
+        return safe_next(referer.path, "/")
+    return "/"
 
 
 def redirect(url: str) -> RedirectResponse:

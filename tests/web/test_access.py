@@ -133,3 +133,31 @@ async def test_wrong_fields_each_show_their_message_and_nothing_is_kept(server: 
         assert await _count(server, Mission) == missions
     finally:
         await http.aclose()
+
+
+async def test_email_change_asks_for_the_password(server: Server) -> None:
+    member, http = await _member_client(server)
+    new = f"new-{member['email']}"
+    try:
+        page = await http.get("/profile")
+        r = await http.post(
+            "/profile/email",
+            data={"csrf_token": _csrf(page.text), "email": new, "email_password": "not it at all"},
+        )
+        assert r.status_code == 422
+        assert 'id="f-email_password-error"' in r.text and f'value="{new}"' in r.text
+        r = await http.post(
+            "/profile/email",
+            data={
+                "csrf_token": _csrf(page.text),
+                "email": new,
+                "email_password": member["password"],
+            },
+        )
+        assert r.status_code == 303
+    finally:
+        await http.aclose()
+    async with httpx.AsyncClient(base_url=server.url, headers=EN) as fresh:
+        assert (await login(fresh, new, member["password"])).status_code == 303
+    async with httpx.AsyncClient(base_url=server.url, headers=EN) as fresh:
+        assert (await login(fresh, member["email"], member["password"])).status_code == 422

@@ -141,5 +141,20 @@ async def test_member_journey(server: Server, browser: Any) -> None:
         await page.get_by_role("link", name="Mes missions").click()
         await expect(page.locator(".mission-card")).to_contain_text("Festival poster")
         await shot(page, "10-my-missions-fr")
+        # The services' refusals speak French too, next to their field.
+        await page.get_by_role("link", name="Mon profil").click()
+        await page.get_by_label("Nouvel IBAN").fill("BE71 0961 2345 6760")
+        await page.locator("#f-iban_password").fill(member["password"])
+        await page.get_by_role("button", name="Modifier mon IBAN").click()
+        await expect(page.locator("#f-iban-error")).to_have_text(
+            "chiffres de contrôle incorrects (modulo 97)"
+        )
+        await shot(page, "11-profile-fr-wrong-iban")
+        # Nederlands.
+        await page.get_by_role("button", name="NL").click()
+        await expect(page.get_by_role("link", name="Mijn opdrachten")).to_be_visible()
+        await page.get_by_role("link", name="Mijn opdrachten").click()
+        await expect(page.locator(".mission-card")).to_contain_text("waarborgfonds")
+        await shot(page, "12-my-missions-nl")
     finally:
         await context.close()
