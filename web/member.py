@@ -42,6 +42,10 @@ POLL_SECONDS = 2
 # ---------------------------------------------------------------- helpers
 
 
+class _Refused(Exception):
+    """Some fields were refused one by one: the services are not asked."""
+
+
 class FormErrors(dict[str, str]):
     """Field name -> message, each validator run on its own so that every wrong field shows."""
 
@@ -115,6 +119,16 @@ async def _mission_estimate(session: Any, mission: Any, today: Any) -> dict[str,
 # ---------------------------------------------------------------- new mission
 
 CLIENT_FIELDS = ("name", "email", "kind", "country", "address", "vat_number", "language")
+NEW_MISSION_FIELDS = (
+    "client_id",
+    "client.",
+    "title",
+    "start_date",
+    "end_date",
+    "amount_excl_vat",
+    "gross_salary",
+    "vat_rate",
+)
 
 
 async def _new_mission_page(
@@ -147,7 +161,7 @@ async def _new_mission_page(
         "new_mission.html",
         status_code=status_code,
         values={**defaults, **values},
-        errors=_translated(page, errors),
+        errors=_translated(page, errors, NEW_MISSION_FIELDS),
         clients=clients,
         rates=[format(r.normalize(), "f") for r in sorted(rates, reverse=True)],
         estimate=estimate,
@@ -237,7 +251,7 @@ async def create_mission(
     errors.check(price_field, lambda: parse_money(values.get(price_field), field=price_field))
     try:
         if errors:
-            raise FieldError("form", "")
+            raise _Refused()
         # Then the services, whose rules across fields (dates vs today, VAT number) decide.
         if choice == "new":
             try:
@@ -273,13 +287,13 @@ async def create_mission(
             "vat_rate": values.get("vat_rate"),
         }
         mission, inp = await mission_service.create_mission(session, page.viewer, data, clock)
-    except (FieldError, DomainError) as err:
+    except (_Refused, FieldError, DomainError) as err:
         await session.rollback()  # nothing of a refused form is kept (not even its new client)
-        if isinstance(err, FieldError) and err.field != "form":
+        if isinstance(err, FieldError):
             name = "gross_salary" if salary_mode and err.field == "amount_excl_vat" else err.field
             errors.setdefault(name, err.message)
         elif isinstance(err, DomainError):
-            errors.setdefault(err.field or "title", err.message)
+            errors.setdefault(err.field or "form", err.message)
         return await _new_mission_page(page, session, settings, values, errors, 422)
     await session.commit()
     try:
@@ -341,7 +355,7 @@ async def _mission_page(
         "mission.html",
         status_code=status_code,
         values=values or {},
-        errors=_translated(page, errors or {}),
+        errors=_translated(page, errors or {}, ("days_worked", "expenses.")),
         expense_rows=range(rows),
         **context,
     )
@@ -392,9 +406,15 @@ def _msg(err: Exception) -> str:
     return err.message if isinstance(err, FieldError | DomainError) else str(err)
 
 
-def _translated(page: Page, errors: dict[str, str]) -> dict[str, str]:
-    """The services' messages in the page's language where the catalogue has them."""
-    return {field: page.gettext(message) for field, message in errors.items()}
+def _translated(page: Page, errors: dict[str, str], fields: tuple[str, ...] = ()) -> dict[str, str]:
+    """The services' messages in the page's language where the catalogue has them; a message
+    for a field the form does not show goes to the top of the form (key "form")."""
+    placed: dict[str, str] = {}
+    for field, message in errors.items():
+        key = field if not fields or field.startswith(fields) else "form"
+        text = page.gettext(message)
+        placed[key] = f"{placed[key]} {text}" if key in placed else text
+    return placed
 
 
 @router.post("/missions/{mission_id}/work-report")
@@ -430,12 +450,10 @@ async def work_report(
             client = await temporal_client(request)
             await lifecycle.run_update(client, mission, "submit_work_report", report)
         except (FieldError, DomainError) as err:
-            field = getattr(err, "field", None) or "days_worked"
+            field = getattr(err, "field", None) or "form"
             parts = field.split(".")
             if len(parts) == 3 and parts[0] == "expenses" and parts[1].isdigit():
                 field = f"expenses.{rows[int(parts[1])]}.{parts[2]}"
-            if field == "mission":
-                field = "days_worked"
             errors[field] = _msg(err)
     if errors:
         return await _mission_page(page, session, mission.id, values, errors, 422)
@@ -482,7 +500,7 @@ async def _profile_page(
         member=member,
         pending=pending,
         values={"language": member.language, "email": member.email, **(values or {})},
-        errors=_translated(page, errors or {}),
+        errors=_translated(page, errors or {}, ("iban", "email", "language")),
         language_choices=LANGUAGES,
     )
 
