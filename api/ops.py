@@ -9,7 +9,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from api.deps import (
     DatabaseDep,
@@ -67,8 +67,8 @@ class BulkIn(Body):
 
 
 class GatewayIn(Body):
-    failure_rate: float | int = Field(description="0 to 1")
-    latency_seconds: float | int = Field(description="0 to 30")
+    failure_rate: StrictFloat | StrictInt = Field(description="0 to 1")
+    latency_seconds: StrictFloat | StrictInt = Field(description="0 to 30")
     reason: StrictStr
 
 

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -88,6 +88,9 @@ async def fast(fast_database_url: str) -> AsyncIterator[Fast]:
     await asyncio.to_thread(command.upgrade, alembic_config(settings.sync_database_url), "heads")
     db = Database(make_engine(settings))
     async with db.session() as session:
+        # Workflow ids are mission ids and the dev server is shared with the main database's
+        # tests (tests/ops): start this database's missions far from theirs.
+        await session.execute(text("ALTER SEQUENCE missions_id_seq RESTART WITH 1000001"))
         row = await session.scalar(select(Parameter).where(Parameter.key == "policy.lifecycle"))
         assert row is not None
         await session.execute(
