@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -13,14 +13,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
 from contracts.mission import SignContract
 from core.errors import DomainError, NotFound
+from core.settings import Settings
 from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
-from models import Member, User
+from models import Member, Mission, User
 from services import documents, estimates, lifecycle, parameters, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
@@ -67,7 +69,7 @@ def _member_id(page: Page) -> int:
     return page.viewer.member_id
 
 
-async def _today(session: Any, settings: Any) -> Any:
+async def _today(session: AsyncSession, settings: Settings) -> date:
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     return business_today(clock)
 
@@ -100,7 +102,9 @@ async def my_missions(page: MemberPage, session: SessionDep, settings: SettingsD
     return render(page, "missions.html", items=items, actions=actions, today=today)
 
 
-async def _mission_estimate(session: Any, mission: Any, today: Any) -> dict[str, Any] | None:
+async def _mission_estimate(
+    session: AsyncSession, mission: Mission, today: date
+) -> dict[str, Any] | None:
     """What the member would get (before signing, the mission keeps no estimate yet)."""
     try:
         return await estimates.estimate(
@@ -133,8 +137,8 @@ NEW_MISSION_FIELDS = (
 
 async def _new_mission_page(
     page: Page,
-    session: Any,
-    settings: Any,
+    session: AsyncSession,
+    settings: Settings,
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
@@ -176,7 +180,9 @@ async def new_mission_form(
     return await _new_mission_page(page, session, settings, {}, {})
 
 
-async def _estimate_from(session: Any, today: Any, values: dict[str, str]) -> dict[str, Any]:
+async def _estimate_from(
+    session: AsyncSession, today: date, values: dict[str, str]
+) -> dict[str, Any]:
     """The salary estimate for what is typed so far: the figures, or the field that is wrong."""
     salary_mode = values.get("price_mode") == "salary"
     field = "gross_salary" if salary_mode else "amount_excl_vat"
@@ -309,7 +315,7 @@ async def create_mission(
 # ---------------------------------------------------------------- the mission page
 
 
-async def _mission_context(page: Page, session: Any, mission_id: int) -> dict[str, Any]:
+async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -> dict[str, Any]:
     assert page.viewer is not None
     mission = await mission_service.visible_mission(session, page.viewer, mission_id)
     detail = await mission_service.mission_detail(session, mission)
@@ -339,7 +345,7 @@ def _charges(step: dict[str, Any]) -> Decimal:
 
 async def _mission_page(
     page: Page,
-    session: Any,
+    session: AsyncSession,
     mission_id: int,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -486,12 +492,14 @@ async def download(
 
 async def _profile_page(
     page: Page,
-    session: Any,
+    session: AsyncSession,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     member = await session.get(Member, _member_id(page))
+    if member is None:
+        raise NotFound("member")
     pending = await people.pending_iban_change(session, member.id)
     return render(
         page,
@@ -510,7 +518,7 @@ async def profile(page: MemberPage, session: SessionDep) -> Response:
     return await _profile_page(page, session)
 
 
-async def _me(page: Page, session: Any) -> tuple[Member, User]:
+async def _me(page: Page, session: AsyncSession) -> tuple[Member, User]:
     assert page.user is not None
     member = await session.get(Member, _member_id(page))
     user = await session.get(User, page.user.id)
