@@ -95,6 +95,21 @@ async def stuck_cases(
 
 
 # ---------------------------------------------------------------- repairs
+@router.get("/missions/{mission_id}/repairs", tags=["ops"])
+async def repairs_available(
+    mission_id: int, session: SessionDep, viewer: StaffDep, client: TemporalDep
+) -> dict[str, Any]:
+    """The workflow's live state and the repairs that apply now (advisors: read only)."""
+    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    status = await repairs.live_status(client, mission)
+    return {
+        "mission_id": mission.id,
+        "workflow": None if status is None else status.model_dump(mode="json"),
+        "available": repairs.available_repairs(status) if viewer.role == "ops" else [],
+        "params": {action: list(names) for action, names in repairs.REPAIR_PARAMS.items()},
+    }
+
+
 @router.post("/missions/{mission_id}/repairs/{action}", tags=["ops"])
 async def repair(
     mission_id: int,

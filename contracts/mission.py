@@ -297,3 +297,4 @@ class MissionStatus(Contract):
     held_until: date | None = None
     hold_reason: str | None = None
     dunning_paused: bool = False
+    attention_retryable: bool = True

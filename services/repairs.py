@@ -21,6 +21,7 @@ from contracts.mission import (
     CancelMission,
     DunningControl,
     HoldMission,
+    MissionStatus,
     PaymentNotice,
     ResumeMission,
     RetryStep,
@@ -30,7 +31,7 @@ from contracts.mission import (
 from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from domain.identifiers import clean_text
-from models import Invoice, Member, Payment, User
+from models import Invoice, Member, Mission, Payment, User
 from services import audit, collection, lifecycle
 from services.missions import Viewer, add_timeline, mission_summary, parse_date, visible_mission
 
@@ -56,6 +57,47 @@ REPAIR_PARAMS: dict[str, tuple[str, ...]] = {
     "pause_dunning": (),
     "restart_dunning": (),
 }
+
+
+SKIPPABLE = ("declaration", "declaration_cancel", "documents")  # and every "email:<step>"
+
+
+async def live_status(temporal: Client, mission: Mission) -> MissionStatus | None:
+    """The workflow's own view (hold, paused ladder, the step waiting for ops); None when the
+    workflow is closed, not started yet or unreachable."""
+    if mission.workflow_id is None or mission.workflow_started_at is None:
+        return None
+    try:
+        handle = temporal.get_workflow_handle(mission.workflow_id)
+        status: MissionStatus = await handle.query("status", result_type=MissionStatus)
+        return status
+    except Exception as err:
+        log.info("status of mission %s unavailable: %s", mission.id, err)
+        return None
+
+
+def available_repairs(status: MissionStatus | None) -> list[str]:
+    """The repairs worth offering now (buttons); the workflow's validators still decide."""
+    if status is None or status.stage == "cancelled":
+        return []
+    held = status.held_until is not None
+    out = []
+    if status.attention is not None and status.attention_retryable and not held:
+        out.append("retry")
+        if status.attention in SKIPPABLE or status.attention.startswith("email:"):
+            out.append("skip")
+    finished = status.stage in ("paid", "written_off") and status.salary_paid
+    if held:
+        out.append("resume")
+    elif not finished:
+        out.append("hold")
+    if status.stage in ("contract", "declaration", "in_progress"):
+        out.append("cancel")
+    if status.dunning_paused:
+        out.append("restart_dunning")
+    elif status.invoice_number is not None and status.stage in ("invoiced", "dunning"):
+        out.append("pause_dunning")
+    return out
 
 
 def ensure_ops(viewer: Viewer) -> None:

@@ -601,6 +601,7 @@ class MissionWorkflow:
             held_until=self.hold.until if self._held() and self.hold else None,
             hold_reason=self.hold.reason if self._held() and self.hold else None,
             dunning_paused=self.dunning_paused_on is not None,
+            attention_retryable=self.attention_retryable,
         )
 
     # ------------------------------------------------------------------ helpers

@@ -94,6 +94,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("PUT", "/api/clients/{client_id}/email", ANY, {"email": "probe@example.com"}),
     # The ops console (api/ops.py): advisors read stuck cases of their members; ops act.
     ("GET", "/api/ops/stuck", STAFF, None),
+    ("GET", "/api/missions/{mission_id}/repairs", STAFF, None),
     ("POST", "/api/missions/{mission_id}/repairs/{action}", OPS, {"reason": "probe"}),
     ("POST", "/api/payments/{payment_id}/match", OPS, {"invoice_id": MISSING, "reason": "probe"}),
     ("POST", "/api/ops/bulk/preview", OPS, {"filter": {"member_id": MISSING}}),

@@ -46,6 +46,15 @@ async def test_skip_declaration_filed_by_hand(stack: Stack, failing_declarations
     await run.confirm()
     m = await run.wait(lambda m: m["needs_attention"])
     assert m["attention_step"] == "declaration"
+    r = await stack.http.get(f"/api/missions/{run.mission_id}/repairs", headers=await stack.ops())
+    assert r.status_code == 200, r.text
+    assert r.json()["available"] == ["retry", "skip", "hold", "cancel"]
+    assert r.json()["workflow"]["attention"] == "declaration"
+    assert r.json()["params"]["skip"] == ["reference"]
+    r = await stack.http.get(
+        f"/api/missions/{run.mission_id}/repairs", headers=await stack.advisor()
+    )
+    assert r.status_code == 200 and r.json()["available"] == []
 
     before = await snapshot(stack.db)
     for params, field in (({}, "params.reference"), ({"reference": "x" * 65}, "params.reference")):
@@ -128,6 +137,9 @@ async def test_hold_expires_by_itself_then_hold_and_resume(stack: Stack) -> None
     ).held_until == until
     r = await repair(stack, run.mission_id, "hold", until=until.isoformat())
     assert_refused(r, 409, "mission", "already held")
+    r = await stack.http.get(f"/api/missions/{run.mission_id}/repairs", headers=await stack.ops())
+    assert r.json()["available"] == ["resume", "cancel"]
+    assert r.json()["workflow"]["held_until"] == until.isoformat()
 
     # The end of the work comes while held: the work report is not asked for.
     await skip_to(stack, end + timedelta(days=1))
