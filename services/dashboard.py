@@ -326,7 +326,8 @@ def _entries(viewer: Viewer) -> Any:
     missions = visible_missions(viewer)
     if missions is not None:
         query = query.where(TimelineEvent.mission_id.in_(missions))
-    return query.subquery("entries")
+    # A CTE: computed once for the six stages below, not once per stage.
+    return query.cte("entries")
 
 
 def _days_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnElement[Any]:

@@ -131,7 +131,7 @@ async def _set_gateway(page: Page, rate: str, reason: str) -> None:
 
 
 async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
-    server: Server, browser: Any, web_book: Book
+    server: Server, browser: Any, web_book: Book, tmp_path_factory: Any
 ) -> None:
     context, page = await _page(browser, server, web_book.ops.email, "/console/ops")
     ops = await _api_token(server, web_book.ops.email, PASSWORD)
@@ -225,7 +225,8 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
             )
         assert retries == MISSIONS
         assert gateway_changes == 2
-        await page.goto(f"/console/missions/{ids[0]}")
+        response = await page.goto(f"/console/missions/{ids[0]}")
+        assert response is not None and response.status == 200, _server_log(tmp_path_factory)
         await expect(page.locator("#audit")).to_contain_text("declaration service repaired")
         # The member's documents, downloadable by staff too.
         links = page.locator("#documents a")
@@ -237,6 +238,12 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
         await shot(page, "09-ops-mission")
     finally:
         await context.close()
+
+
+def _server_log(tmp_path_factory: Any) -> str:
+    """The end of uvicorn's log (tests/web/conftest.py writes it there), to explain a 500."""
+    logs = sorted(Path(tmp_path_factory.getbasetemp()).glob("uvicorn*/uvicorn.log"))
+    return logs[-1].read_text()[-4000:] if logs else "no server log"
 
 
 def _iso(ordinal: int) -> str:
