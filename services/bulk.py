@@ -184,7 +184,17 @@ async def wait(run_id: int) -> None:
 
 
 async def execute(db: Database, temporal: Client, run_id: int) -> None:
-    """Act on each pending item in order, no faster than the run's rate; record each result."""
+    """Act on each pending item in order, no faster than the run's rate; record each result.
+
+    If the database fails mid-run the task stops, loudly; the run's heartbeat then goes stale and
+    the resume sweep continues it."""
+    try:
+        await _execute(db, temporal, run_id)
+    except Exception:
+        log.exception("bulk run %s stopped; the resume sweep will continue it", run_id)
+
+
+async def _execute(db: Database, temporal: Client, run_id: int) -> None:
     async with db.session() as session:
         run = await session.get(BulkRun, run_id)
         if run is None or run.status != "running":

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_DESCRIBES = 50  # Temporal describe calls per listing
 DESCRIBE_CONCURRENCY = 5
 ACTIVE_WITHIN = timedelta(days=30)  # real time since the mission row last changed
+MAX_LISTED = 500  # per kind of case: a console page, not an export
 KINDS = ("needs_attention", "failing_activity", "overdue_human_step", "payment_in_suspense")
 
 
@@ -84,6 +85,7 @@ async def _flagged(session: AsyncSession, viewer: Viewer) -> list[StuckCase]:
             scope_missions(select(Mission), viewer)
             .where(Mission.needs_attention.is_(True))
             .order_by(Mission.id)
+            .limit(MAX_LISTED)
         )
     ).all()
     out = []
@@ -195,6 +197,7 @@ async def _overdue_human_steps(
                 Mission.created_on <= today - timedelta(days=half),
             )
             .order_by(Mission.id)
+            .limit(MAX_LISTED)
         )
     ).all()
     for m in contract:
@@ -228,6 +231,7 @@ async def _overdue_human_steps(
                 Mission.end_date < late,
             )
             .order_by(Mission.id)
+            .limit(MAX_LISTED)
         )
     ).all()
     for m in reports:
@@ -249,7 +253,7 @@ async def _overdue_human_steps(
 async def _suspense(session: AsyncSession) -> list[StuckCase]:
     rows = (
         await session.scalars(
-            select(Payment).where(Payment.matched.is_(False)).order_by(Payment.id).limit(500)
+            select(Payment).where(Payment.matched.is_(False)).order_by(Payment.id).limit(MAX_LISTED)
         )
     ).all()
     return [
