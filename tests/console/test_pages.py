@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import func, select
 
 from api.app import create_app
 from core.db import Database
 from core.settings import Settings
+from models import AuditEntry
 from services import people
 from tests.conftest import member_payload, unique
 from tests.console.conftest import PASSWORD, Book
@@ -251,3 +253,56 @@ async def test_console_speaks_fr_nl_en(
     for word in words:
         assert word in r.text, (language, word)
     assert money in r.text
+
+
+async def _audit_rows(db: Database, **where: Any) -> int:
+    async with db.session() as session:
+        query = select(func.count(AuditEntry.id))
+        for name, value in where.items():
+            query = query.where(getattr(AuditEntry, name) == value)
+        return int(await session.scalar(query) or 0)
+
+
+async def test_a_repair_without_a_reason_is_refused_on_the_form(
+    browsers: Browsers, book: Book, db: Database
+) -> None:
+    http = await browsers.as_(OPS)
+    mission = book.missions["declaration"]
+    before = await _audit_rows(db, mission_id=mission.id)
+    r = await http.post(
+        f"/console/ops/missions/{mission.id}/repairs/skip",
+        data={"csrf_token": await _csrf(http, OPS), "reason": "   ", "reference": "DIM-1"},
+    )
+    assert r.status_code == 422
+    form = re.search(r'<details open data-repair="skip">(.*?)</details>', r.text, re.S)
+    assert form and "field-error" in form.group(1) and 'value="DIM-1"' in form.group(1)
+    assert await _audit_rows(db, mission_id=mission.id) == before
+    # Without the CSRF token the form is refused before anything else.
+    r = await http.post(
+        f"/console/ops/missions/{mission.id}/repairs/skip", data={"reason": "no token"}
+    )
+    assert r.status_code == 403
+
+
+async def test_gateway_form_checks_its_fields_and_audits_the_change(
+    browsers: Browsers, db: Database, book: Book
+) -> None:
+    http = await browsers.as_(OPS)
+    csrf = await _csrf(http, OPS)
+    before = await _audit_rows(db, action="set_gateway", user_id=book.ops.id)
+    url = "/console/ops/gateways/email"
+    for bad in ({"failure_percent": "abc"}, {"failure_percent": "150"}, {"reason": ""}):
+        data = {"csrf_token": csrf, "failure_percent": "10", "latency_seconds": "0"}
+        data["reason"] = "training"
+        data.update(bad)
+        r = await http.post(url, data=data)
+        assert r.status_code == 422, (bad, r.status_code)
+        assert "aria-invalid" in r.text
+    assert await _audit_rows(db, action="set_gateway", user_id=book.ops.id) == before
+    data = {"csrf_token": csrf, "failure_percent": "0", "latency_seconds": "0", "reason": "reset"}
+    r = await http.post(url, data=data)
+    assert (r.status_code, r.headers["location"]) == (303, "/console/ops/gateways")
+    assert await _audit_rows(db, action="set_gateway", user_id=book.ops.id) == before + 1
+    assert await _audit_rows(db, action="set_gateway", reason="reset") >= 1
+    r = await http.post("/console/ops/gateways/teleporter", data=data)
+    assert r.status_code == 404
