@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from models import Client, OutboxEmail
 from services.sendgrid_mailer import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_event_webhook
 from tests.api.conftest import assert_refused, snapshot
-from tests.conftest import Stack
+from tests.conftest import Stack, wait_for
 from tests.email.conftest import WebhookKeys, make_keys
 from tests.workflows.conftest import Run, new_run, steps
 
@@ -37,6 +37,12 @@ def signed(
 async def _sent_email(stack: Stack) -> tuple[Run, OutboxEmail]:
     """A mission with an invoice email SendGrid accepted (written as the activity would)."""
     run = await new_run(stack)
+    # Let the workflow's first step (the start documents) finish: nothing else moves after it.
+    ops = await stack.ops()
+    await wait_for(
+        lambda: stack.http.get(f"/api/missions/{run.mission_id}/documents", headers=ops),
+        lambda r: r.status_code == 200 and len(r.json()) == 3,
+    )
     async with stack.db.session() as session:
         email = OutboxEmail(
             mission_id=run.mission_id,
