@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Date,
     Float,
     Integer,
     Select,
@@ -357,7 +356,8 @@ async def stage_durations(
     stays = []
     for i, stage in enumerate(FLOW_STAGES):
         start = entered[stage]
-        end = func.coalesce(*later[i + 1 :])
+        rest = later[i + 1 :]
+        end = rest[0] if len(rest) == 1 else func.coalesce(*rest)  # SQLite wants 2+ arguments
         stays.append(
             select(
                 literal(stage).label("stage"),
@@ -365,8 +365,8 @@ async def stage_durations(
             ).where(
                 start.is_not(None),
                 end.is_not(None),
-                cast(end, Date) >= date_from,
-                cast(end, Date) <= date_to,
+                end >= date_from,
+                end <= date_to,
             )
         )
     stay = union_all(*stays).subquery("stays")
