@@ -147,6 +147,8 @@ async def repair(
             repair_errors={action: {field: _message(err)}},
             repair_values={action: form},
         )
+    # Committed before answering: the browser's next request (the redirect) must see it.
+    await session.commit()
     response = redirect(f"/console/missions/{mid}")
     flash(response, request, "success", page.gettext(REPAIR_LABELS[action]) + " ✓")
     return response
@@ -343,6 +345,7 @@ async def set_gateway(name: str, request: Request, page: OpsPage, session: Sessi
         return await _gateways_page(
             page, session, 422, errors={gateway: {field: message}}, values={gateway: form}
         )
+    await session.commit()  # before answering: the redirect's page must show the new setting
     response = redirect("/console/ops/gateways")
     flash(response, request, "success", page.gettext("Gateway %(name)s updated.", name=gateway))
     return response
