@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
@@ -306,7 +307,7 @@ def _number(raw: str, field: str) -> float:
 
 async def _gateways_page(
     page: Page,
-    session: Any,
+    session: AsyncSession,
     status_code: int = 200,
     errors: dict[str, dict[str, str]] | None = None,
     values: dict[str, dict[str, str]] | None = None,

@@ -9,9 +9,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, SettingsDep
 from core.errors import NotFound
+from core.settings import Settings
 from domain.errors import FieldError
 from models import Client, Member
 from services import audit, dashboard, documents, queries, repairs
@@ -152,9 +154,10 @@ async def mission_export(
 
 
 async def mission_context(
-    page: Any, session: Any, settings: Any, mission_id: int
+    page: Page, session: AsyncSession, settings: Settings, mission_id: int
 ) -> dict[str, Any]:
     """What staff see of a mission: the member's view plus the books, the emails, the workflow."""
+    assert page.viewer is not None
     mission = await dashboard.staff_mission(session, page.viewer, mission_id)
     detail = await mission_service.mission_detail(session, mission)
     member = await session.get(Member, mission.member_id)
@@ -188,8 +191,8 @@ REPAIR_LABELS = {
 
 async def mission_page(
     page: Page,
-    session: Any,
-    settings: Any,
+    session: AsyncSession,
+    settings: Settings,
     mission_id: int,
     status_code: int = 200,
     repair_errors: dict[str, dict[str, str]] | None = None,
