@@ -3,6 +3,7 @@
 #   make test   install (if needed) and run the tests against a throwaway PostgreSQL database
 #   make lint   ruff + mypy
 #   make demo   start with demo data and a fast business clock (2 s per business day)
+#   make bench  run every benchmark (bench/README.md; BENCH_ARGS=--quick for a short run)
 #   make clean  remove caches and the demo's state (keeps .venv and var/ data)
 
 SHELL := /bin/bash
@@ -11,12 +12,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint demo clean
+.PHONY: help venv run test lint demo bench clean
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# *//'
+	@sed -n '2,8p' Makefile | sed 's/^# *//'
 
 venv: $(STAMP)
 
@@ -42,6 +44,13 @@ lint: venv
 demo: venv
 	rm -rf var/demo
 	COOPFLOW_DAY_SECONDS=2 COOPFLOW_VAR_DIR=var/demo $(BIN)/coopflow up --demo
+
+# Figures, never pass/fail: each script prints a table and appends to bench/results/.
+bench: venv
+	$(BIN)/python bench/cost.py $(filter --quick,$(BENCH_ARGS))
+	$(BIN)/python bench/lifecycle.py $(BENCH_ARGS)
+	$(BIN)/python bench/large_book.py $(BENCH_ARGS)
+	$(BIN)/python bench/waiting.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/demo build .pytest_cache .mypy_cache .ruff_cache *.egg-info test-artifacts
