@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, utcnow
@@ -192,6 +192,8 @@ class LedgerTransaction(Base):
     """One business event's balanced posting; the event key makes it happen at most once."""
 
     __tablename__ = "ledger_transactions"
+    # kind filters (recoveries, write-offs) must not scan every transaction (migration 0013)
+    __table_args__ = (Index("ix_ledger_transactions_kind", "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_key: Mapped[str] = mapped_column(String(96), unique=True)
@@ -206,6 +208,15 @@ class LedgerEntry(Base):
     """A debit (positive) or credit (negative) line; rows are only ever inserted."""
 
     __tablename__ = "ledger_entries"
+    # balances by account and the fund's advances: index-only scans (migration 0013, bench/)
+    __table_args__ = (
+        Index(
+            "ix_ledger_entries_account_transaction_id",
+            "account",
+            "transaction_id",
+            postgresql_include=["amount", "client_id"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
