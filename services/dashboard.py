@@ -62,6 +62,7 @@ FLOW_STAGES = ("contract", "declaration", "in_progress", "work_report", "invoice
 TERMINAL_KEYS = ("paid", "written_off", "cancelled", "credited")
 MAX_PAGE = 200
 EXPOSURE_TOP = 10
+MONTHS_SHOWN = 12  # the write-off chart shows at least the last year, months without any too
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -287,8 +288,28 @@ async def guarantee_fund(session: AsyncSession, viewer: Viewer, today: date) -> 
         advances_outstanding=outstanding_amount,
         advances_count=int(count),
         exposure=exposure,
-        months=[MonthFigure(m, *months[m]) for m in sorted(months)],
+        months=[
+            MonthFigure(m, *months.get(m, [ZERO, 0, ZERO, 0]))
+            for m in _month_range(
+                min([*months, _month_of(today, -(MONTHS_SHOWN - 1))]),
+                max([*months, _month_of(today)]),  # business dates may run ahead (tests, demo)
+            )
+        ],
     )
+
+
+def _month_of(day: date, shift: int = 0) -> str:
+    index = day.year * 12 + day.month - 1 + shift
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    """Every month (YYYY-MM) from `first` to `last`, both included."""
+    out, month = [], first
+    while month <= last:
+        out.append(month)
+        month = _month_of(date(int(month[:4]), int(month[5:]), 1), 1)
+    return out
 
 
 # ---------------------------------------------------------------- stage durations

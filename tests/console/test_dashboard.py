@@ -88,6 +88,14 @@ async def test_fund_of_an_advisor(db: Database, book: Book) -> None:
     assert months[write_off_month].write_off_count == 1
     assert months[book.today.strftime("%Y-%m")].recoveries == D("100.00")
     assert sum(m.recovery_count for m in view.months) == 1
+    # A chart over time: every month of the last year at least, none skipped.
+    labels = [m.month for m in view.months]
+    assert len(labels) >= 12 and labels[-1] == book.today.strftime("%Y-%m")
+    steps = {
+        (int(b[:4]) * 12 + int(b[5:])) - (int(a[:4]) * 12 + int(a[5:]))
+        for a, b in zip(labels, labels[1:])
+    }
+    assert steps == {1}
 
 
 EXPECTED_DURATIONS = {
