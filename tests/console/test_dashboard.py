@@ -93,7 +93,7 @@ async def test_fund_of_an_advisor(db: Database, book: Book) -> None:
     assert len(labels) >= 12 and labels[-1] == book.today.strftime("%Y-%m")
     steps = {
         (int(b[:4]) * 12 + int(b[5:])) - (int(a[:4]) * 12 + int(a[5:]))
-        for a, b in zip(labels, labels[1:])
+        for a, b in zip(labels, labels[1:], strict=False)
     }
     assert steps == {1}
 
