@@ -2,8 +2,9 @@
 
 Same Temporal work as MissionWorkflow on the happy path (payment right after the invoice):
 8 activities (3 of them inside the 3 updates), 6 timers (3 fire, 3 are cancelled by an update or
-the signal), 1 signal, and the same business waits. bench/lifecycle.py checks the shape against
-a real mission's history in every run and prints both. No database, no API, no business rules.
+the signal), 1 signal, and the same business waits; activities and timers the mission has beyond
+that base (documents...) are added by `extra_activities` / `extra_timers`. bench/lifecycle.py
+checks the shape against a real mission's history in every run and prints both. No database, no API, no business rules.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class BareInput:
     report_deadline: float
     pay_at: float
     collection_deadline: float
+    # what the mission does beyond this base shape (e.g. its document activities), run first
+    extra_activities: int = 0
+    extra_timers: int = 0
 
 
 @workflow.defn(name="BareMission")
@@ -45,6 +49,10 @@ class BareMission:
     @workflow.run
     async def run(self, inp: BareInput) -> str:
         self.started_at = workflow.now().timestamp()
+        for _ in range(inp.extra_activities):
+            await self._noop()
+        for _ in range(inp.extra_timers):
+            await workflow.sleep(0.001)
         try:  # contract: the member signs and the client confirms before the deadline
             await workflow.wait_condition(
                 lambda: self.contract_steps >= 2, timeout=self._until(inp.contract_deadline)

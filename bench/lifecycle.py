@@ -101,6 +101,7 @@ class Driver:
         self.bank_ids = itertools.count(1)
         self.run_id = os.urandom(3).hex()
         self.last_mission_id = 0
+        self.extra: dict[str, int] = {}
 
     # ------------------------------------------------------------ setup
     async def login(self, email: str, password: str) -> dict[str, str]:
@@ -239,6 +240,7 @@ class Driver:
             report_deadline=at(start + timedelta(days=10)),
             pay_at=at(start + timedelta(days=self.pay_offset_days)),
             collection_deadline=at(start + timedelta(days=40)),
+            **self.extra,
         )
         handle = await self.temporal.start_workflow(
             BareMission.run, inp, id=f"bare-{self.run_id}-{i}", task_queue=self.bare_tq
@@ -351,9 +353,18 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: Sampler) -> lis
         offset = date.fromisoformat(m["pay_date"]) - date.fromisoformat(m["end_date"])
         driver.pay_offset_days = offset.days
         mission_cost = history_cost("mission", await history_of(temporal, f"mission-{warm_id}"), 0)
+        # the bare base shape, then whatever the mission does beyond it, then the check
         await asyncio.wait_for(driver.bare(10_000_000), MISSION_TIMEOUT)
+        base = history_cost("bare", await history_of(temporal, f"bare-{driver.run_id}-10000000"), 0)
+        driver.extra = {
+            "extra_activities": max(
+                0, mission_cost.by_category["activities"] - base.by_category["activities"]
+            ),
+            "extra_timers": max(0, mission_cost.by_category["timers"] - base.by_category["timers"]),
+        }
+        await asyncio.wait_for(driver.bare(10_000_001), MISSION_TIMEOUT)
         bare_cost = history_cost(
-            "bare", await history_of(temporal, f"bare-{driver.run_id}-10000000"), 0
+            "bare", await history_of(temporal, f"bare-{driver.run_id}-10000001"), 0
         )
 
         phases = []

@@ -46,6 +46,10 @@ FAST_POLICY = {
     "step_timeout_seconds": 30.0,
     "update_wait_seconds": 10.0,
     "advance_working_days": 3,
+    # a loaded machine must not turn the happy path into another one: the signature deadline and
+    # the work-report reminder stay far beyond the few business days the benchmark takes
+    "confirmation_days": 60,
+    "report_reminder_days": 30,
 }
 
 
@@ -72,18 +76,23 @@ class Stack:
     rev: str = "HEAD"  # the commit to export and run, unless worktree
     code: Path = ROOT  # where the application's code is imported from
 
+    resolved: str = ""
+
     @property
     def commit(self) -> str:
-        """The commit the figures belong to."""
+        """The commit the figures belong to (resolved once: HEAD may move during a run)."""
         if self.worktree:
             return git_commit()
-        return subprocess.run(
+        if self.resolved:
+            return self.resolved
+        self.resolved = subprocess.run(
             ["git", "rev-parse", "--short=12", self.rev],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
+        return self.resolved
 
     def export_head(self) -> None:
         """Put the committed HEAD's files in tmp/src: the code every process will run."""
@@ -92,7 +101,10 @@ class Stack:
         self.code = self.tmp / "src"
         self.code.mkdir()
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", self.rev], cwd=ROOT, capture_output=True, check=True
+            ["git", "archive", "--format=tar", self.commit],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(self.code)], input=archive, check=True)
 
