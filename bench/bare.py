@@ -4,7 +4,8 @@ Same Temporal work as MissionWorkflow on the happy path (payment right after the
 8 activities (3 of them inside the 3 updates), 6 timers (3 fire, 3 are cancelled by an update or
 the signal), 1 signal, and the same business waits; activities and timers the mission has beyond
 that base (documents...) are added by `extra_activities` / `extra_timers`. bench/lifecycle.py
-checks the shape against a real mission's history in every run and prints both. No database, no API, no business rules.
+checks the shape against a real mission's history in every run and prints both. No database,
+no API, no business rules.
 """
 
 from __future__ import annotations
