@@ -104,6 +104,13 @@ async def test_advisor_filters_the_pipeline_and_exports_csv(
         # Someone else's mission is not there for this advisor.
         response = await page.goto(f"/console/missions/{web_book.missions['foreign'].id}")
         assert response is not None and response.status == 404
+
+        # In French: the words, the money and the dates follow the language switch.
+        await page.goto("/console")
+        await page.get_by_role("button", name="FR").click()
+        await expect(page.get_by_role("heading", name="Tableau de bord")).to_be_visible()
+        await expect(page.locator('tr[data-stage="contract"]')).to_contain_text("350,00")
+        await shot(page, "10-advisor-dashboard-fr")
     finally:
         await context.close()
 
