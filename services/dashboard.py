@@ -73,6 +73,7 @@ def _dialect(session: AsyncSession) -> str:
 
 
 def ensure_staff(viewer: Viewer) -> None:
+    """The dashboard is for advisors and ops: a member is refused (403)."""
     if not viewer.is_staff:
         raise DomainError("advisors and ops only", 403)
 
@@ -618,6 +619,7 @@ def csv_cell(value: object) -> str:
 
 
 def csv_line(values: Iterable[object]) -> str:
+    """One CSV record (RFC 4180 quoting by the csv module), each cell made formula-safe."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow([csv_cell(v) for v in values])
     return buffer.getvalue()
