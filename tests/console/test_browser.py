@@ -143,43 +143,18 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
     context, page = await _page(browser, server, web_book.ops.email, "/console/ops")
     ops = await _api_token(server, web_book.ops.email, PASSWORD)
     try:
+        # One mission declared while the gateway works: a retry has nothing to do there.
+        member = await server.member(name="Stuck Member")
+        mine = await _api_token(server, member["email"], member["password"])
+        (healthy,) = await _signed_missions(server, member, mine, ops, 1, "Healthy")
+        await _wait_stage(server, [healthy], "in_progress")
+
         await _set_gateway(page, "100", "training: the declaration service is down")
         await expect(page.locator("#gateway-declaration .badge")).to_have_text("down")
         await shot(page, "04-ops-gateway-down")
 
         # Missions signed and confirmed now fail their declaration, again and again.
-        member = await server.member(name="Stuck Member")
-        mine = await _api_token(server, member["email"], member["password"])
-        today = await server.today()
-        ids = []
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            for i in range(MISSIONS):
-                start = today.toordinal() + 40
-                r = await http.post(
-                    "/api/missions",
-                    headers=mine,
-                    json={
-                        "member_id": member["id"],
-                        "client_id": member["client_id"],
-                        "title": f"Stage lighting {i}",
-                        "start_date": _iso(start),
-                        "end_date": _iso(start + 2),
-                        "amount_excl_vat": "900.00",
-                        "vat_rate": "21",
-                    },
-                )
-                assert r.status_code == 201, r.text
-                ids.append(r.json()["id"])
-            for mission_id in ids:
-                r = await http.post(f"/api/missions/{mission_id}/sign", headers=mine)
-                assert r.status_code == 200, r.text
-                r = await http.post(
-                    f"/api/missions/{mission_id}/client-confirmation",
-                    headers=ops,
-                    json={"method": "signed order form"},
-                )
-                assert r.status_code == 200, r.text
-
+        ids = await _signed_missions(server, member, mine, ops, MISSIONS, "Stage lighting")
         await _wait_flagged(server, ids)
         await page.goto("/console/ops")
         for mission_id in ids:
@@ -190,12 +165,15 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
         await _set_gateway(page, "0", "training: the declaration service is back")
         await expect(page.locator("#gateway-declaration .badge")).to_have_text("healthy")
 
-        # Bulk retry: the preview lists exactly the member's stuck missions.
-        await page.goto(f"/console/ops/bulk?member_id={member['id']}&needs_attention=yes&preview=1")
+        # Bulk retry on the member's missions: the preview lists exactly them, the healthy one
+        # included (the workflow will refuse to retry it, and the run says why).
+        await page.goto("/console/ops/bulk")
+        await page.get_by_label("Member id").fill(str(member["id"]))
+        await page.get_by_role("button", name="Preview").click()
         targets = page.locator("#bulk-targets tbody tr[data-mission]")
-        await expect(targets).to_have_count(MISSIONS)
+        await expect(targets).to_have_count(MISSIONS + 1)
         listed = {int(await t.get_attribute("data-mission") or 0) for t in await targets.all()}
-        assert listed == set(ids)
+        assert listed == {*ids, healthy}
         await page.get_by_label("Action").select_option("retry")
         await page.get_by_label("Reason", exact=True).fill("declaration service repaired")
         await shot(page, "06-ops-bulk-preview")
@@ -205,12 +183,16 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
         )
         done = page.locator('#bulk-items tr[data-status="done"]')
         await expect(done).to_have_count(MISSIONS)
+        refused = page.locator(f'#bulk-items tr[data-mission="{healthy}"]')
+        await expect(refused).to_have_attribute("data-status", "refused")
+        assert (await refused.locator("td").nth(2).inner_text()).strip()  # with the reason
         await shot(page, "07-ops-bulk-finished")
 
         # The declarations go through: each mission moves on to in_progress.
         await _wait_stage(server, ids, "in_progress")
         await page.goto(f"/console/missions?member_id={member['id']}&stage=in_progress")
-        await expect(page.locator("#mission-list tbody tr[data-mission]")).to_have_count(MISSIONS)
+        listed_now = page.locator("#mission-list tbody tr[data-mission]")
+        await expect(listed_now).to_have_count(MISSIONS + 1)
 
         # One audit row per mission retried, and one per gateway change.
         await page.goto("/console/ops/audit?action=retry")
@@ -231,6 +213,11 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
                 )
             )
         assert retries == MISSIONS
+        async with server.db.session() as session:
+            refused_rows = await session.scalar(
+                select(func.count(AuditEntry.id)).where(AuditEntry.mission_id == healthy)
+            )
+        assert refused_rows == 0  # a refused repair changes nothing, so it writes no audit row
         assert gateway_changes == 2
         response = await page.goto(f"/console/missions/{ids[0]}")
         assert response is not None and response.status == 200, _server_log(tmp_path_factory)
@@ -245,6 +232,46 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
         await shot(page, "09-ops-mission")
     finally:
         await context.close()
+
+
+async def _signed_missions(
+    server: Server,
+    member: dict[str, Any],
+    mine: dict[str, str],
+    ops: dict[str, str],
+    count: int,
+    title: str,
+) -> list[int]:
+    """Missions created and signed by the member, confirmed by ops: their declaration starts."""
+    start = (await server.today()).toordinal() + 40
+    ids = []
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        for i in range(count):
+            r = await http.post(
+                "/api/missions",
+                headers=mine,
+                json={
+                    "member_id": member["id"],
+                    "client_id": member["client_id"],
+                    "title": f"{title} {i}",
+                    "start_date": _iso(start),
+                    "end_date": _iso(start + 2),
+                    "amount_excl_vat": "900.00",
+                    "vat_rate": "21",
+                },
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        for mission_id in ids:
+            r = await http.post(f"/api/missions/{mission_id}/sign", headers=mine)
+            assert r.status_code == 200, r.text
+            r = await http.post(
+                f"/api/missions/{mission_id}/client-confirmation",
+                headers=ops,
+                json={"method": "signed order form"},
+            )
+            assert r.status_code == 200, r.text
+    return ids
 
 
 def _server_log(tmp_path_factory: Any) -> str:
