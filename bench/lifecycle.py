@@ -53,6 +53,7 @@ from bench.stack import (
 )
 
 RATIO_TARGET = 0.8
+RECORDED = ROOT / "bench" / "results" / "lifecycle_happy_path.json"
 MISSION_TIMEOUT = 300.0
 ROLES = ["temporal", "worker", "api", "database", "bare_worker", "driver"]
 STAFF_PASSWORD = "bench staff password"
@@ -352,7 +353,11 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: Sampler) -> lis
         m = (await http.get(f"/api/missions/{warm_id}", headers=driver.ops)).json()
         offset = date.fromisoformat(m["pay_date"]) - date.fromisoformat(m["end_date"])
         driver.pay_offset_days = offset.days
-        mission_cost = history_cost("mission", await history_of(temporal, f"mission-{warm_id}"), 0)
+        recorded = await history_of(temporal, f"mission-{warm_id}")
+        mission_cost = history_cost("mission", recorded, 0)
+        # a fresh happy-path history of the commit under test, for `cost.py --history`
+        RECORDED.parent.mkdir(parents=True, exist_ok=True)
+        RECORDED.write_text(json.dumps(recorded, indent=1))
         # the bare base shape, then whatever the mission does beyond it, then the check
         await asyncio.wait_for(driver.bare(10_000_000), MISSION_TIMEOUT)
         base = history_cost("bare", await history_of(temporal, f"bare-{driver.run_id}-10000000"), 0)
@@ -401,6 +406,8 @@ def report(phases: list[Phase], args: argparse.Namespace) -> tuple[list[Row], di
             "same shape",
             coop.shape == bare.shape,
         ),
+        Row("  coopflow shape", ", ".join(f"{k} {v}" for k, v in coop.shape.items() if v)),
+        Row("  bare shape", ", ".join(f"{k} {v}" for k, v in bare.shape.items() if v)),
     ]
     for p in phases:
         rows.append(
