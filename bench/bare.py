@@ -36,6 +36,7 @@ class BareInput:
     # what the mission does beyond this base shape (e.g. its document activities), run first
     extra_activities: int = 0
     extra_timers: int = 0
+    extra_patches: int = 0  # workflow.patched(): a marker (and a search-attribute upsert) each
 
 
 @workflow.defn(name="BareMission")
@@ -50,6 +51,8 @@ class BareMission:
     @workflow.run
     async def run(self, inp: BareInput) -> str:
         self.started_at = workflow.now().timestamp()
+        for n in range(inp.extra_patches):
+            workflow.patched(f"bench-{n}")
         for _ in range(inp.extra_activities):
             await self._noop()
         for _ in range(inp.extra_timers):

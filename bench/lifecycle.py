@@ -366,6 +366,7 @@ async def bench(stack: Stack, args: argparse.Namespace, sampler: Sampler) -> lis
                 0, mission_cost.by_category["activities"] - base.by_category["activities"]
             ),
             "extra_timers": max(0, mission_cost.by_category["timers"] - base.by_category["timers"]),
+            "extra_patches": mission_cost.by_category["markers"],
         }
         await asyncio.wait_for(driver.bare(10_000_001), MISSION_TIMEOUT)
         bare_cost = history_cost(
