@@ -155,11 +155,12 @@ async def test_ops_breaks_the_gateway_then_bulk_retries_the_stuck_missions(
 
         # Missions signed and confirmed now fail their declaration, again and again.
         ids = await _signed_missions(server, member, mine, ops, MISSIONS, "Stage lighting")
-        await _wait_flagged(server, ids)
+        # The stuck cases page refreshes itself (htmx): ops watch them arrive.
         await page.goto("/console/ops")
         for mission_id in ids:
             row = page.locator(f'#stuck-cases tr[data-mission="{mission_id}"]')
-            await expect(row).to_contain_text("declaration")
+            await expect(row).to_contain_text("declaration", timeout=40_000)
+        await _wait_flagged(server, ids)
         await shot(page, "05-ops-stuck-cases")
 
         await _set_gateway(page, "0", "training: the declaration service is back")

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -18,7 +19,8 @@ from api.app import create_app
 from core.db import Database
 from core.settings import Settings
 from models import AuditEntry
-from services import people
+from services import collection, people
+from services.invoicing import mission_invoice
 from tests.conftest import member_payload, unique
 from tests.console.conftest import PASSWORD, Book
 
@@ -306,3 +308,48 @@ async def test_gateway_form_checks_its_fields_and_audits_the_change(
     assert await _audit_rows(db, action="set_gateway", reason="reset") >= 1
     r = await http.post("/console/ops/gateways/teleporter", data=data)
     assert r.status_code == 404
+
+
+async def test_ops_match_a_payment_in_suspense_by_hand(
+    browsers: Browsers, book: Book, db: Database
+) -> None:
+    async with db.session() as session:
+        payment, matched = await collection.record_payment(
+            session,
+            amount=Decimal("100.00"),
+            received_on=book.today,
+            structured_communication=None,
+            bank_transaction_id=unique("SUSPENSE-"),
+            today=book.today,
+            recorded_by_user_id=book.ops.id,
+        )
+        assert matched is None
+        invoice = await mission_invoice(session, book.missions["foreign"].id)
+        payment_id, invoice_id, balance = payment.id, invoice.id, invoice.balance
+    http = await browsers.as_(OPS)
+    page = await http.get("/console/ops")
+    assert f'data-payment="{payment_id}"' in page.text
+    csrf = csrf_of(page.text)
+    url = f"/console/ops/payments/{payment_id}/match"
+    # Without a reason, or to an invoice that does not exist: refused, nothing matched.
+    refusals = [
+        {"invoice_id": str(invoice_id), "reason": ""},
+        {"invoice_id": "999999", "reason": "x"},
+    ]
+    for refused in refusals:
+        r = await http.post(url, data={"csrf_token": csrf, **refused})
+        assert r.status_code == 303 and r.headers["location"] == "/console/ops#suspense"
+        assert "coopflow_flash" in r.headers.get("set-cookie", "")
+    assert await _audit_rows(db, action="match_payment", target_id=str(payment_id)) == 0
+    r = await http.post(
+        url, data={"csrf_token": csrf, "invoice_id": str(invoice_id), "reason": "matched by hand"}
+    )
+    assert r.status_code == 303
+    assert await _audit_rows(db, action="match_payment", target_id=str(payment_id)) == 1
+    async with db.session() as session:
+        invoice = await mission_invoice(session, book.missions["foreign"].id)
+        assert invoice.balance == balance - Decimal("100.00")
+    page = await http.get("/console/ops")
+    assert f'data-payment="{payment_id}"' not in page.text
+    data = {"csrf_token": csrf, "invoice_id": "1", "reason": "x"}
+    assert (await http.post("/console/ops/payments/99999999/match", data=data)).status_code == 404

@@ -90,16 +90,18 @@ async def match_payment(
         payment, invoice = await repairs.match_payment(
             session, page.viewer, int(payment_id), invoice_id, form.get("reason")
         )
-    except FieldError as err:
+    except (FieldError, DomainError) as err:
+        if isinstance(err, DomainError) and (err.status_code == 403 or not err.field):
+            raise  # not ops, or no such payment: the refusal page
         await session.rollback()
-        response = redirect("/console/ops")
+        response = redirect("/console/ops#suspense")
         flash(response, request, "error", f"{err.field}: {err.message}")
         return response
     await session.commit()
     client = await _temporal_or_none(request)
     if client is not None:
         await repairs.notify_payment(client, invoice.mission_id, payment.id, invoice.balance)
-    response = redirect("/console/ops")
+    response = redirect("/console/ops#suspense")
     flash(
         response,
         request,
