@@ -31,7 +31,7 @@ from web.console.common import (
     parse_list,
     query_string,
 )
-from web.console.pages import REPAIR_LABELS, _mission_id, mission_page
+from web.console.pages import REPAIR_LABELS, mission_page, path_mission_id
 from web.render import Page, flash, redirect, render
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ async def repair(
     settings: SettingsDep,
 ) -> Response:
     assert page.viewer is not None
-    mid = _mission_id(mission_id)
+    mid = path_mission_id(mission_id)
     if action not in repairs.REPAIRS:
         raise NotFound("repair")
     form = await _form(request)

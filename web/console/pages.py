@@ -35,7 +35,8 @@ router = APIRouter(prefix="/console", route_class=WebRoute, include_in_schema=Fa
 DEFAULT_PERIOD_DAYS = 90
 
 
-def _mission_id(raw: str) -> int:
+def path_mission_id(raw: str) -> int:
+    """A path id that is not a positive integer is simply a mission that does not exist."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
         raise NotFound("mission")
     return int(raw)
@@ -223,8 +224,8 @@ async def staff_download(
 ) -> Response:
     """A document of a mission the viewer may see, as the member downloads it."""
     assert page.viewer is not None
-    mission = await dashboard.staff_mission(session, page.viewer, _mission_id(mission_id))
-    doc = await documents.get_document(session, page.viewer, _mission_id(document_id))
+    mission = await dashboard.staff_mission(session, page.viewer, path_mission_id(mission_id))
+    doc = await documents.get_document(session, page.viewer, path_mission_id(document_id))
     if doc.mission_id != mission.id:
         raise NotFound("document")
     return with_headers(
@@ -240,4 +241,4 @@ async def staff_download(
 async def staff_mission_page(
     mission_id: str, page: StaffPage, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    return await mission_page(page, session, settings, _mission_id(mission_id))
+    return await mission_page(page, session, settings, path_mission_id(mission_id))
