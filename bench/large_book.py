@@ -479,7 +479,10 @@ def main(argv: list[str] | None = None) -> int:
         results, post = asyncio.run(watched(stack, bench(stack, args, book.size)))
         plans = slow_queries(stack.db_name, offset)
     rows, figures = report(results, post, load)
-    figures["slow_queries"] = [{"ms": d, "plan": p[:4000]} for d, p in plans[:50]]
+    figures["slow_queries"] = [
+        {"count": count, "worst_ms": worst, "plan": plan[:3000]}
+        for count, worst, plan in distinct_slow(plans)[:10]
+    ]
     print_slow(plans)
     print_table("Large book: reads, CSV export and POST under load", rows, stack.commit)
     if not args.no_record:
@@ -487,10 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_slow(plans: list[tuple[float, str]]) -> None:
-    if not plans:
-        print(f"\nno query over {SLOW_QUERY_MS} ms")
-        return
+def distinct_slow(plans: list[tuple[float, str]]) -> list[tuple[int, float, str]]:
+    """(times seen, worst ms, worst plan) per distinct statement, worst first."""
     seen: dict[str, tuple[int, float, str]] = {}
     for duration, plan in plans:
         m = re.search(r"Query Text: (.*)", plan)
@@ -500,8 +501,18 @@ def print_slow(plans: list[tuple[float, str]]) -> None:
             seen[key] = (count + 1, duration, plan)
         else:
             seen[key] = (count + 1, worst, seen[key][2])
-    print(f"\n{len(plans)} statements over {SLOW_QUERY_MS} ms, {len(seen)} distinct; worst first:")
-    for count, worst, plan in sorted(seen.values(), key=lambda v: -v[1])[:8]:
+    return sorted(seen.values(), key=lambda v: -v[1])
+
+
+def print_slow(plans: list[tuple[float, str]]) -> None:
+    if not plans:
+        print(f"\nno query over {SLOW_QUERY_MS} ms")
+        return
+    distinct = distinct_slow(plans)
+    print(
+        f"\n{len(plans)} statements over {SLOW_QUERY_MS} ms, {len(distinct)} distinct; worst first:"
+    )
+    for count, worst, plan in distinct[:8]:
         print(f"\n--- {count}x, worst {worst:.0f} ms (EXPLAIN ANALYZE, BUFFERS):\n{plan[:3000]}")
 
 
