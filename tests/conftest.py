@@ -117,14 +117,21 @@ def unique(prefix: str = "t") -> str:
 
 # Valid Belgian identifiers for test members: NISS check digits computed, IBANs known-good.
 def make_niss(seq: int) -> str:
-    """A valid national number for someone born 1985-01-01 with serial `seq` (1..997)."""
-    base = f"850101{seq:03d}"
+    """A valid national number, different for every `seq` >= 1: serials 1..997 of one birth day
+    (1985-01-01), then of the next day, and so on (the suite makes well over 997 members)."""
+    born = date(1985, 1, 1) + timedelta(days=(seq - 1) // 997)
+    base = f"{born:%y%m%d}{(seq - 1) % 997 + 1:03d}"
     check = 97 - int(base) % 97
     return f"{base}{check:02d}"
 
 
 _niss_seq = itertools.count(1)  # a fresh database per run: serials stay unique
 IBANS = ["BE71096123456769", "BE62510007547061", "BE43068999999501"]
+
+
+def next_niss() -> str:
+    """A national number no other member of this test run has."""
+    return make_niss(next(_niss_seq))
 
 
 def member_payload(**over: Any) -> dict[str, Any]:

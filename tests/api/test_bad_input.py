@@ -16,7 +16,14 @@ import pytest
 from domain.ogm import ogm_for_invoice
 from models import Expense, Member, Payment, TimelineEvent, User
 from tests.api.conftest import Account, assert_refused, count, snapshot
-from tests.conftest import Stack, client_payload, make_niss, member_payload, unique
+from tests.conftest import (
+    Stack,
+    client_payload,
+    make_niss,
+    member_payload,
+    next_niss,
+    unique,
+)
 
 # ---------------------------------------------------------------- members
 
@@ -77,7 +84,7 @@ async def test_member_refused(
 
 async def test_member_identifiers_stored_normalised(stack: Stack) -> None:
     """Spaces and lower case are accepted and stored compact (the counterpart of the refusals)."""
-    niss = make_niss(991)
+    niss = next_niss()
     payload = good_member(
         iban="be71 0961 2345 6769",
         national_number=f"{niss[:2]}.{niss[2:4]}.{niss[4:6]}-{niss[6:9]}.{niss[9:]}",

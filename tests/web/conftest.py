@@ -35,7 +35,7 @@ from tests.conftest import (
     ROOT,
     TEST_POLICY_CHANGES,
     alembic_config,
-    make_niss,
+    next_niss,
     unique,
 )
 from worker import build_worker
@@ -136,7 +136,7 @@ class Server:
                 email=email,
                 password=PASSWORD,
                 iban=IBANS[0],
-                national_number=make_niss(n),
+                national_number=next_niss(),
                 language=over.pop("language", "en"),
             )
             client = await people.create_client(
