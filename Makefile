@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: venv
+	bash .ci/system-deps run
 	$(BIN)/coopflow up
 
 test: venv
@@ -42,6 +43,7 @@ lint: venv
 
 # A fresh demo every time: its state (SQLite + Temporal history) lives in var/demo.
 demo: venv
+	bash .ci/system-deps run
 	rm -rf var/demo
 	COOPFLOW_DAY_SECONDS=2 COOPFLOW_VAR_DIR=var/demo $(BIN)/coopflow up --demo
 
