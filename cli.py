@@ -462,7 +462,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         lines = [
             "",
             "Coopflow is running:",
-            f"  API          {api_base}",
+            f"  Members      {api_base}/  (log in: missions, documents, profile)",
+            f"  Staff        {api_base}/console  (advisor dashboard, ops console)",
+            f"  API          {api_base}/api",
             f"  API docs     {api_base}/docs",
             f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}",
             f"  state        {var_dir}",

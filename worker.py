@@ -90,6 +90,9 @@ async def _sweep(client: Client, db: Database, settings: Settings, stop: asyncio
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # WeasyPrint narrates every step of every PDF at INFO; its warnings still show.
+    for noisy in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     asyncio.run(run(get_settings()))
 
 
