@@ -74,7 +74,7 @@ ENDPOINTS = [
     ),
     Endpoint("mission page", "/console/missions/{mission_id}", "ops", page=True),
     Endpoint(
-        "CSV export, 10,000 rows",
+        "CSV export of the dunning list (10,000 rows in the full book)",
         "/console/missions.csv",
         "ops",
         "stage=dunning",
