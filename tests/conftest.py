@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,9 +81,13 @@ def migrated(settings: Settings) -> str:
     return settings.database_url
 
 
-@pytest.fixture(scope="session")
-async def db(migrated: str, settings: Settings) -> AsyncIterator[Database]:
-    database = Database(make_engine(settings))
+async def prepare_database(database: Database, endowment_reference: str) -> None:
+    """The suite's policy (fast retries, short waits) and an endowed guarantee fund.
+
+    The fund advances only above its floor: endow it, as ops would (a top-up, once per
+    reference)."""
+    from services.fund import top_up
+
     async with database.session() as session:
         row = await session.scalar(select(Parameter).where(Parameter.key == "policy.lifecycle"))
         assert row is not None
@@ -91,19 +96,20 @@ async def db(migrated: str, settings: Settings) -> AsyncIterator[Database]:
             .where(Parameter.id == row.id)
             .values(value={**row.value, **TEST_POLICY_CHANGES})
         )
-        # The guarantee fund advances only above its floor: endow it, as ops would (a top-up).
-        from decimal import Decimal
-
-        from services.fund import top_up
-
         await top_up(
             session,
             amount=Decimal("1000000.00"),
-            reference="TEST-ENDOWMENT",
+            reference=endowment_reference,
             reason="test suite opening balance",
             business_date=date(2026, 1, 1),
             recorded_by_user_id=None,
         )
+
+
+@pytest.fixture(scope="session")
+async def db(migrated: str, settings: Settings) -> AsyncIterator[Database]:
+    database = Database(make_engine(settings))
+    await prepare_database(database, "TEST-ENDOWMENT")
     yield database
     await database.dispose()
 

@@ -16,26 +16,23 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import Database, make_engine
 from core.settings import Settings
-from models import Parameter
 from tests.conftest import (
     BELGIAN_VAT,
     IBANS,
     ROOT,
-    TEST_POLICY_CHANGES,
     alembic_config,
     next_niss,
+    prepare_database,
     unique,
 )
 from worker import build_worker
@@ -95,24 +92,7 @@ def web_settings(web_db_url: str) -> Settings:
 @pytest.fixture(scope="session")
 async def web_db(web_settings: Settings) -> AsyncIterator[Database]:
     database = Database(make_engine(web_settings))
-    async with database.session() as session:
-        row = await session.scalar(select(Parameter).where(Parameter.key == "policy.lifecycle"))
-        assert row is not None
-        await session.execute(
-            update(Parameter)
-            .where(Parameter.id == row.id)
-            .values(value={**row.value, **TEST_POLICY_CHANGES})
-        )
-        from services.fund import top_up
-
-        await top_up(
-            session,
-            amount=Decimal("1000000.00"),
-            reference="WEB-TEST-ENDOWMENT",
-            reason="web tests opening balance",
-            business_date=date(2026, 1, 1),
-            recorded_by_user_id=None,
-        )
+    await prepare_database(database, "WEB-TEST-ENDOWMENT")
     yield database
     await database.dispose()
 
