@@ -13,6 +13,7 @@ from activities.mission import MissionActivities
 from core.db import Database, make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
+from services import documents
 from services.mail import Mailer, OutboxMailer
 from services.peppol import sender_for
 from services.sendgrid_mailer import SendGridMailer
@@ -63,6 +64,7 @@ async def run(settings: Settings) -> None:
     client = await connect(settings)
     db = Database(make_engine(settings))
     worker = build_worker(client, db, settings)
+    documents.use_render_processes(settings.render_processes)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -72,6 +74,7 @@ async def run(settings: Settings) -> None:
         sweeper = asyncio.create_task(_sweep(client, db, settings, stop))
         await stop.wait()
         await sweeper
+    documents.stop_render_processes()
     await db.dispose()
 
 

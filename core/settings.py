@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str = ""
     temporal_ui_url: str = "http://127.0.0.1:8233"
     sweep_seconds: float = 30.0
+    # Processes the worker renders PDFs in, beside its own (0: in a thread of the worker).
+    render_processes: int = 1
     # Ops bulk actions: missions acted on per second (one Temporal Update each).
     bulk_rate_per_second: float = 5.0
     login_max_failures: int = 5

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
 import re
+import signal
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -135,8 +139,7 @@ async def ensure_pdf(
         data = await document_data(
             session, mission_id, kind, credit_note_id=credit_note_id, business_date=business_date
         )
-    # Rendering is CPU work: off the event loop, so the worker keeps heartbeating and polling.
-    content = await asyncio.to_thread(render.render_pdf, kind, data.data)
+    content = await _render(kind, data.data)
     return await store(
         db,
         mission_id,
@@ -151,6 +154,57 @@ async def ensure_pdf(
             content=content,
         ),
     )
+
+
+# ---------------------------------------------------------------- where PDFs are rendered
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+
+
+def _ignore_interrupts() -> None:
+    """Render processes leave Ctrl-C to their parent, which shuts the pool down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from documents import render  # noqa: F401 - WeasyPrint and the templates, loaded once
+
+
+def use_render_processes(processes: int) -> None:
+    """Render PDFs in `processes` separate processes (0: in a thread of this one).
+
+    WeasyPrint holds the GIL: rendered in the worker's own process, a PDF stalls every other
+    activity and update for its duration. The worker process sets this at start."""
+    global _pool, _pool_size
+    stop_render_processes()
+    _pool_size = processes
+    if processes > 0:
+        _pool = ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),  # never fork a running worker
+            initializer=_ignore_interrupts,
+        )
+
+
+def stop_render_processes() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+async def _render(kind: str, data: Any) -> bytes:
+    from documents import render
+
+    if _pool is None:
+        # Off the event loop at least, so the worker keeps heartbeating and polling.
+        return await asyncio.to_thread(render.render_pdf, kind, data)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            _pool, render.render_pdf, kind, data
+        )
+    except BrokenProcessPool:
+        # A render process died (killed, out of memory): a fresh pool for the activity's retry.
+        use_render_processes(_pool_size)
+        raise
 
 
 # ---------------------------------------------------------------- e-invoices (UBL)

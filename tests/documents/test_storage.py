@@ -203,3 +203,32 @@ async def test_a_refused_e_invoice_is_recorded_as_failed(db: Database, settings:
             select(PeppolMessage).where(PeppolMessage.mission_id == mission_id)
         )
     assert row is not None and row.status == "failed" and "not registered" in (row.error or "")
+
+
+async def test_pdfs_render_in_a_separate_process_and_survive_its_death(
+    db: Database, settings: Settings
+) -> None:
+    """The worker renders in a process pool (WeasyPrint holds the GIL); a dead render process
+    fails that attempt only, and the retry gets a fresh pool."""
+    import multiprocessing
+    import os
+    import signal as signals
+    from concurrent.futures.process import BrokenProcessPool
+
+    mission_id, _ = await _invoiced(db, settings)
+    other_id, _ = await _invoiced(db, settings)
+    documents.use_render_processes(1)
+    try:
+        made = await documents.ensure_pdf(db, mission_id, "invoice")
+        assert made.content.startswith(b"%PDF") and made.media_type == "application/pdf"
+        children = multiprocessing.active_children()
+        assert children, "rendered in a child process"
+        for child in children:
+            assert child.pid is not None
+            os.kill(child.pid, signals.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            await documents.ensure_pdf(db, other_id, "invoice")
+        retried = await documents.ensure_pdf(db, other_id, "invoice")  # the activity's retry
+        assert retried.content.startswith(b"%PDF")
+    finally:
+        documents.stop_render_processes()
