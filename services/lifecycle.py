@@ -3,6 +3,7 @@ built with the same validators, then the workflow's Update, whose refusal become
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
+
+log = logging.getLogger(__name__)
 
 
 def work_report(
@@ -55,10 +58,14 @@ async def run_update(client: Client, mission: Mission, name: str, arg: Any) -> s
             if status == 422 and field:
                 raise FieldError(field, cause.message) from None
             raise DomainError(cause.message, status, field) from None
+        log.warning("update %s of %s failed: %s", name, mission.workflow_id, cause or err)
         raise DomainError(f"the step failed: {cause or err}", 503, "mission") from None
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise DomainError(
                 f"mission {mission.id} is closed ({mission.stage})", 409, "mission"
             ) from None
+        log.warning(
+            "update %s of %s failed: %s %s", name, mission.workflow_id, err.status.name, err.message
+        )
         raise DomainError("the workflow service is unavailable; try again shortly", 503) from err

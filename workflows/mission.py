@@ -78,10 +78,14 @@ class Cancelled(Exception):
 
 @workflow.defn(name="MissionWorkflow")
 class MissionWorkflow:
-    def __init__(self) -> None:
-        self.mission_id = 0
-        self.clock: BusinessClock | None = None
-        self.plan: MissionPlan | None = None
+    @workflow.init
+    def __init__(self, inp: MissionInput) -> None:
+        # From the input, before anything else runs: an Update delivered with the start (a member
+        # signing right after creating the mission) is handled before run() begins, and needs the
+        # clock and the plan already.
+        self.mission_id = inp.mission_id
+        self.clock: BusinessClock | None = inp.clock.to_clock()
+        self.plan: MissionPlan | None = inp.plan
         self.stage = "contract"
         self.signed = False
         self.signed_recorded = False
