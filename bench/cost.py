@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,18 +138,34 @@ def load(paths: list[Path]) -> list[Cost]:
     return costs
 
 
+def _revision(name: str) -> int:
+    """`revision_2_written_off` -> 2; a history recorded before revisions existed -> 0."""
+    head, _, rest = name.partition("_")
+    number = rest.partition("_")[0]
+    return int(number) if head == "revision" and number.isdigit() else 0
+
+
 def roles(costs: list[Cost]) -> dict[str, Cost]:
     """The three paths the issue asks about, picked from what the histories show."""
-    by_name = {c.name: c for c in costs}
+    # What a mission started today costs: the histories recorded at the newest workflow revision
+    # (`revision_<N>_<path>`, see contracts.mission.REVISION_PATCHES) where there are some.
+    newest = max((_revision(c.name) for c in costs), default=0)
+    current = [c for c in costs if _revision(c.name) == newest]
+
+    def pool(keep: Callable[[Cost], bool]) -> list[Cost]:
+        return [c for c in current if keep(c)] or [c for c in costs if keep(c)]
+
     picked: dict[str, Cost] = {}
-    happy = by_name.get("paid_before_day_7") or by_name.get("lifecycle_happy_path")
+    happy = pool(lambda c: c.name.endswith("paid_before_day_7")) or pool(
+        lambda c: c.name == "lifecycle_happy_path"
+    )
     if happy:
-        picked["happy path (paid right after the invoice)"] = happy
-    written_off = [c for c in costs if c.outcome == "written_off"]
+        picked["happy path (paid right after the invoice)"] = happy[0]
+    written_off = pool(lambda c: c.outcome == "written_off")
     if written_off:
         picked["written-off path"] = max(written_off, key=lambda c: c.actions)
     # the written-off path climbs the whole ladder; the longest one a payment still stops:
-    dunning = [c for c in costs if c.dunning_steps and c.outcome != "written_off"]
+    dunning = pool(lambda c: bool(c.dunning_steps) and c.outcome != "written_off")
     if dunning:
         longest = max(dunning, key=lambda c: (c.dunning_steps, c.events))
         picked["longest dunning path, then paid"] = longest

@@ -71,6 +71,20 @@ class MissionInput(Contract):
     mission_id: int
     clock: ClockSpec
     plan: MissionPlan
+    # The workflow code revision the mission starts on (`CURRENT_REVISION` for every new start).
+    # Inputs recorded before revisions existed have none: 0, and replay through `patched()`.
+    revision: int = 0
+
+
+# Revision 1 runs every change released as a `workflow.patched()` patch up to 2026-11-29 without
+# calling `patched()`: each call records a marker and upserts TemporalChangeVersion in a new
+# workflow, two billed actions per mission for a branch every new mission takes anyway. Workflows
+# started before (revision 0) still decide by `patched()`, so their histories replay unchanged.
+# A later change is a new `patched()` id; once released, fold it into the next revision.
+REVISION_PATCHES: dict[int, frozenset[str]] = {
+    1: frozenset({"documents-at-start", "ops-hold", "ops-dunning-pause", "ops-skip-step"}),
+}
+CURRENT_REVISION = max(REVISION_PATCHES)
 
 
 class StepRecord(Contract):

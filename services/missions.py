@@ -11,7 +11,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, exc, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.mission import ClockSpec, MissionInput, MissionPlan, mission_workflow_id
+from contracts.mission import (
+    CURRENT_REVISION,
+    ClockSpec,
+    MissionInput,
+    MissionPlan,
+    mission_workflow_id,
+)
 from core.errors import DomainError, NotFound
 from domain.calendar import add_belgian_working_days
 from domain.errors import FieldError
@@ -193,7 +199,9 @@ async def create_mission(
         created_on=today,
         policy=policy,
     )
-    return mission, MissionInput(mission_id=mission.id, clock=clock, plan=plan)
+    return mission, MissionInput(
+        mission_id=mission.id, clock=clock, plan=plan, revision=CURRENT_REVISION
+    )
 
 
 async def workflow_input(session: AsyncSession, mission: Mission, clock: ClockSpec) -> MissionInput:
@@ -207,7 +215,7 @@ async def workflow_input(session: AsyncSession, mission: Mission, clock: ClockSp
         created_on=mission.created_on,
         policy=policy,
     )
-    return MissionInput(mission_id=mission.id, clock=clock, plan=plan)
+    return MissionInput(mission_id=mission.id, clock=clock, plan=plan, revision=CURRENT_REVISION)
 
 
 async def add_timeline(

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.mission import MissionActivities
     from contracts.mission import (
         MAX_HOLD_DAYS,
+        REVISION_PATCHES,
         AttentionFlag,
         CancelMission,
         CancelRecord,
@@ -86,6 +87,7 @@ class MissionWorkflow:
         self.mission_id = inp.mission_id
         self.clock: BusinessClock | None = inp.clock.to_clock()
         self.plan: MissionPlan | None = inp.plan
+        self.revision = inp.revision
         self.stage = "contract"
         self.signed = False
         self.signed_recorded = False
@@ -124,7 +126,7 @@ class MissionWorkflow:
         self.plan = inp.plan
         try:
             # Released histories have no documents step: replaying them must not add one.
-            if workflow.patched("documents-at-start"):
+            if self._patched("documents-at-start"):
                 await self._step(
                     "documents",
                     MissionActivities.prepare_documents,
@@ -654,7 +656,7 @@ class MissionWorkflow:
     async def _hold_gate(self, condition: Callable[[], bool] | None = None) -> bool:
         """While ops hold the mission nothing comes due: wait for the resume, the hold's expiry or
         a cancellation; True if `condition` came true meanwhile (a payment still counts)."""
-        if self.hold is None or not workflow.patched("ops-hold"):
+        if self.hold is None or not self._patched("ops-hold"):
             return False
         assert self.clock is not None
         while self.hold is not None:
@@ -688,11 +690,21 @@ class MissionWorkflow:
 
     async def _dunning_gate(self) -> bool:
         """The ladder is paused: wait for the restart; True if the invoice got paid meanwhile."""
-        workflow.patched("ops-dunning-pause")
+        self._patched("ops-dunning-pause")
         await workflow.wait_condition(
             lambda: self.dunning_paused_on is None or self._paid_unsettled()
         )
         return self._paid_unsettled()
+
+    def _patched(self, patch_id: str) -> bool:
+        """A released change: on from the revision that folded it in, else `workflow.patched()`."""
+        if any(
+            patch_id in patches
+            for revision, patches in REVISION_PATCHES.items()
+            if revision <= self.revision
+        ):
+            return True
+        return workflow.patched(patch_id)
 
     async def _wait_until(self, day: date, condition: Callable[[], bool] | None = None) -> bool:
         """Sleep until business day `day` begins; True if `condition` came true first."""
@@ -825,7 +837,7 @@ class MissionWorkflow:
                 )
                 self.retries += 1
                 skip = self.skip_request
-                if skip is not None and workflow.patched("ops-skip-step"):
+                if skip is not None and self._patched("ops-skip-step"):
                     # Done by hand: recorded with its reference, and the workflow moves on.
                     self.skip_request = None
                     self.retry_requested = False
