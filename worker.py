@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from temporalio.client import Client
@@ -21,6 +22,19 @@ from services.starter import start_missing_workflows
 from workflows.mission import MissionWorkflow
 
 log = logging.getLogger("coopflow.worker")
+
+# Workflows kept in memory between their tasks (the sticky cache). Each cached MissionWorkflow
+# costs the worker ~0.2 MB (its sandbox; bench/waiting.py measures it), so caching every waiting
+# mission (20,000 here before) would take ~4 GB for workflows that sleep for days. A cache only
+# saves the replay of a short history when the next task comes; missions are active for seconds
+# (an update, an activity, the next wait), so the cache is sized for the missions active at once
+# (~40/s at most on this machine), with headroom; an evicted mission replays when it wakes.
+CACHED_WORKFLOWS = 1000
+
+
+def cached_workflows() -> int:
+    """The sticky cache size; COOPFLOW_MAX_CACHED_WORKFLOWS overrides it (benchmarks compare)."""
+    return int(os.environ.get("COOPFLOW_MAX_CACHED_WORKFLOWS", CACHED_WORKFLOWS))
 
 
 def build_mailer(settings: Settings) -> Mailer:
@@ -56,7 +70,7 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
             activities.send_email,
             activities.prepare_documents,
         ],
-        max_cached_workflows=20000,
+        max_cached_workflows=cached_workflows(),
     )
 
 

@@ -2,25 +2,33 @@
 
 Loads N missions in the contract stage with COPY, starts their workflows through the
 application's own starter (what the worker's sweep does, with 100 starts in flight), and lets them
-wait for the signature deadline (the policy's confirmation days). Started is not settled: each
-workflow first runs its opening activities (the contract PDF), so the idle figures are taken once
-the worker is quiet. Prints the Temporal server's and
-the worker's RSS and CPU while everything waits, then the time it takes to resume all of them when
-their timers fire together (each is cancelled for want of a signature: one timer, two activities).
+wait for the signature deadline (the policy's confirmation days). Prints the Temporal server's,
+the worker's and its render process's RSS and CPU while everything waits, then the time it takes
+to resume all of them when their timers fire together (each is cancelled for want of a signature:
+one timer, two activities).
+
+Start documents are pre-loaded. Each workflow first runs `prepare_documents` (order form,
+contract, payslip estimate; ~0.5 s of CPU each with WeasyPrint), which would make 20,000 starts
+take hours here. A mission that exists in the book already has them, so the loader COPY-loads
+their `documents` rows too (same keys, kinds, template versions as `ensure_pdf`; the bytes are
+rendered once per kind by the real renderer, from mission 1's data, and shared, with their true
+SHA-256): the activity finds them and renders nothing. The first RENDERED missions (default 10)
+are left without them, so the worker really renders theirs (its render process starts, and is
+measured); the run checks that exactly those 3 x RENDERED rows were added. Render cost is what
+`lifecycle.py` measures.
 
     .venv/bin/python bench/waiting.py [--n 2000] [--idle 60] [--quick] [--rev COMMIT | --worktree]
-
-The default is 2,000 so that `make bench` fits in about half an hour: each mission's first
-activity renders its contract PDF (~0.5 s of worker CPU here), so 20,000 take hours to settle.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import math
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +36,7 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psutil
 import psycopg
 from tqdm import tqdm
 
@@ -46,10 +55,84 @@ MEMBER_COLS = (
     "advisor_user_id",
     "created_at",
 )
-# Real seconds one mission takes from its start to its first wait, on this 2-core machine (the
-# first activity renders the contract PDF): places the timers after every mission settled.
-SETTLE_GUESS = 0.6
+# Real seconds one mission takes from its start to its first wait, on this 2-core machine (its
+# documents pre-loaded): places the timers after every mission settled. --day-seconds overrides.
+SETTLE_GUESS = 0.06
 QUIET_CPU = 0.10  # the worker is settled below 10 % of a core
+RENDERED = 10  # missions left without pre-loaded documents: the worker renders theirs
+
+# Renders the start documents once, with the exported commit's own code and data (mission 1's),
+# and writes what `ensure_pdf` would store for each kind, to be COPY-loaded for every mission.
+RENDER = """
+import asyncio, base64, json, sys
+from datetime import date
+from core.db import get_database
+from documents import render
+from services import documents
+from services.document_data import document_data
+from workflows.mission import START_DOCUMENTS
+
+async def main(mission_id, on, out):
+    db = get_database()
+    made = []
+    async with db.session() as session:
+        for kind in START_DOCUMENTS:
+            data = await document_data(session, mission_id, kind, business_date=on)
+            content = render.render_pdf(kind, data.data)
+            made.append({
+                "kind": kind,
+                "key": documents.document_key(kind),
+                "audience": data.audience,
+                "language": data.language,
+                "filename": render.filename(kind, data.data),
+                "media_type": documents.PDF,
+                "template_version": render.TEMPLATE_VERSIONS[kind],
+                "sha256": documents.sha256(content),
+                "content": base64.b64encode(content).decode(),
+            })
+    await db.dispose()
+    with open(out, "w") as f:
+        json.dump(made, f)
+
+asyncio.run(main(int(sys.argv[1]), date.fromisoformat(sys.argv[2]), sys.argv[3]))
+"""
+DOCUMENT_COLS = (
+    "mission_id",
+    "kind",
+    "key",
+    "audience",
+    "language",
+    "filename",
+    "media_type",
+    "template_version",
+    "sha256",
+    "size",
+    "content",
+    "created_at",
+)
+
+
+class WaitingStack(Stack):
+    """The stack, with the worker's render process (and multiprocessing's tracker) as roles."""
+
+    def pids(self) -> dict[str, list[int]]:
+        out = super().pids()
+        worker = self.procs.get("worker")
+        out["render"], out["mp_tracker"] = [], []
+        if worker is not None and worker.poll() is None:
+            try:
+                children = psutil.Process(worker.pid).children(recursive=True)
+            except psutil.Error:
+                children = []
+            for child in children:
+                try:
+                    cmd = " ".join(child.cmdline())
+                except psutil.Error:
+                    continue
+                role = "mp_tracker" if "resource_tracker" in cmd else "render"
+                out[role].append(child.pid)
+        return out
+
 
 START = """
 import asyncio, sys
@@ -81,7 +164,7 @@ asyncio.run(main(int(sys.argv[1])))
 """
 
 
-def load_missions(stack: Stack, n: int, members: int = 200) -> None:
+def load_missions(stack: Stack, n: int, members: int = 200) -> date:
     """N contract-stage missions created today (business), without their workflows yet."""
     today = datetime.now(ZoneInfo("Europe/Brussels")).date()
     now = datetime.now(UTC)
@@ -171,6 +254,73 @@ def load_missions(stack: Stack, n: int, members: int = 200) -> None:
         )
     with psycopg.connect(stack.psycopg_dsn) as conn:
         copy_book(conn, book)
+    return today
+
+
+def load_start_documents(stack: Stack, n: int, today: date, rendered: int) -> dict[str, Any]:
+    """COPY the start documents of missions rendered+1..n, as `prepare_documents` would store
+    them: rendered once per kind (mission 1's data, the commit's renderer), bytes shared."""
+    out = stack.tmp / "start_documents.json"
+    t0 = time.perf_counter()
+    stack.python(RENDER, "1", today.isoformat(), str(out))
+    render_s = time.perf_counter() - t0
+    made = json.loads(out.read_text())
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    with psycopg.connect(stack.psycopg_dsn) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY documents ({', '.join(DOCUMENT_COLS)}) FROM STDIN") as cp:
+            for doc in made:
+                doc["bytes"] = base64.b64decode(doc["content"])
+            for m in range(rendered + 1, n + 1):
+                for doc in made:
+                    content = doc["bytes"]
+                    cp.write_row(
+                        (
+                            m,
+                            doc["kind"],
+                            doc["key"],
+                            doc["audience"],
+                            doc["language"],
+                            # the file name carries the mission's reference (OF-000001 …)
+                            doc["filename"].replace("000001", f"{m:06d}"),
+                            doc["media_type"],
+                            doc["template_version"],
+                            doc["sha256"],
+                            len(content),
+                            content,
+                            now,
+                        )
+                    )
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("ANALYZE documents")
+    return {
+        "kinds": [d["kind"] for d in made],
+        "bytes_per_mission": sum(len(d["bytes"]) for d in made),
+        "render_s": render_s,
+        "copy_s": time.perf_counter() - t0,
+    }
+
+
+def document_counts(stack: Stack, rendered: int) -> dict[str, int]:
+    """Rows in `documents`: of the missions left to render, and of the pre-loaded ones."""
+    with psycopg.connect(stack.psycopg_dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE mission_id <= %s),"
+            " count(*) FILTER (WHERE mission_id > %s), count(*) FROM documents",
+            (rendered, rendered),
+        ).fetchone()
+    assert row is not None
+    return {"rendered_missions": row[0], "preloaded_missions": row[1], "total": row[2]}
+
+
+def maps_weasyprint(pid: int) -> bool | None:
+    """Whether a process has WeasyPrint's Pango loaded (its shared libraries are mapped)."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return None
+    return "libpango" in maps
 
 
 def scalar(stack: Stack, sql: str) -> Any:
@@ -186,15 +336,27 @@ def mb(value: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--n",
-        type=int,
-        default=2_000,
-        help="waiting missions (default 2000; the issue's figure is --n 20000: ~3 h to settle)",
+        "--n", type=int, default=2_000, help="waiting missions (default 2000; the issue's: 20000)"
     )
     parser.add_argument("--idle", type=float, default=60.0, help="seconds measured while idle")
     parser.add_argument("--concurrency", type=int, default=100, help="workflow starts in flight")
     parser.add_argument(
         "--day-seconds", type=float, default=0.0, help="business day length (default: computed)"
+    )
+    parser.add_argument(
+        "--rendered",
+        type=int,
+        default=RENDERED,
+        help=f"missions whose start documents the worker renders (default {RENDERED})",
+    )
+    parser.add_argument(
+        "--cached-workflows",
+        type=int,
+        default=0,
+        help="the worker's sticky cache size (COOPFLOW_MAX_CACHED_WORKFLOWS; default: worker.py's)",
+    )
+    parser.add_argument(
+        "--resume-timeout", type=float, default=0.0, help="give up resuming after (default: n/5 s)"
     )
     parser.add_argument("--quick", action="store_true", help="300 missions (< 2 min)")
     add_code_flags(parser)
@@ -202,12 +364,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.idle = 300, 15.0
+    args.rendered = min(args.rendered, args.n)
     confirmation_days = 14  # the seeded policy's; read back below
     # every timer fires at the same instant: the start of business day created_on + 14
     day = args.day_seconds or max(1.0, (args.n * SETTLE_GUESS + args.idle + 60) / confirmation_days)
-    stack = Stack(day_seconds=day, worktree=args.worktree, rev=args.rev)
+    extra_env = {}
+    if args.cached_workflows:
+        extra_env["COOPFLOW_MAX_CACHED_WORKFLOWS"] = str(args.cached_workflows)
+    stack = WaitingStack(day_seconds=day, worktree=args.worktree, rev=args.rev, extra_env=extra_env)
     print(f"waiting: {args.n} missions, {day:.1f} s per business day", flush=True)
-    figures: dict[str, Any] = {"missions": args.n, "day_seconds": day}
+    figures: dict[str, Any] = {
+        "missions": args.n,
+        "day_seconds": day,
+        "start_documents": "preloaded",
+        "rendered_missions": args.rendered,
+        "cached_workflows": args.cached_workflows or "worker default",
+    }
     with running(stack):
         stack.export_head()
         stack.start_temporal()
@@ -219,12 +391,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         if days != confirmation_days:
             raise SystemExit(f"the policy's confirmation days are {days}, expected 14")
-        load_missions(stack, args.n)
+        t0 = time.perf_counter()
+        today = load_missions(stack, args.n)
+        figures["load_missions_s"] = time.perf_counter() - t0
+        figures["preload"] = load_start_documents(stack, args.n, today, args.rendered)
+        before_docs = document_counts(stack, args.rendered)
+        figures["documents_before"] = before_docs
+        print(f"loaded: {args.n} missions, start documents {before_docs}", flush=True)
         stack.start_worker()
+        time.sleep(5.0)  # connected and polling, no workflow yet
         with Sampler(stack, interval=1.0) as sampler:
+            sampler.sample()
+            figures["empty_worker_rss_mb"] = sampler.last_rss.get("worker", 0) / 2**20
             t0 = time.perf_counter()
             starter = stack.spawn("starter", [sys.executable, "-c", START, str(args.concurrency)])
-            bar = tqdm(total=args.n, desc="starting", unit="workflow", mininterval=1.0)
+            bar = tqdm(total=args.n, desc="starting", unit="workflow", mininterval=5.0)
             started = 0
             while starter.poll() is None:
                 time.sleep(1.0)
@@ -242,18 +423,32 @@ def main(argv: list[str] | None = None) -> int:
             start_s = time.perf_counter() - t0
             figures["start_s"] = start_s
             figures["starts_per_s"] = args.n / start_s
+            print(f"started {args.n} in {start_s:.0f} s", flush=True)
             clock = read_clock(stack)
             due = clock.anchor_real + timedelta(seconds=confirmation_days * clock.day_seconds)
-            # started is not settled: wait until each workflow ran its first steps (quiet worker)
+            # started is not settled: wait until each workflow ran its first steps (the worker
+            # quiet for two samples running)
             last = sampler.totals().get("worker", 0.0)
-            while (due - datetime.now(UTC)).total_seconds() > 10:
+            quiet = 0
+            while (due - datetime.now(UTC)).total_seconds() > 10 and quiet < 2:
                 time.sleep(5.0)
                 sampler.sample()
                 now_cpu = sampler.totals().get("worker", 0.0)
-                if (now_cpu - last) / 5.0 < QUIET_CPU:
-                    break
+                busy = (now_cpu - last) / 5.0
+                quiet = quiet + 1 if busy < QUIET_CPU else 0
                 last = now_cpu
+                print(
+                    f"settling: worker {100 * busy:.0f} % of a core, "
+                    f"{(due - datetime.now(UTC)).total_seconds():.0f} s until the timers",
+                    flush=True,
+                )
             figures["settle_s"] = time.perf_counter() - t0
+            after_docs = document_counts(stack, args.rendered)
+            figures["documents_after_start"] = after_docs
+            figures["rendered_again"] = (
+                after_docs["preloaded_missions"] - (before_docs["preloaded_missions"])
+            )
+            print(f"settled after {figures['settle_s']:.0f} s; documents {after_docs}", flush=True)
             until_due = (due - datetime.now(UTC)).total_seconds()
             figures["idle_window_s"] = 0.0
             if until_due > 10:  # idle: nothing but timers pending
@@ -264,28 +459,44 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(window)
                 sampler.sample()
                 idle_cpu = diff(sampler.totals(), before)
+                alive = set(stack.pids())
                 figures["idle_window_s"] = window
-                figures["idle_cpu_percent"] = {r: 100 * v / window for r, v in idle_cpu.items()}
-                figures["idle_rss_mb"] = {r: v / 2**20 for r, v in sampler.last_rss.items()}
+                figures["idle_cpu_percent"] = {
+                    r: 100 * v / window for r, v in idle_cpu.items() if r in alive
+                }
+                figures["idle_rss_mb"] = {
+                    r: v / 2**20 for r, v in sampler.last_rss.items() if r in alive
+                }
+                pids = stack.pids()
+                figures["weasyprint_loaded"] = {
+                    "worker": maps_weasyprint(stack.procs["worker"].pid),
+                    "render": any(maps_weasyprint(p) for p in pids.get("render", [])),
+                }
             else:
                 print("the timers came due before all workflows started: raise --day-seconds")
             # resume: every timer fires at `due`; each mission is then cancelled
             wait = (due - datetime.now(UTC)).total_seconds()
+            print(f"idle measured; the timers fire in {max(wait, 0):.0f} s", flush=True)
             if wait > 0:
                 time.sleep(wait)
             sampler.sample()
             before = sampler.totals()
             sampler.reset_peaks()
-            bar = tqdm(total=args.n, desc="resuming", unit="mission", mininterval=1.0)
+            bar = tqdm(total=args.n, desc="resuming", unit="mission", mininterval=5.0)
             done = 0
             t_due = time.perf_counter()
-            deadline = t_due + max(600.0, args.n / 5)
+            deadline = t_due + (args.resume_timeout or max(600.0, args.n / 5))
+            next_print = t_due + 30.0
             while done < args.n and time.perf_counter() < deadline:
                 time.sleep(1.0)
                 stack.check_alive()
                 now_done = scalar(stack, "SELECT count(*) FROM missions WHERE stage = 'cancelled'")
                 bar.update(now_done - done)
                 done = now_done
+                if time.perf_counter() >= next_print:
+                    next_print += 30.0
+                    elapsed = time.perf_counter() - t_due
+                    print(f"resuming: {done}/{args.n} after {elapsed:.0f} s", flush=True)
             bar.close()
             resume_s = time.perf_counter() - t_due
             resume_cpu = diff(sampler.totals(), before)
@@ -293,7 +504,11 @@ def main(argv: list[str] | None = None) -> int:
             figures["resume_s"] = resume_s
             figures["resume_per_s"] = done / resume_s if resume_s else 0.0
             figures["resume_cpu_s"] = resume_cpu
-            figures["resume_peak_rss_mb"] = {r: v / 2**20 for r, v in sampler.peak_rss.items()}
+            alive = set(stack.pids())
+            figures["resume_peak_rss_mb"] = {
+                r: v / 2**20 for r, v in sampler.peak_rss.items() if r in alive
+            }
+            figures["documents_after_resume"] = document_counts(stack, args.rendered)
     rows = report(figures)
     print_table(f"{args.n} waiting missions", rows, stack.commit)
     if not args.no_record:
@@ -302,23 +517,48 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(f: dict[str, Any]) -> list[Row]:
+    pre = f["preload"]
+    before, after = f["documents_before"], f["documents_after_start"]
     rows = [
+        Row(
+            "start documents",
+            f"PRE-LOADED for {f['missions'] - f['rendered_missions']} missions "
+            f"({', '.join(pre['kinds'])}: {pre['bytes_per_mission'] / 1024:.0f} KiB each, "
+            f"rendered once, COPY {pre['copy_s']:.0f} s); render cost: see lifecycle.py",
+        ),
+        Row(
+            "rendered by the worker",
+            f"{after['rendered_missions'] - before['rendered_missions']} documents for the "
+            f"{f['rendered_missions']} missions left without; pre-loaded missions rendered again: "
+            f"{f['rendered_again']}",
+            "0 again",
+            f["rendered_again"] == 0,
+        ),
         Row(
             "workflows started",
             f"{f['missions']} in {f['start_s']:.0f} s ({f['starts_per_s']:.0f}/s); all waiting "
             f"after {f['settle_s']:.0f} s",
-        )
+        ),
     ]
     if f.get("idle_rss_mb"):
         rss = f["idle_rss_mb"]
         cpu = f["idle_cpu_percent"]
         worker = rss.get("worker", math.nan)
+        per_wf = (worker - f["empty_worker_rss_mb"]) * 1024 / f["missions"]
+        loaded = f.get("weasyprint_loaded", {})
         rows += [
             Row(
-                "worker RSS while idle",
-                f"{worker:.0f} MB",
+                "worker RSS while idle (main process)",
+                f"{worker:.0f} MB ({f['empty_worker_rss_mb']:.0f} MB before any workflow: "
+                f"{per_wf:.0f} KiB per waiting workflow; cache {f['cached_workflows']}; "
+                f"WeasyPrint loaded: {loaded.get('worker')})",
                 f"< {WORKER_RSS_TARGET_MB} MB",
                 worker < WORKER_RSS_TARGET_MB,
+            ),
+            Row(
+                "its render process while idle",
+                f"{rss.get('render', 0):.0f} MB (WeasyPrint loaded: {loaded.get('render')}); "
+                f"multiprocessing tracker {rss.get('mp_tracker', 0):.0f} MB",
             ),
             Row("Temporal server RSS while idle", f"{rss.get('temporal', math.nan):.0f} MB"),
             Row(
@@ -336,10 +576,10 @@ def report(f: dict[str, Any]) -> list[Row]:
     )
     peak = f.get("resume_peak_rss_mb", {})
     rows.append(
-        Row("peak RSS while resuming", ", ".join(f"{r} {v:.0f} MB" for r, v in peak.items()))
+        Row("peak RSS while resuming", ", ".join(f"{r} {v:.0f} MB" for r, v in peak.items() if v))
     )
     cpu = f.get("resume_cpu_s", {})
-    rows.append(Row("CPU while resuming", ", ".join(f"{r} {v:.1f} s" for r, v in cpu.items())))
+    rows.append(Row("CPU while resuming", ", ".join(f"{r} {v:.1f} s" for r, v in cpu.items() if v)))
     return rows
 
 
