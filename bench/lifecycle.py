@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -55,6 +56,7 @@ from bench.stack import (
 RATIO_TARGET = 0.8
 RECORDED = ROOT / "bench" / "results" / "lifecycle_happy_path.json"
 MISSION_TIMEOUT = 300.0
+START_LEAD_SECONDS = 4.0  # see Driver.lead_days
 ROLES = ["temporal", "worker", "api", "database", "bare_worker", "driver"]
 STAFF_PASSWORD = "bench staff password"
 MEMBER_PASSWORD = "bench member password"
@@ -148,6 +150,13 @@ class Driver:
         self.clock = read_clock(self.stack)
 
     # ------------------------------------------------------------ business time
+    @property
+    def lead_days(self) -> int:
+        """How far ahead the work starts: at least 2 business days, and at least START_LEAD_SECONDS
+        of real time, so that a creation that queues on a loaded machine is not refused because
+        its start date has become "today" in the meantime (the same lead on both sides)."""
+        return max(2, math.ceil(START_LEAD_SECONDS / self.stack.day_seconds))
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
@@ -164,7 +173,7 @@ class Driver:
     async def mission(self, i: int) -> float:
         t0 = time.perf_counter()
         member_id, client_id, member = self.members[i % len(self.members)]
-        start = self.today() + timedelta(days=2)
+        start = self.today() + timedelta(days=self.lead_days)
         r = await self.http.post(
             "/api/missions",
             json={
@@ -229,7 +238,7 @@ class Driver:
         t0 = time.perf_counter()
         now = self.now()
         today = self.clock.date_at(now)
-        start = today + timedelta(days=2)
+        start = today + timedelta(days=self.lead_days)
 
         def at(day: date) -> float:
             return float(self.clock.seconds_until(day, now))
