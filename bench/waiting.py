@@ -26,6 +26,7 @@ import argparse
 import base64
 import json
 import math
+import re
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -57,7 +58,7 @@ MEMBER_COLS = (
 )
 # Real seconds one mission takes from its start to its first wait, on this 2-core machine (its
 # documents pre-loaded): places the timers after every mission settled. --day-seconds overrides.
-SETTLE_GUESS = 0.06
+SETTLE_GUESS = 0.09
 QUIET_CPU = 0.10  # the worker is settled below 10 % of a core
 RENDERED = 10  # missions left without pre-loaded documents: the worker renders theirs
 
@@ -314,6 +315,14 @@ def document_counts(stack: Stack, rendered: int) -> dict[str, int]:
     return {"rendered_missions": row[0], "preloaded_missions": row[1], "total": row[2]}
 
 
+def worker_cache_size(stack: Stack) -> int | None:
+    """The sticky cache size in the code under test's worker.py (None if not found)."""
+    found = re.search(r"^CACHED_WORKFLOWS = (\d+)", (stack.code / "worker.py").read_text(), re.M)
+    if found is None:
+        found = re.search(r"max_cached_workflows=(\d+)", (stack.code / "worker.py").read_text())
+    return int(found.group(1)) if found else None
+
+
 def maps_weasyprint(pid: int) -> bool | None:
     """Whether a process has WeasyPrint's Pango loaded (its shared libraries are mapped)."""
     try:
@@ -382,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with running(stack):
         stack.export_head()
+        figures["cache_size"] = args.cached_workflows or worker_cache_size(stack)
         stack.start_temporal()
         stack.create_database()
         days = scalar(
@@ -544,13 +554,14 @@ def report(f: dict[str, Any]) -> list[Row]:
         rss = f["idle_rss_mb"]
         cpu = f["idle_cpu_percent"]
         worker = rss.get("worker", math.nan)
-        per_wf = (worker - f["empty_worker_rss_mb"]) * 1024 / f["missions"]
+        cached = min(f["missions"], f.get("cache_size") or f["missions"])
+        per_wf = (worker - f["empty_worker_rss_mb"]) * 1024 / cached
         loaded = f.get("weasyprint_loaded", {})
         rows += [
             Row(
                 "worker RSS while idle (main process)",
                 f"{worker:.0f} MB ({f['empty_worker_rss_mb']:.0f} MB before any workflow: "
-                f"{per_wf:.0f} KiB per waiting workflow; cache {f['cached_workflows']}; "
+                f"{per_wf:.0f} KiB per cached workflow; cache {f.get('cache_size')}; "
                 f"WeasyPrint loaded: {loaded.get('worker')})",
                 f"< {WORKER_RSS_TARGET_MB} MB",
                 worker < WORKER_RSS_TARGET_MB,
