@@ -6,7 +6,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, utcnow
@@ -223,3 +233,55 @@ class LedgerEntry(Base):
     account: Mapped[str] = mapped_column(String(48), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class LedgerBalance(Base):
+    """The running balance of one account: what `ledger_entries` sum to, kept by `ledger.post`
+    in the posting's own database transaction (reading a balance must not sum the whole ledger)."""
+
+    __tablename__ = "ledger_balances"
+
+    account: Mapped[str] = mapped_column(String(48), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
+class FundAdvanceBalance(Base):
+    """The `fund_advances` lines summed per mission and client, kept by `ledger.post` like
+    `LedgerBalance`: what the fund has advanced on a mission and not got back."""
+
+    __tablename__ = "fund_advance_balances"
+    # the advances still outstanding (most rows go back to zero when the client pays)
+    __table_args__ = (
+        Index(
+            "ix_fund_advance_balances_outstanding",
+            "mission_id",
+            postgresql_include=["amount"],
+            postgresql_where=text("amount <> 0"),
+            sqlite_where=text("amount <> 0"),
+        ),
+    )
+
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
+class FundClientExposure(Base):
+    """The `fund_advances` lines summed per client (its exposure), kept by `ledger.post`."""
+
+    __tablename__ = "fund_client_exposures"
+    # the most exposed clients first: exposures are credit balances, the largest the lowest
+    __table_args__ = (Index("ix_fund_client_exposures_amount", "amount", "client_id"),)
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
+class FundMemberExposure(Base):
+    """The `fund_advances` lines summed per member of the missions, kept by `ledger.post`."""
+
+    __tablename__ = "fund_member_exposures"
+    __table_args__ = (Index("ix_fund_member_exposures_amount", "amount", "member_id"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))

@@ -62,7 +62,10 @@ class Mission(Base):
     estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # indexed: the ops console looks at the most recently active missions first
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 class Expense(Base):

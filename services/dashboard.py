@@ -42,6 +42,8 @@ from domain.errors import FieldError
 from models import (
     STAGES,
     Client,
+    FundAdvanceBalance,
+    FundClientExposure,
     Invoice,
     LedgerEntry,
     LedgerTransaction,
@@ -224,37 +226,29 @@ async def guarantee_fund(session: AsyncSession, viewer: Viewer, today: date) -> 
     advanced_all = await fund.advances_outstanding(session)
     missions = visible_missions(viewer)
 
-    advance_sum = func.sum(LedgerEntry.amount)
-    advances = (
-        select(LedgerTransaction.mission_id, advance_sum.label("amount"))
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(LedgerEntry.account == fund.ADVANCES)
-        .group_by(LedgerTransaction.mission_id)
-        .having(advance_sum != 0)
-    )
-    if missions is not None:
-        advances = advances.where(LedgerTransaction.mission_id.in_(missions))
-    per_mission = advances.subquery()
-    count, outstanding = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(per_mission.c.amount), 0))
-        )
-    ).one()
-    outstanding_amount = advanced_all if missions is None else -Decimal(outstanding)
+    # The fund's advances, summed as ledger.post posts them (services/ledger.py).
+    count, outstanding = await fund.advances_per_mission(session, missions)
+    outstanding_amount = advanced_all if missions is None else -outstanding
 
-    exposure_query = (
-        select(Client.id, Client.name, advance_sum)
-        .join(Client, Client.id == LedgerEntry.client_id)
-        .where(LedgerEntry.account == fund.ADVANCES)
-        .group_by(Client.id, Client.name)
-        .having(advance_sum != 0)
-        .order_by(advance_sum, Client.id)
-        .limit(EXPOSURE_TOP)
-    )
-    if missions is not None:
-        exposure_query = exposure_query.join(
-            LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id
-        ).where(LedgerTransaction.mission_id.in_(missions))
+    if missions is None:
+        exposure_query = (
+            select(Client.id, Client.name, FundClientExposure.amount)
+            .join(Client, Client.id == FundClientExposure.client_id)
+            .where(FundClientExposure.amount != 0)
+            .order_by(FundClientExposure.amount, FundClientExposure.client_id)
+            .limit(EXPOSURE_TOP)
+        )
+    else:
+        advance_sum = func.sum(FundAdvanceBalance.amount)
+        exposure_query = (
+            select(Client.id, Client.name, advance_sum)
+            .join(Client, Client.id == FundAdvanceBalance.client_id)
+            .where(FundAdvanceBalance.amount != 0, FundAdvanceBalance.mission_id.in_(missions))
+            .group_by(Client.id, Client.name)
+            .having(advance_sum != 0)
+            .order_by(advance_sum, Client.id)
+            .limit(EXPOSURE_TOP)
+        )
     exposure = [
         Exposure(int(cid), name, -(amount or ZERO))
         for cid, name, amount in await session.execute(exposure_query)

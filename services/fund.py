@@ -7,7 +7,9 @@ so these credit-balance accounts read negative):
 - `fund_advances` holds what the fund has advanced on salaries whose client has not paid yet,
   line by line with the client (`client_id`) and the mission (the transaction's `mission_id`).
   **advances outstanding = -balance(fund_advances)**; a client's **exposure** is the same sum
-  over that client's lines, a member's over their missions' transactions.
+  over that client's lines, a member's over their missions' transactions. `ledger.post` keeps
+  these sums per mission and client in `fund_advance_balances` (and every account's balance in
+  `ledger_balances`), so the fund's checks and pages read them instead of summing lines.
 - **the fund's balance** (what it holds) = available + advances outstanding
   = fee shares + top-ups + recoveries - losses (write-offs, credit notes it bears).
 
@@ -54,7 +56,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exc, func, select, text
+from sqlalchemy import Select, exc, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError
@@ -63,12 +65,14 @@ from domain.identifiers import clean_text
 from domain.money import to_cents
 from models import (
     Client,
+    FundAdvanceBalance,
+    FundClientExposure,
+    FundMemberExposure,
     FundTopUp,
     Invoice,
     LedgerEntry,
     LedgerTransaction,
     Member,
-    Mission,
     WriteOff,
 )
 from services import ledger, parameters
@@ -76,7 +80,7 @@ from services.ledger import Line
 
 FUND_RULES = "fund.rules"
 AVAILABLE = "guarantee_fund"
-ADVANCES = "fund_advances"
+ADVANCES = ledger.ADVANCES
 ZERO = Decimal("0.00")
 
 # One constant for the whole database: pg_advisory_xact_lock(LOCK_KEY) serialises the fund.
@@ -127,9 +131,7 @@ async def advances_outstanding(session: AsyncSession) -> Decimal:
 async def client_exposure(session: AsyncSession, client_id: int) -> Decimal:
     """What the fund has advanced for this client's invoices and not got back."""
     amount = await session.scalar(
-        select(func.sum(LedgerEntry.amount)).where(
-            LedgerEntry.account == ADVANCES, LedgerEntry.client_id == client_id
-        )
+        select(FundClientExposure.amount).where(FundClientExposure.client_id == client_id)
     )
     return -(amount or ZERO)
 
@@ -137,11 +139,33 @@ async def client_exposure(session: AsyncSession, client_id: int) -> Decimal:
 async def mission_advance(session: AsyncSession, mission_id: int) -> Decimal:
     """What the fund has advanced on this mission's salary and not got back."""
     amount = await session.scalar(
-        select(func.sum(LedgerEntry.amount))
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(LedgerEntry.account == ADVANCES, LedgerTransaction.mission_id == mission_id)
+        select(func.sum(FundAdvanceBalance.amount)).where(
+            FundAdvanceBalance.mission_id == mission_id
+        )
     )
     return -(amount or ZERO)
+
+
+async def advances_per_mission(
+    session: AsyncSession, missions: Select[Any] | None = None
+) -> tuple[int, Decimal]:
+    """How many missions (of `missions`, None: all) the fund has advanced on and not got back,
+    and how much (a credit balance: negative)."""
+    advance_sum = func.sum(FundAdvanceBalance.amount)
+    # Only the rows still outstanding (a partial index): a mission owing nothing has none.
+    owing = (
+        select(FundAdvanceBalance.mission_id, advance_sum.label("amount"))
+        .where(FundAdvanceBalance.amount != 0)
+        .group_by(FundAdvanceBalance.mission_id)
+        .having(advance_sum != 0)
+    )
+    if missions is not None:
+        owing = owing.where(FundAdvanceBalance.mission_id.in_(missions))
+    per_mission = owing.subquery()
+    count, amount = (
+        await session.execute(select(func.count(), func.sum(per_mission.c.amount)))
+    ).one()
+    return int(count), amount or ZERO
 
 
 # ---------------------------------------------------------------- the fund's ledger lines
@@ -306,37 +330,22 @@ async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict
     rules = await fund_rules(session, on)
     free = await available(session)
     advanced = await advances_outstanding(session)
-    advance_sum = func.sum(LedgerEntry.amount)
-    per_mission = (
-        await session.execute(
-            select(LedgerTransaction.mission_id, advance_sum)
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-            .where(LedgerEntry.account == ADVANCES)
-            .group_by(LedgerTransaction.mission_id)
-            .having(advance_sum != 0)
-        )
-    ).all()
+    missions_count, _ = await advances_per_mission(session)
     by_client = (
         await session.execute(
-            select(Client.id, Client.name, advance_sum)
-            .join(Client, Client.id == LedgerEntry.client_id)
-            .where(LedgerEntry.account == ADVANCES)
-            .group_by(Client.id, Client.name)
-            .having(advance_sum != 0)
-            .order_by(advance_sum, Client.id)
+            select(Client.id, Client.name, FundClientExposure.amount)
+            .join(Client, Client.id == FundClientExposure.client_id)
+            .where(FundClientExposure.amount != 0)
+            .order_by(FundClientExposure.amount, FundClientExposure.client_id)
             .limit(top)
         )
     ).all()
     by_member = (
         await session.execute(
-            select(Member.id, Member.name, advance_sum)
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-            .join(Mission, Mission.id == LedgerTransaction.mission_id)
-            .join(Member, Member.id == Mission.member_id)
-            .where(LedgerEntry.account == ADVANCES)
-            .group_by(Member.id, Member.name)
-            .having(advance_sum != 0)
-            .order_by(advance_sum, Member.id)
+            select(Member.id, Member.name, FundMemberExposure.amount)
+            .join(Member, Member.id == FundMemberExposure.member_id)
+            .where(FundMemberExposure.amount != 0)
+            .order_by(FundMemberExposure.amount, FundMemberExposure.member_id)
             .limit(top)
         )
     ).all()
@@ -364,7 +373,7 @@ async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict
         "headroom": _money(max(free - rules.floor, ZERO)),
         "client_exposure_cap": _money(rules.client_exposure_cap),
         "rules_valid_from": rules.valid_from.isoformat(),
-        "outstanding_advances": {"count": len(per_mission), "amount": _money(advanced)},
+        "outstanding_advances": {"count": missions_count, "amount": _money(advanced)},
         "exposure_by_client": [
             {"client_id": cid, "name": name, "amount": _money(-amount)}
             for cid, name, amount in by_client

@@ -3,19 +3,38 @@
 Rows are append-only: migration 0006 installs triggers that refuse any UPDATE or DELETE of
 `ledger_transactions` and `ledger_entries` (PostgreSQL and SQLite alike). A correction is a new,
 reversing transaction, never an edit.
+
+Balances are read from running sums that `post` keeps in the posting's own database transaction
+(migration 0014), so that no page sums the whole ledger: `ledger_balances` per account and, for
+the fund's advances, `fund_advance_balances` per mission and client, `fund_client_exposures` per
+client and `fund_member_exposures` per member. Each is what the lines sum to, by construction:
+lines are only ever inserted by `post`, which adds them to the sums in the same transaction.
+The sums' rows are hot (every payment moves `bank`): `post` locks them in one order (accounts
+sorted by name, then the advance rows: mission, client, member) as the last locks of its
+transaction — the lock order everywhere is the mission, its invoice, the fund (`fund.lock`), then
+these rows — so that concurrent postings wait for each other instead of deadlocking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import LedgerEntry, LedgerTransaction
+from models import (
+    FundAdvanceBalance,
+    FundClientExposure,
+    FundMemberExposure,
+    LedgerBalance,
+    LedgerEntry,
+    LedgerTransaction,
+    Mission,
+)
 
 # Chart of accounts. Balances are debits minus credits; a credit-balance account reads negative.
 ACCOUNTS = (
@@ -35,6 +54,9 @@ ACCOUNTS = (
     "late_fee_income",
     "bad_debt_expense",
 )
+# The fund's advances are also summed per mission and client (services/fund.py): each of their
+# lines must say which client owes it and the transaction which mission it was advanced on.
+ADVANCES = "fund_advances"
 
 
 # Every kind of business event that may move an account; post() refuses any other kind, so no
@@ -97,6 +119,8 @@ async def post(
             raise UnbalancedTransaction(f"{event_key}: unknown account {line.account}")
         if line.amount != line.amount.quantize(Decimal("0.01")):
             raise UnbalancedTransaction(f"{event_key}: {line.amount} is not in cents")
+        if line.account == ADVANCES and (line.client_id is None or mission_id is None):
+            raise UnbalancedTransaction(f"{event_key}: a fund advance needs its mission and client")
     txn = LedgerTransaction(
         event_key=event_key,
         kind=kind,
@@ -116,14 +140,71 @@ async def post(
         for line in kept
     )
     await session.flush()
+    await _add_to_balances(session, kept, mission_id)
     return txn
+
+
+async def _add_to_balances(
+    session: AsyncSession, lines: Sequence[Line], mission_id: int | None
+) -> None:
+    """Add a posting's lines to the running balances (see the module's docstring)."""
+    per_account: dict[str, Decimal] = {}
+    per_client: dict[int, Decimal] = {}
+    for line in lines:
+        per_account[line.account] = per_account.get(line.account, Decimal("0")) + line.amount
+        if line.account == ADVANCES:
+            assert line.client_id is not None  # checked by post()
+            per_client[line.client_id] = per_client.get(line.client_id, Decimal("0")) + line.amount
+    # Sorted: every posting locks the rows it moves in the same order.
+    accounts = [(account, amount) for account, amount in sorted(per_account.items()) if amount]
+    if accounts:
+        await _add(session, LedgerBalance, "account", "balance", accounts)
+    clients = [(client_id, amount) for client_id, amount in sorted(per_client.items()) if amount]
+    if not clients:
+        return
+    assert mission_id is not None  # checked by post()
+    await _add(
+        session,
+        FundAdvanceBalance,
+        "client_id",
+        "amount",
+        clients,
+        {"mission_id": mission_id},
+    )
+    await _add(session, FundClientExposure, "client_id", "amount", clients)
+    member_id = await session.scalar(select(Mission.member_id).where(Mission.id == mission_id))
+    total = sum((amount for _, amount in clients), Decimal("0"))
+    if member_id is not None and total:
+        await _add(session, FundMemberExposure, "member_id", "amount", [(member_id, total)])
+
+
+SummedRow = LedgerBalance | FundAdvanceBalance | FundClientExposure | FundMemberExposure
+
+
+async def _add(
+    session: AsyncSession,
+    model: type[SummedRow],
+    key: str,
+    column: str,
+    amounts: Sequence[tuple[object, Decimal]],
+    fixed: Mapping[str, object] | None = None,
+) -> None:
+    """Add each amount to its row's `column` (the row made if new), in the order given."""
+    fixed = dict(fixed or {})
+    rows = [{**fixed, key: value, column: amount} for value, amount in amounts]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(model).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[*fixed, key],
+            set_={column: getattr(model, column) + getattr(statement.excluded, column)},
+        )
+    )
 
 
 async def balances(session: AsyncSession) -> dict[str, Decimal]:
     """Balance of every account of the chart, zero included."""
-    rows = await session.execute(
-        select(LedgerEntry.account, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.account)
-    )
+    rows = await session.execute(select(LedgerBalance.account, LedgerBalance.balance))
     result = {account: Decimal("0.00") for account in ACCOUNTS}
     for account, amount in rows:
         result[account] = Decimal(amount or 0).quantize(Decimal("0.01"))
@@ -132,6 +213,6 @@ async def balances(session: AsyncSession) -> dict[str, Decimal]:
 
 async def account_balance(session: AsyncSession, account: str) -> Decimal:
     amount = await session.scalar(
-        select(func.sum(LedgerEntry.amount)).where(LedgerEntry.account == account)
+        select(LedgerBalance.balance).where(LedgerBalance.account == account)
     )
     return Decimal(amount or 0).quantize(Decimal("0.01"))

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -88,14 +88,24 @@ async def _flagged(session: AsyncSession, viewer: Viewer) -> list[StuckCase]:
             .limit(MAX_LISTED)
         )
     ).all()
+    # Each mission's last needs-attention event, in one query (not one per mission).
+    latest = (
+        select(func.max(TimelineEvent.id))
+        .where(
+            TimelineEvent.mission_id.in_([m.id for m in rows]),
+            TimelineEvent.step == "needs_attention",
+        )
+        .group_by(TimelineEvent.mission_id)
+    )
+    last_events = {
+        event.mission_id: event
+        for event in await session.scalars(
+            select(TimelineEvent).where(TimelineEvent.id.in_(latest))
+        )
+    }
     out = []
     for m in rows:
-        last = await session.scalar(
-            select(TimelineEvent)
-            .where(TimelineEvent.mission_id == m.id, TimelineEvent.step == "needs_attention")
-            .order_by(TimelineEvent.id.desc())
-            .limit(1)
-        )
+        last = last_events.get(m.id)
         detail = (last.detail or {}) if last is not None else {}
         attempts = detail.get("attempts")
         out.append(

@@ -41,13 +41,26 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database, make_engine
 from core.errors import DomainError
 from core.settings import Settings
 from domain.errors import FieldError
 from domain.money import to_cents
-from models import Client, Invoice, LedgerEntry, LedgerTransaction, Member, Payout
+from models import (
+    Client,
+    FundAdvanceBalance,
+    FundClientExposure,
+    FundMemberExposure,
+    Invoice,
+    LedgerBalance,
+    LedgerEntry,
+    LedgerTransaction,
+    Member,
+    Mission,
+    Payout,
+)
 from services import collection, fund, ledger, parameters, payroll
 from services.invoicing import issue_invoice
 from tests.conftest import unique
@@ -500,6 +513,54 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert sums.get(("client_receivables", client_id), ZERO) == open_balances
             # INV-6: the floor holds, unless a loss took the fund below it.
             assert self.available >= self.floor or self.breached_by_loss
+            # The running sums ledger.post keeps are exactly what the lines sum to.
+            await running_sums_match_the_lines(session)
+
+
+async def _nonzero(session: AsyncSession, query: Any) -> dict[Any, Decimal]:
+    rows = (await session.execute(query)).all()
+    return {tuple(row[:-1]): row[-1] for row in rows if row[-1]}
+
+
+async def running_sums_match_the_lines(session: AsyncSession) -> None:
+    """ledger_balances, fund_advance_balances and the fund's exposures per client and member
+    against the same sums computed from every ledger line of the database."""
+    line_sum = func.sum(LedgerEntry.amount)
+    advances = (
+        select(LedgerTransaction.mission_id, LedgerEntry.client_id, line_sum)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.account == "fund_advances")
+    )
+    pairs = [
+        (
+            select(LedgerBalance.account, LedgerBalance.balance),
+            select(LedgerEntry.account, line_sum).group_by(LedgerEntry.account),
+        ),
+        (
+            select(
+                FundAdvanceBalance.mission_id,
+                FundAdvanceBalance.client_id,
+                FundAdvanceBalance.amount,
+            ),
+            advances.group_by(LedgerTransaction.mission_id, LedgerEntry.client_id),
+        ),
+        (
+            select(FundClientExposure.client_id, FundClientExposure.amount),
+            select(LedgerEntry.client_id, line_sum)
+            .where(LedgerEntry.account == "fund_advances")
+            .group_by(LedgerEntry.client_id),
+        ),
+        (
+            select(FundMemberExposure.member_id, FundMemberExposure.amount),
+            select(Mission.member_id, line_sum)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .join(Mission, Mission.id == LedgerTransaction.mission_id)
+            .where(LedgerEntry.account == "fund_advances")
+            .group_by(Mission.member_id),
+        ),
+    ]
+    for running, summed in pairs:
+        assert await _nonzero(session, running) == await _nonzero(session, summed)
 
 
 # Modest on purpose (under a minute): the rules reach every event kind in a few steps.
