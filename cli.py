@@ -96,10 +96,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
+    """uvicorn on COOPFLOW_API_HOST:PORT with COOPFLOW_API_WORKERS processes.
+
+    With more than one, uvicorn's supervisor binds the socket once, starts each worker with its
+    own import of ``api.app`` (hence the import string) and restarts one that dies. A worker's
+    startup only opens its database pool and its resume sweep: migrations are never run here
+    (`coopflow migrate` or `up` does it once), and page sessions live in the database. The login
+    throttle (COOPFLOW_LOGIN_MAX_FAILURES) is counted by each process on its own."""
     import uvicorn
 
     settings = _settings()
-    uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port)
+    uvicorn.run(
+        "api.app:app",
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=settings.api_workers,
+    )
     return 0
 
 

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     task_queue: str = "coopflow-missions"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # uvicorn worker processes of `coopflow api` (each its own event loop and database pool).
+    api_workers: int = 1
     secret_key: str = DEV_SECRET
     token_minutes: int = 12 * 60
     day_seconds: float = 86400.0
@@ -66,6 +68,8 @@ class Settings(BaseSettings):
             raise ValueError("COOPFLOW_SENDGRID_API_KEY must be set when COOPFLOW_MAILER=sendgrid")
         if self.day_seconds <= 0:
             raise ValueError("COOPFLOW_DAY_SECONDS must be positive")
+        if self.api_workers < 1:
+            raise ValueError("COOPFLOW_API_WORKERS must be at least 1")
         return self
 
     @property
