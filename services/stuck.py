@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -134,7 +134,15 @@ async def _failing_activities(
     max_describes: int,
     skip: set[int | None],
 ) -> list[StuckCase]:
-    salary_paid = exists().where(and_(Payout.mission_id == Mission.id, Payout.period == "salary"))
+    # A scalar subquery, not EXISTS: under the OR below PostgreSQL turned EXISTS into a hashed
+    # subplan that read every payout; this one is an index probe per candidate, stopped by LIMIT.
+    salary_paid = (
+        select(Payout.id)
+        .where(Payout.mission_id == Mission.id, Payout.period == "salary")
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
     candidates = (
         await session.execute(
             scope_missions(select(Mission.id, Mission.member_id, Mission.stage), viewer)  # type: ignore[type-var]
