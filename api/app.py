@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,36 +18,8 @@ from core.db import Database, make_engine
 from core.errors import DomainError
 from core.settings import Settings, get_settings
 from domain.errors import FieldError
+from services.login_throttle import LoginThrottle
 from web import console
-
-
-class LoginLimiter:
-    """Slows down password guessing: after N failures for an email, answer 429 for a while."""
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, key: str) -> list[float]:
-        now = time.monotonic()
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-        self._failures[key] = recent
-        return recent
-
-    def check(self, key: str) -> None:
-        recent = self._recent(key)
-        if len(recent) >= self.max_failures:
-            retry_after = int(self.window - (time.monotonic() - recent[0])) + 1
-            raise DomainError(
-                f"too many failed logins; try again in {retry_after} s", 429, "username"
-            )
-
-    def failed(self, key: str) -> None:
-        self._recent(key).append(time.monotonic())
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
 
 
 def _error(status: int, loc: list[Any], msg: str, kind: str) -> JSONResponse:
@@ -89,7 +60,8 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.temporal = temporal
-    app.state.login_limiter = LoginLimiter(
+    # Failed logins are counted in the database: one count for every API process.
+    app.state.login_throttle = LoginThrottle(
         settings.login_max_failures, settings.login_window_seconds
     )
 

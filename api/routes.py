@@ -39,6 +39,7 @@ from contracts.mission import (
     RetryStep,
     SignContract,
 )
+from core.db import Database
 from core.errors import DomainError, NotFound
 from core.security import issue_token
 from domain.identifiers import clean_text
@@ -47,6 +48,7 @@ from models import Mission
 from services import collection, ledger, lifecycle, payroll, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
+from services.login_throttle import LoginThrottle
 from services.missions import parse_date
 from services.starter import start_mission_workflow
 
@@ -64,14 +66,14 @@ async def login(
     request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> dict[str, str]:
     """OAuth2 password flow: `username` is the email. Repeated failures are slowed down (429)."""
-    limiter = request.app.state.login_limiter
-    key = form.username.strip().lower()
-    limiter.check(key)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    db: Database = request.app.state.db
+    attempt = await throttle.begin(db, form.username)
     user = await people.authenticate(session, form.username, form.password)
     if user is None:
-        limiter.failed(key)
+        await throttle.failed(db, attempt)
         raise DomainError("wrong email or password", 401, "password")
-    limiter.succeeded(key)
+    await throttle.succeeded(db, attempt)
     token = issue_token(request.app.state.settings, user.id, user.role)
     return {"access_token": token, "token_type": "bearer"}
 

@@ -23,7 +23,7 @@ from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
 from models.ops import AuditEntry, BulkItem, BulkRun
 from models.people import ROLES, Client, Member, User
 from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
-from models.web import IbanChange, WebSession
+from models.web import IbanChange, LoginFailure, WebSession
 
 __all__ = [
     "AuditEntry",
@@ -49,6 +49,7 @@ __all__ = [
     "LedgerBalance",
     "LedgerEntry",
     "LedgerTransaction",
+    "LoginFailure",
     "Member",
     "Mission",
     "Money",

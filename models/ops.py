@@ -64,7 +64,10 @@ class BulkRun(Base):
     rate_per_second: Mapped[float] = mapped_column(Float)
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Touched after every item: a run whose heartbeat stopped was interrupted (a crash).
+    # The process driving the run (one at a time, `services/bulk.py`): it claimed the run and
+    # refreshes the heartbeat at least every third of the lease, sleeping or not. A run whose
+    # heartbeat is older than the lease was interrupted (a crash): another process may claim it.
+    runner: Mapped[str | None] = mapped_column(String(128))
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,10 +1,11 @@
-"""What the member portal keeps: browser sessions, and IBAN changes waiting for their notice."""
+"""What the member portal keeps: browser sessions, IBAN changes waiting for their notice, and
+the failed logins that slow down password guessing."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -39,3 +40,16 @@ class IbanChange(Base):
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """One failed login for an email (normalised: trimmed, lower case), shared by every API
+    process: N of them within the window answer 429 (`services/login_throttle.py`). A login in
+    progress is counted here too until it succeeds; rows older than the window are pruned."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_failed_at", "key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(320))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # pruning

@@ -3,22 +3,36 @@ a bounded rate whose progress and per-mission results (done / refused, with the 
 `bulk_runs` / `bulk_items`.
 
 The run executes in a background asyncio task of the API process, one item per transaction. A run
-interrupted by a crash keeps its pending items; `resume_interrupted` (called at API startup)
-continues them. An item whose Update went through but whose row was not yet marked is sent again:
-the workflow's validator refuses the repeat ("nothing to retry"), so nothing is done twice.
+interrupted by a crash keeps its pending items; `resume_interrupted` (called at API startup and
+every 30 s) continues them. An item whose Update went through but whose row was not yet marked is
+sent again: the workflow's validator refuses the repeat ("nothing to retry"), so nothing is done
+twice.
+
+Several API processes may see the same interrupted run: exactly one drives it at a time. A process
+claims a run with one conditional UPDATE (`runner` = its id, when the run has no runner, is
+already its own, or its heartbeat is older than the lease) and checks the row count. The driver
+refreshes `heartbeat_at` (again only while `runner` is still its own) before each item, with each
+item, and at least every third of the lease while it waits between items at a slow rate; when
+the refresh finds another runner, it stops. A run taken over keeps its rate: the new driver waits
+one interval after the last item done before acting on the next one. The lease is 60 s: an item
+(one repair, one Temporal Update) must take less than that, or another process may take the run
+over meanwhile (it then skips the item being acted on). Times are the processes' UTC clocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -33,9 +47,15 @@ from services.missions import Viewer
 log = logging.getLogger(__name__)
 
 MAX_TARGETS = 1000
-STALE_AFTER = timedelta(seconds=60)  # a running run whose heartbeat is older was interrupted
-# Background runs of this process, kept referenced so the event loop does not drop them.
-_TASKS: dict[int, asyncio.Task[None]] = {}
+# The claim's lease: a running run whose heartbeat is older was interrupted (its driver crashed or
+# hangs) and another process may claim it. Drivers refresh it at least every third of it.
+LEASE = timedelta(seconds=60)
+STALE_AFTER = LEASE
+# This process, as the runner of the runs it drives (unique across machines and restarts).
+PROCESS_ID = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+# Background runs of this process by (runner, run), kept referenced so the event loop does not
+# drop them.
+_TASKS: dict[tuple[str, int], asyncio.Task[None]] = {}
 
 
 @dataclass(frozen=True)
@@ -101,8 +121,10 @@ async def create_run(
     *,
     rate_per_second: float,
     today: date,
+    runner: str = PROCESS_ID,
 ) -> BulkRun:
-    """Validate a bulk action; write its run with one pending item per mission (no effect yet)."""
+    """Validate a bulk action; write its run with one pending item per mission (no effect yet),
+    claimed by `runner` (this process: it executes the run next)."""
     repairs.ensure_ops(viewer)
     name = repairs.parse_action(action)
     text = audit.require_reason(reason)
@@ -124,6 +146,7 @@ async def create_run(
         rate_per_second=rate_per_second,
         total=len(ids),
         created_at=utcnow(),
+        runner=runner,
         heartbeat_at=utcnow(),
     )
     session.add(run)
@@ -165,36 +188,117 @@ async def start(
     return run_id
 
 
-def spawn(db: Database, temporal: Client, run_id: int) -> asyncio.Task[None]:
+def spawn(
+    db: Database,
+    temporal: Client,
+    run_id: int,
+    *,
+    runner: str = PROCESS_ID,
+    lease: timedelta = LEASE,
+) -> asyncio.Task[None]:
     """Execute a run in a background task of this process (once per run at a time)."""
-    task = _TASKS.get(run_id)
+    key = (runner, run_id)
+    task = _TASKS.get(key)
     if task is not None and not task.done():
         return task
-    task = asyncio.create_task(execute(db, temporal, run_id), name=f"bulk-{run_id}")
-    _TASKS[run_id] = task
-    task.add_done_callback(lambda _: _TASKS.pop(run_id, None))
+    task = asyncio.create_task(
+        execute(db, temporal, run_id, runner=runner, lease=lease), name=f"bulk-{run_id}"
+    )
+    _TASKS[key] = task
+    task.add_done_callback(lambda _: _TASKS.pop(key, None))
     return task
 
 
 async def wait(run_id: int) -> None:
-    """Wait for this process's task of a run, if any (tests, graceful shutdown)."""
-    task = _TASKS.get(run_id)
-    if task is not None:
+    """Wait for this process's task(s) of a run, if any (tests, graceful shutdown)."""
+    tasks = [task for (_, run), task in list(_TASKS.items()) if run == run_id]
+    for task in tasks:
         await task
 
 
-async def execute(db: Database, temporal: Client, run_id: int) -> None:
-    """Act on each pending item in order, no faster than the run's rate; record each result.
+async def execute(
+    db: Database,
+    temporal: Client,
+    run_id: int,
+    *,
+    runner: str = PROCESS_ID,
+    lease: timedelta = LEASE,
+) -> None:
+    """Claim the run, then act on each pending item in order, no faster than the run's rate;
+    record each result. Returns at once if another runner holds the claim, and stops as soon
+    as it finds the claim taken over.
 
     If the database fails mid-run the task stops, loudly; the run's heartbeat then goes stale and
-    the resume sweep continues it."""
+    the resume sweep (of any process) continues it."""
     try:
-        await _execute(db, temporal, run_id)
+        await _execute(db, temporal, run_id, runner, lease)
     except Exception:
         log.exception("bulk run %s stopped; the resume sweep will continue it", run_id)
 
 
-async def _execute(db: Database, temporal: Client, run_id: int) -> None:
+async def claim(db: Database, run_id: int, runner: str, lease: timedelta = LEASE) -> bool:
+    """Make `runner` the run's only driver: if it has none, is already this one, or its driver
+    stopped beating for longer than the lease. True if the claim is now `runner`'s."""
+    now = utcnow()
+    async with db.session() as session:
+        result = await session.execute(
+            update(BulkRun)
+            .where(
+                BulkRun.id == run_id,
+                BulkRun.status == "running",
+                or_(
+                    BulkRun.runner.is_(None),
+                    BulkRun.runner == runner,
+                    BulkRun.heartbeat_at < now - lease,
+                ),
+            )
+            .values(runner=runner, heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return _rowcount(result) == 1
+
+
+async def _still_mine(session: AsyncSession, run_id: int, runner: str) -> bool:
+    """Refresh the heartbeat if the claim is still `runner`'s (in the caller's transaction)."""
+    result = await session.execute(
+        update(BulkRun)
+        .where(BulkRun.id == run_id, BulkRun.runner == runner, BulkRun.status == "running")
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+async def _beat(db: Database, run_id: int, runner: str) -> bool:
+    async with db.session() as session:
+        mine = await _still_mine(session, run_id, runner)
+    if not mine:
+        log.warning("bulk run %s: claimed by another runner (or over); %s stops", run_id, runner)
+    return mine
+
+
+async def _pause(db: Database, run_id: int, runner: str, seconds: float, beat: float) -> bool:
+    """Sleep `seconds` in slices of at most `beat`, refreshing the heartbeat between slices;
+    False as soon as the claim is lost."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(left, beat))
+        if deadline - time.monotonic() > 0 and not await _beat(db, run_id, runner):
+            return False
+    return True
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+async def _execute(
+    db: Database, temporal: Client, run_id: int, runner: str, lease: timedelta
+) -> None:
+    if not await claim(db, run_id, runner, lease):
+        log.info("bulk run %s is driven by another runner (or over)", run_id)
+        return
     async with db.session() as session:
         run = await session.get(BulkRun, run_id)
         if run is None or run.status != "running":
@@ -202,8 +306,17 @@ async def _execute(db: Database, temporal: Client, run_id: int) -> None:
         viewer = Viewer(user_id=run.user_id, role=run.role, member_id=None)
         action, reason, params = run.action, run.reason, dict(run.params)
         interval = 1.0 / run.rate_per_second
+        last_done = await session.scalar(
+            select(func.max(BulkItem.done_at)).where(BulkItem.run_id == run_id)
+        )
+    beat = lease.total_seconds() / 3
+    # Taken over: the previous driver's last item counts for the rate.
+    wait = interval - (utcnow() - last_done).total_seconds() if last_done else 0.0
     while True:
-        began = time.monotonic()
+        if not await _pause(db, run_id, runner, wait, beat):
+            return
+        if not await _beat(db, run_id, runner):
+            return
         async with db.session() as session:
             item = await session.scalar(
                 select(BulkItem)
@@ -223,20 +336,22 @@ async def _execute(db: Database, temporal: Client, run_id: int) -> None:
                 if not pending and run.status == "running":
                     run.status = "finished"
                     run.finished_at = utcnow()
+                    run.heartbeat_at = utcnow()
                 return
             mission_id = item.mission_id
+            began = time.monotonic()  # items are acted on at least an interval apart
             status, result = await _act(
                 db, temporal, viewer, run_id, mission_id, action, reason, params
             )
             item.status = status
             item.result = result[:2000]
             item.done_at = utcnow()
-            run = await session.get(BulkRun, run_id, with_for_update=True)
-            assert run is not None
-            run.heartbeat_at = utcnow()
-        pause = interval - (time.monotonic() - began)
-        if pause > 0:
-            await asyncio.sleep(pause)
+            # The item is recorded whatever happens (it was acted on); a lost claim stops here.
+            mine = await _still_mine(session, run_id, runner)
+        if not mine:
+            log.warning("bulk run %s: claimed by another runner during an item; stopping", run_id)
+            return
+        wait = interval - (time.monotonic() - began)
 
 
 async def _act(
@@ -315,22 +430,31 @@ async def bulk_status(session: AsyncSession, bulk_id: int) -> dict[str, Any]:
 
 
 async def resume_interrupted(
-    db: Database, temporal: Client, *, stale_after: timedelta = STALE_AFTER
+    db: Database,
+    temporal: Client,
+    *,
+    stale_after: timedelta = STALE_AFTER,
+    runner: str = PROCESS_ID,
 ) -> list[int]:
-    """Continue every run a crash interrupted (running, heartbeat stale); returns their ids."""
+    """Continue every run a crash interrupted (running, without runner or with a heartbeat older
+    than the lease); returns their ids. Each is claimed first: of several processes resuming the
+    same run, one drives it, the others' tasks return at once."""
     async with db.session() as session:
         ids = list(
             (
                 await session.scalars(
                     select(BulkRun.id).where(
                         BulkRun.status == "running",
-                        BulkRun.heartbeat_at < utcnow() - stale_after,
+                        or_(
+                            BulkRun.runner.is_(None),
+                            BulkRun.heartbeat_at < utcnow() - stale_after,
+                        ),
                     )
                 )
             ).all()
         )
     for run_id in ids:
-        if run_id not in _TASKS:
+        if (runner, run_id) not in _TASKS:
             log.warning("resuming bulk run %s, interrupted before it finished", run_id)
-            spawn(db, temporal, run_id)
+            spawn(db, temporal, run_id, runner=runner, lease=stale_after)
     return ids

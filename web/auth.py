@@ -7,7 +7,8 @@ turns the services' refusals into pages.
 - Every POST of a router built with `WebRoute` is refused (403) unless it carries the CSRF token
   (form field `csrf_token` or header `X-CSRF-Token`) and, when the browser says where it comes
   from (`Origin`), comes from this site. Before login the token is a double-submit cookie.
-- Password guessing is slowed down by the API's own LoginLimiter: one counter for both doors.
+- Password guessing is slowed down by the API's own LoginThrottle: one count per email for both
+  doors and every process (`services/login_throttle.py`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep
+from core.db import Database
 from core.errors import DomainError
 from models import Member
 from services import people, web_sessions
+from services.login_throttle import Attempt, LoginThrottle
 from services.missions import viewer_of
 from web.i18n import LANGUAGES, N_
 from web.render import (
@@ -250,27 +253,28 @@ async def login(request: Request, page: AnyPage, session: SessionDep) -> Respons
     email = str(form.get("email") or "")[:320]
     password = str(form.get("password") or "")[:1024]
     target = safe_next(str(form.get("next") or ""))
-    limiter = request.app.state.login_limiter
-    key = email.strip().lower()
+    throttle: LoginThrottle = request.app.state.login_throttle
+    db: Database = request.app.state.db
     errors: dict[str, str] = {}
+    attempt: Attempt | None = None
     try:
-        limiter.check(key)
+        attempt = await throttle.begin(db, email)
     except DomainError:
         errors["email"] = page.gettext(
             "Too many failed attempts for this email. Wait a few minutes and try again."
         )
-    if not errors:
+    if attempt is not None:
         user = await people.authenticate(session, email, password)
         if user is None:
-            limiter.failed(key)
+            await throttle.failed(db, attempt)
             errors["password"] = page.gettext("Wrong email or password.")
     if errors:
         response = render(
             page, "login.html", status_code=422, next=target, values={"email": email}, errors=errors
         )
         return ensure_csrf_cookie(response, page)
-    assert user is not None
-    limiter.succeeded(key)
+    assert attempt is not None and user is not None
+    await throttle.succeeded(db, attempt)
     if user.role in ("advisor", "ops") and target == safe_next(None):
         target = "/console"  # staff land on their console, not on the member portal
     lifetime = timedelta(minutes=request.app.state.settings.token_minutes)
