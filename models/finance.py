@@ -37,6 +37,22 @@ class Invoice(Base):
     __table_args__ = (
         UniqueConstraint("series", "year", "sequence"),
         UniqueConstraint("mission_id", "kind"),
+        # The dashboard's receivables ageing: the open invoices only, index-only (migration 0016).
+        Index(
+            "ix_invoices_open",
+            "mission_id",
+            postgresql_include=["due_date", "balance"],
+            postgresql_where=text("kind = 'invoice' AND status = 'open' AND balance > 0"),
+            sqlite_where=text("kind = 'invoice' AND status = 'open' AND balance > 0"),
+        ),
+        # The dunning ladder's balance per mission (invoices, not credit notes), index-only.
+        Index(
+            "ix_invoices_invoice_balance",
+            "mission_id",
+            postgresql_include=["balance"],
+            postgresql_where=text("kind = 'invoice'"),
+            sqlite_where=text("kind = 'invoice'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,10 +11,12 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +37,16 @@ STAGES = (
 
 class Mission(Base):
     __tablename__ = "missions"
+    __table_args__ = (
+        # The dashboard's pipeline and dunning ladder per advisor (their members' missions by
+        # stage) and the missions an advisor sees, as index-only scans (migration 0016).
+        Index(
+            "ix_missions_member_id_stage",
+            "member_id",
+            "stage",
+            postgresql_include=["id", "amount_excl_vat", "dunning_level"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
@@ -95,6 +107,47 @@ class TimelineEvent(Base):
     business_date: Mapped[date] = mapped_column(Date)
     actor: Mapped[str | None] = mapped_column(String(254))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class MissionStageDates(Base):
+    """Per mission, the business date it entered each stage, as its timeline says: what the
+    dashboard's stage durations read (services/dashboard.py).
+
+    Kept by a database trigger on `timeline_events` INSERT (migration 0016; UPDATE and DELETE
+    recompute the mission's row), so every writer keeps it right, the services, the tests and the
+    bench loader alike. The dates are the timeline's: `contract` the first `created`,
+    `declaration_at` the later of `signed` and `client_confirmed` (`contract_parts` how many of the
+    two there are: the declaration starts when both are), `in_progress` `declaration:in`,
+    `work_report` `work_report_due`, `invoiced` `invoiced`, `dunning` the first `dunning:*`,
+    `ended` the first of `paid`, `written_off`, `cancelled`, `credited`. `last_at` is the latest
+    of them but `contract`: no stay ends after it (the durations' period filter)."""
+
+    __tablename__ = "mission_stage_dates"
+
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), primary_key=True)
+    contract: Mapped[date | None] = mapped_column(Date)
+    declaration_at: Mapped[date | None] = mapped_column(Date)
+    contract_parts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    in_progress: Mapped[date | None] = mapped_column(Date)
+    work_report: Mapped[date | None] = mapped_column(Date)
+    invoiced: Mapped[date | None] = mapped_column(Date)
+    dunning: Mapped[date | None] = mapped_column(Date)
+    ended: Mapped[date | None] = mapped_column(Date)
+    last_at: Mapped[date | None] = mapped_column(Date, index=True)
+
+
+class StageStayCount(Base):
+    """How many stays in `stage` ended on `ended_on` after `days` days, over the whole book: the
+    stays of `mission_stage_dates`, counted by a trigger on that table as its rows change
+    (migration 0016), so that the book-wide stage durations read a few hundred rows per period
+    instead of every mission's dates. Rows may fall to 0 stays (a stay that moved)."""
+
+    __tablename__ = "stage_stay_counts"
+
+    ended_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stays: Mapped[int] = mapped_column(Integer)
 
 
 class Declaration(Base):

@@ -5,9 +5,13 @@ members assigned to them (`members.advisor_user_id`), a member nothing (403). Th
 `member_id IN (SELECT id FROM members WHERE advisor_user_id = ?)` on indexed columns, so that
 the queries stay index-friendly on a large book (bench: 100,000 missions).
 
-Stage durations come from `timeline_events`: a mission enters each stage at a known step
-(`STAGE_ENTRY`) and leaves it when it enters the next stage it reached. Medians and 90th
-percentiles use PostgreSQL's `percentile_cont`; on SQLite the same interpolation runs in Python.
+Stage durations come from the timeline: a mission enters each stage at a known step and leaves it
+when it enters the next stage it reached. `mission_stage_dates` holds those entry dates per
+mission and `stage_stay_counts` the resulting stays counted per end date, stage and length over
+the whole book, both kept by triggers (migration 0016, which lists the steps). The database
+counts the stays of each length per stage (an advisor's from their missions' dates, the whole
+book's from the counts); medians and 90th percentiles are interpolated from those counts in
+Python as PostgreSQL's `percentile_cont` does (same figures on SQLite).
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ from models import (
     LedgerTransaction,
     Member,
     Mission,
-    TimelineEvent,
     WriteOff,
 )
+from models.missions import MissionStageDates, StageStayCount
 from services import fund, mission_filters
 from services.mission_filters import MissionFilter
 from services.missions import Viewer, scope_missions
@@ -59,9 +63,8 @@ from services.missions import Viewer, scope_missions
 ZERO = Decimal("0.00")
 AnySelect = Select[*tuple[Any, ...]]
 AGEING_BUCKETS = ("not_due", "1_30", "31_60", "61_90", "90_plus")
-# The stages a mission passes through (in order) and the terminal steps that end the last one.
+# The stages a mission passes through, in order (the last one ends at a terminal step).
 FLOW_STAGES = ("contract", "declaration", "in_progress", "work_report", "invoiced", "dunning")
-TERMINAL_KEYS = ("paid", "written_off", "cancelled", "credited")
 MAX_PAGE = 200
 EXPOSURE_TOP = 10
 MONTHS_SHOWN = 12  # the write-off chart shows at least the last year, months without any too
@@ -152,12 +155,12 @@ async def receivables_ageing(
 ) -> list[AgeingBucket]:
     """Open client balances by days overdue at the business date `today`."""
     bucket = _ageing_case(today).label("bucket")
-    query = _open_invoices(
-        select(bucket, func.count(Invoice.id), func.sum(Invoice.balance)).join(
-            Mission, Mission.id == Invoice.mission_id
-        )
-    )
-    rows = await session.execute(scoped(query, viewer).group_by(bucket))
+    # count(*), not count(id): an index-only scan of the open invoices' partial index (0016)
+    query = _open_invoices(select(bucket, func.count(), func.sum(Invoice.balance)))
+    if visible_members(viewer) is not None:
+        # only to scope an advisor: every invoice has its mission (NOT NULL foreign key)
+        query = scoped(query.join(Mission, Mission.id == Invoice.mission_id), viewer)
+    rows = await session.execute(query.group_by(bucket))
     found = {name: (int(n), amount or ZERO) for name, n, amount in rows}
     return [AgeingBucket(b, *found.get(b, (0, ZERO))) for b in AGEING_BUCKETS]
 
@@ -318,30 +321,27 @@ class StageDuration:
     p90_days: float | None
 
 
-def _entries(viewer: Viewer) -> Any:
-    """Per mission, the business date it entered each stage (NULL: never entered)."""
-    key, day = TimelineEvent.key, TimelineEvent.business_date
-
-    def first(*keys: str) -> ColumnElement[Any]:
-        return func.min(case((key.in_(keys), day)))
-
-    contract_keys = ("signed", "client_confirmed")
+def _entries(viewer: Viewer, date_from: date) -> Any:
+    """Per mission, the business date it entered each stage (NULL: never entered), as the
+    `mission_stage_dates` trigger keeps them from the timeline (migration 0016): one row per
+    mission instead of grouping every timeline event on each request. Only missions with a stage
+    entry on or after `date_from` can have a stay ending in the period (`last_at`, indexed)."""
+    d = MissionStageDates
     query = select(
-        TimelineEvent.mission_id.label("mission_id"),
-        first("created").label("contract"),
-        # The declaration starts when the contract is complete: signed AND confirmed.
-        func.max(case((key.in_(contract_keys), day))).label("declaration_at"),
-        func.sum(case((key.in_(contract_keys), 1), else_=0)).label("contract_parts"),
-        first("declaration:in").label("in_progress"),
-        first("work_report_due").label("work_report"),
-        first("invoiced").label("invoiced"),
-        func.min(case((key.like("dunning:%"), day))).label("dunning"),
-        first(*TERMINAL_KEYS).label("ended"),
-    ).group_by(TimelineEvent.mission_id)
+        d.mission_id,
+        d.contract,
+        d.declaration_at,
+        d.contract_parts,
+        d.in_progress,
+        d.work_report,
+        d.invoiced,
+        d.dunning,
+        d.ended,
+    ).where(d.last_at >= date_from)
     missions = visible_missions(viewer)
     if missions is not None:
-        query = query.where(TimelineEvent.mission_id.in_(missions))
-    # A CTE: computed once for the six stages below, not once per stage.
+        query = query.where(d.mission_id.in_(missions))
+    # A CTE: read once for the six stages below, not once per stage.
     return query.cte("entries")
 
 
@@ -351,14 +351,12 @@ def _days_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnElem
     return cast(func.julianday(later) - func.julianday(earlier), Float)
 
 
-async def stage_durations(
+def _advisor_stays(
     session: AsyncSession, viewer: Viewer, date_from: date, date_to: date
-) -> list[StageDuration]:
-    """Median and 90th percentile of the days spent in each stage, over the stays that ended
-    between `date_from` and `date_to` (inclusive)."""
-    if date_to < date_from:
-        raise FieldError("to", "the end of the period is before its start")
-    e = _entries(viewer)
+) -> AnySelect:
+    """(stage, days, how many) of the viewer's missions' stays that ended in the period, from
+    their stage dates (an advisor's missions: a few thousand rows)."""
+    e = _entries(viewer, date_from)
     declaration = case((e.c.contract_parts >= 2, e.c.declaration_at))
     entered = {
         "contract": e.c.contract,
@@ -386,24 +384,39 @@ async def stage_durations(
             )
         )
     stay = union_all(*stays).subquery("stays")
-    found: dict[str, tuple[int, float | None, float | None]] = {}
-    if _dialect(session) == "postgresql":
-        rows = await session.execute(
-            select(
-                stay.c.stage,
-                func.count(),
-                func.percentile_cont(0.5).within_group(stay.c.days),
-                func.percentile_cont(0.9).within_group(stay.c.days),
-            ).group_by(stay.c.stage)
+    return select(stay.c.stage, stay.c.days, func.count()).group_by(stay.c.stage, stay.c.days)
+
+
+async def stage_durations(
+    session: AsyncSession, viewer: Viewer, date_from: date, date_to: date
+) -> list[StageDuration]:
+    """Median and 90th percentile of the days spent in each stage, over the stays that ended
+    between `date_from` and `date_to` (inclusive)."""
+    if date_to < date_from:
+        raise FieldError("to", "the end of the period is before its start")
+    if visible_missions(viewer) is None:
+        # The whole book: the stays are already counted per (end, stage, length).
+        c = StageStayCount
+        query: AnySelect = (
+            select(c.stage, c.days, func.sum(c.stays))
+            .where(c.ended_on >= date_from, c.ended_on <= date_to, c.stays > 0)
+            .group_by(c.stage, c.days)
         )
-        for stage, n, median, p90 in rows:
-            found[stage] = (int(n), _days(median), _days(p90))
     else:
-        values: dict[str, list[float]] = {}
-        for stage, days in await session.execute(select(stay.c.stage, stay.c.days)):
-            values.setdefault(stage, []).append(float(days))
-        for stage, days in values.items():
-            found[stage] = (len(days), _days(percentile(days, 0.5)), _days(percentile(days, 0.9)))
+        query = _advisor_stays(session, viewer, date_from, date_to)
+    # How many stays of each length, per stage (a few hundred rows, hashed: no sort of every
+    # stay); the percentiles are then interpolated here exactly as `percentile_cont` does.
+    counts: dict[str, list[tuple[float, int]]] = {}
+    for stage, days, n in await session.execute(query):
+        counts.setdefault(stage, []).append((float(days), int(n)))
+    found: dict[str, tuple[int, float | None, float | None]] = {
+        stage: (
+            sum(n for _, n in lengths),
+            _days(percentile_of_counts(lengths, 0.5)),
+            _days(percentile_of_counts(lengths, 0.9)),
+        )
+        for stage, lengths in counts.items()
+    }
     return [StageDuration(s, *found.get(s, (0, None, None))) for s in FLOW_STAGES]
 
 
@@ -419,6 +432,26 @@ def percentile(values: Iterable[float], fraction: float) -> float | None:
     position = fraction * (len(ordered) - 1)
     low, high = math.floor(position), math.ceil(position)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def percentile_of_counts(counts: Iterable[tuple[float, int]], fraction: float) -> float | None:
+    """`percentile` of the values given as (value, how many times): the same interpolation."""
+    ordered = sorted((value, n) for value, n in counts if n > 0)
+    total = sum(n for _, n in ordered)
+    if not total:
+        return None
+    position = fraction * (total - 1)
+    low, high = math.floor(position), math.ceil(position)
+
+    def at(index: int) -> float:
+        seen = 0
+        for value, n in ordered:
+            seen += n
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    return at(low) + (at(high) - at(low)) * (position - low)
 
 
 # ---------------------------------------------------------------- mission lists
