@@ -324,6 +324,32 @@ async def post_load(
     return result
 
 
+async def start_floor(stack: Stack, clients: int, requests: int) -> Measured:
+    """The floor under POST /api/missions: the same server starting bare workflows (a type no
+    worker runs, on a queue nobody polls) from `clients` concurrent callers, nothing else."""
+    from temporalio.client import Client
+
+    result = Measured(Endpoint("floor: bare start_workflow", "", "ops"))
+    client = await Client.connect(stack.temporal_address)
+    queue = asyncio.Queue[int]()
+    for i in range(requests):
+        queue.put_nowait(i)
+
+    async def caller() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            t0 = time.perf_counter()
+            await client.start_workflow(
+                "BenchStartFloor", id=f"floor-{stack.db_name}-{i}", task_queue="bench-floor"
+            )
+            result.latencies.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(clients)))
+    result.size = int(len(result.latencies) / (time.perf_counter() - t0))
+    return result
+
+
 async def bench(stack: Stack, args: argparse.Namespace, book_size: dict[str, int]) -> Any:
     available = routes(stack)
     ids = Ids(args.missions, args.members, args.clients, book_size.get("invoices", 1))
@@ -369,11 +395,12 @@ async def bench(stack: Stack, args: argparse.Namespace, book_size: dict[str, int
             for console in consoles.values():
                 if console is not None:
                     await console.aclose()
-    return results, post
+    floor = await start_floor(stack, args.concurrency, max(len(post.latencies), 50))
+    return results, post, floor
 
 
 def report(
-    results: list[Measured], post: Measured, load: dict[str, Any]
+    results: list[Measured], post: Measured, load: dict[str, Any], floor: Measured | None = None
 ) -> tuple[list[Row], dict[str, Any]]:
     rows = [
         Row(
@@ -421,6 +448,17 @@ def report(
         "statuses": post.statuses,
         "error": post.error,
     }
+    if floor is not None:
+        # Not a target: what the Temporal server alone allows, to read the POST figure against.
+        text = f"{ms(floor.p(50))} / {ms(floor.p(95))} / {ms(floor.p(99))}, {floor.size} starts/s"
+        rows.append(Row(f"  {floor.endpoint.name}, same server and clients", text))
+        figures["start_floor"] = {
+            "p50_s": floor.p(50),
+            "p95_s": floor.p(95),
+            "p99_s": floor.p(99),
+            "starts": len(floor.latencies),
+            "starts_per_s": floor.size,
+        }
     for m in [*results, post]:
         if m.error:
             rows.append(Row(f"  first error of {m.endpoint.name}", m.error[:160]))
@@ -438,6 +476,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--post-seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=1,
+        help="uvicorn processes of the API (COOPFLOW_API_WORKERS; commits from 79e185c on)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="20,000 missions, fewer requests (< 2 min)"
     )
     add_code_flags(parser)
@@ -447,7 +491,12 @@ def main(argv: list[str] | None = None) -> int:
         args.missions, args.members, args.clients = 20_000, 400, 2_000
         args.requests, args.post_requests, args.post_seconds = 15, 200, 20.0
     # the real calendar: the book's dates are relative to today
-    stack = Stack(day_seconds=86400.0, worktree=args.worktree, rev=args.rev)
+    stack = Stack(
+        day_seconds=86400.0,
+        worktree=args.worktree,
+        rev=args.rev,
+        extra_env={"COOPFLOW_API_WORKERS": str(args.api_workers)},
+    )
     print(f"large book: {args.missions} missions", flush=True)
     with running(stack):
         stack.export_head()
@@ -476,9 +525,9 @@ def main(argv: list[str] | None = None) -> int:
         enable_auto_explain(stack)
         stack.start_api()
         offset = log_size()
-        results, post = asyncio.run(watched(stack, bench(stack, args, book.size)))
+        results, post, floor = asyncio.run(watched(stack, bench(stack, args, book.size)))
         plans = slow_queries(stack.db_name, offset)
-    rows, figures = report(results, post, load)
+    rows, figures = report(results, post, load, floor)
     figures["slow_queries"] = [
         {"count": count, "worst_ms": worst, "plan": plan[:3000]}
         for count, worst, plan in distinct_slow(plans)[:10]
