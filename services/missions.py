@@ -635,15 +635,19 @@ async def list_missions(
     return list((await session.scalars(query)).all())
 
 
-async def missions_without_workflow(session: AsyncSession) -> list[Mission]:
-    """Missions committed but whose workflow start was never confirmed (crash in between)."""
-    return list(
-        (
-            await session.scalars(
-                select(Mission).where(Mission.workflow_started_at.is_(None)).order_by(Mission.id)
-            )
-        ).all()
+async def missions_without_workflow(
+    session: AsyncSession, *, after_id: int = 0, limit: int | None = None
+) -> list[Mission]:
+    """Missions committed but whose workflow start was never confirmed (crash in between), by id
+    from `after_id` on, at most `limit` of them."""
+    query = (
+        select(Mission)
+        .where(Mission.workflow_started_at.is_(None), Mission.id > after_id)
+        .order_by(Mission.id)
     )
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.scalars(query)).all())
 
 
 def ensure_stage(mission: Mission, *allowed: str) -> None:

@@ -17,6 +17,8 @@ from services.clock import current_clock
 
 log = logging.getLogger(__name__)
 
+SWEEP_BATCH = 200  # missions read and started per round of the worker's sweep
+
 
 async def start_mission_workflow(
     client: Client, db: Database, inp: MissionInput, task_queue: str
@@ -38,13 +40,28 @@ async def start_mission_workflow(
             mission.workflow_started_at = utcnow()
 
 
-async def start_missing_workflows(client: Client, db: Database, settings: Settings) -> int:
-    """Start the workflow of every mission committed without one (a crash between the two)."""
-    async with db.session() as session:
-        pending = await missions.missions_without_workflow(session)
-        clock = await current_clock(session, settings.day_seconds, settings.timezone)
-        inputs = [await missions.workflow_input(session, m, clock) for m in pending]
-    for inp in inputs:
-        await start_mission_workflow(client, db, inp, settings.task_queue)
-        log.warning("started the workflow of mission %s, left unstarted by a crash", inp.mission_id)
-    return len(inputs)
+async def start_missing_workflows(
+    client: Client, db: Database, settings: Settings, batch: int = SWEEP_BATCH
+) -> int:
+    """Start the workflow of every mission committed without one (a crash between the two).
+
+    In batches of `batch` missions, so that thousands left behind (an outage of the Temporal
+    server during a month-end peak) neither sit in memory at once nor hold one session open."""
+    started = 0
+    after_id = 0
+    while True:
+        async with db.session() as session:
+            pending = await missions.missions_without_workflow(
+                session, after_id=after_id, limit=batch
+            )
+            if not pending:
+                return started
+            clock = await current_clock(session, settings.day_seconds, settings.timezone)
+            inputs = [await missions.workflow_input(session, m, clock) for m in pending]
+        for inp in inputs:
+            await start_mission_workflow(client, db, inp, settings.task_queue)
+            log.warning(
+                "started the workflow of mission %s, left unstarted by a crash", inp.mission_id
+            )
+        started += len(inputs)
+        after_id = inputs[-1].mission_id
