@@ -41,14 +41,14 @@ async def start_mission_workflow(
 
 
 async def start_missing_workflows(
-    client: Client, db: Database, settings: Settings, batch: int = SWEEP_BATCH
+    client: Client, db: Database, settings: Settings, batch: int = SWEEP_BATCH, after_id: int = 0
 ) -> int:
-    """Start the workflow of every mission committed without one (a crash between the two).
+    """Start the workflow of every mission committed without one (a crash between the two), from
+    the mission after `after_id` on.
 
     In batches of `batch` missions, so that thousands left behind (an outage of the Temporal
     server during a month-end peak) neither sit in memory at once nor hold one session open."""
     started = 0
-    after_id = 0
     while True:
         async with db.session() as session:
             pending = await missions.missions_without_workflow(
