@@ -646,49 +646,37 @@ def _sequences_note(book: Book, year: int, seq: int) -> None:
     book.ids[key] = max(book.ids[key], seq)
 
 
-# What ledger.post keeps up to date as it posts (migration 0014, same SQL as its backfill): COPY
-# bypasses it, so the loaded book's running balances are summed once from the loaded lines.
-RUNNING_BALANCES = (
-    """
-    INSERT INTO ledger_balances (account, balance)
-    SELECT account, sum(amount) FROM ledger_entries GROUP BY account
-    """,
-    """
-    INSERT INTO fund_advance_balances (mission_id, client_id, amount)
-    SELECT t.mission_id, e.client_id, sum(e.amount)
-    FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-    WHERE e.account = 'fund_advances'
-    GROUP BY t.mission_id, e.client_id
-    """,
-    """
-    INSERT INTO fund_client_exposures (client_id, amount)
-    SELECT client_id, sum(amount) FROM fund_advance_balances GROUP BY client_id
-    """,
-    """
-    INSERT INTO fund_member_exposures (member_id, amount)
-    SELECT m.member_id, sum(f.amount)
-    FROM fund_advance_balances f JOIN missions m ON m.id = f.mission_id
-    GROUP BY m.member_id
-    """,
-)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "alembic" / "versions"
+
+
+def _migration(filename: str) -> Any:
+    """A migration module of the commit being run, for its own backfill SQL: the loaded book is
+    filled exactly as `alembic upgrade` fills an existing database."""
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{Path(filename).stem}", MIGRATIONS / filename
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# What ledger.post keeps up to date as it posts (migration 0014): COPY bypasses it, so the loaded
+# book's running balances are summed once from the loaded lines, by the migration's backfill.
+def _running_balances() -> list[str]:
+    return list(_migration("20261129_0014_running_balances.py").BACKFILL)
 
 
 # What the `timeline_events` trigger keeps (migration 0016): the per-mission stage entry dates,
 # and from them the book-wide stay counts. Firing it row by row during the COPY of ~0.7 M events
 # took 63 s instead of 15 s (load 7); the COPY runs with it disabled, then the migration's own
 # backfill fills both tables (~8 s), with the stay counts' trigger disabled meanwhile.
-STAGE_DATES_MIGRATION = (
-    Path(__file__).resolve().parent.parent / "alembic" / "versions" / "20261129_0016_stage_dates.py"
-)
 STAGE_DATES_TRIGGER = "timeline_events_stage_dates"
 STAY_COUNTS_TRIGGER = "mission_stage_dates_stays"
 
 
 def _stage_dates_backfill() -> list[str]:
-    spec = importlib.util.spec_from_file_location("stage_dates_0016", STAGE_DATES_MIGRATION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _migration("20261129_0016_stage_dates.py")
     return [
         f"ALTER TABLE mission_stage_dates DISABLE TRIGGER {STAY_COUNTS_TRIGGER}",
         *module.backfill("postgresql"),
@@ -703,7 +691,7 @@ def _exists(cur: Any, table: str) -> bool:
 
 def derived_tables(cur: Any) -> list[str]:
     """The statements that fill the derived tables the benchmarked commit's schema has."""
-    statements = list(RUNNING_BALANCES) if _exists(cur, "ledger_balances") else []
+    statements = _running_balances() if _exists(cur, "ledger_balances") else []
     if _exists(cur, "mission_stage_dates"):
         statements += _stage_dates_backfill()
     return statements

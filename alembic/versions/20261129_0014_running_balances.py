@@ -36,7 +36,7 @@ down_revision: str | Sequence[str] | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The same backfill runs after bench/book.py's COPY (kept there as plain SQL too).
+# The same backfill runs after bench/book.py's COPY (it imports this module).
 BACKFILL = (
     """
     INSERT INTO ledger_balances (account, balance)
