@@ -178,6 +178,7 @@ async def run(base_url: str) -> None:
                     "end_date": start,
                     "amount_excl_vat": amount,
                     "vat_rate": "21",
+                    "contract_type": "ordinary",
                 },
             )
             mid = mission["id"]

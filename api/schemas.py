@@ -40,6 +40,9 @@ class MissionCreate(Body):
     end_date: StrictStr = Field(description="YYYY-MM-DD")
     amount_excl_vat: StrictStr = Field(description='decimal string, e.g. "1500.00"')
     vat_rate: StrictStr | StrictInt = Field(description='percent, e.g. "21"')
+    contract_type: StrictStr = Field(
+        description="ordinary (white-collar) | artistic (art. 1bis: contributions on 108 %)"
+    )
 
 
 class ClientConfirmation(Body):

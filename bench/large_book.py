@@ -308,6 +308,7 @@ async def post_load(
                 "end_date": (start + timedelta(days=4)).isoformat(),
                 "amount_excl_vat": "1500.00",
                 "vat_rate": "21",
+                "contract_type": "ordinary",
             }
             t0 = time.perf_counter()
             r = await http.post("/api/missions", json=body, headers=headers)

@@ -184,6 +184,7 @@ class Driver:
                 "end_date": start.isoformat(),
                 "amount_excl_vat": "1000.00",
                 "vat_rate": "21",
+                "contract_type": "ordinary",
             },
             headers=member,
         )

@@ -56,6 +56,11 @@ class Mission(Base):
     end_date: Mapped[date] = mapped_column(Date)
     amount_excl_vat: Mapped[Decimal] = mapped_column(Money)
     vat_rate: Mapped[Decimal] = mapped_column(Money)  # percent, exact to 2 decimals
+    # "ordinary" (white-collar employee) or "artistic" (art. 1bis: contributions on 108 %):
+    # chosen on the form, it decides the payroll and is printed on every document.
+    contract_type: Mapped[str] = mapped_column(
+        String(16), default="ordinary", server_default="ordinary"
+    )
     stage: Mapped[str] = mapped_column(String(16), index=True, default="contract")
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     attention_reason: Mapped[str | None] = mapped_column(Text)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, Money, UTCDateTime, utcnow
 
 ROLES = ("member", "advisor", "ops")
 
@@ -33,6 +34,11 @@ class Member(Base):
     iban: Mapped[str] = mapped_column(String(34))
     national_number: Mapped[str] = mapped_column(String(11), unique=True)
     language: Mapped[str] = mapped_column(String(2), default="en")
+    # Withholding tax on artistic contracts: the flat legal minimum (11.11 %) or a higher rate
+    # the member chose (18, 22.8 or 30 %), percent; the allowed values are a dated parameter.
+    artistic_withholding_rate: Mapped[Decimal] = mapped_column(
+        Money, default=Decimal("11.11"), server_default=text("1111")
+    )
     # The advisor follows the member (consoles); no FK to keep users<->members acyclic.
     advisor_user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,6 +23,7 @@ from domain.calendar import add_belgian_working_days
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money, parse_vat_rate
+from domain.payroll import parse_contract_type
 from models import (
     STAGES,
     Client,
@@ -164,6 +165,7 @@ async def create_mission(
     amount = parse_money(data.get("amount_excl_vat"), field="amount_excl_vat")
     rates = await parameters.vat_rates(session, today)
     vat_rate = parse_vat_rate(data.get("vat_rate"), field="vat_rate", allowed=rates)
+    contract_type = parse_contract_type(data.get("contract_type"))
     policy = await parameters.lifecycle_policy(session, today)
     pay_date = add_belgian_working_days(end, policy.advance_working_days)
     mission = Mission(
@@ -174,6 +176,7 @@ async def create_mission(
         end_date=end,
         amount_excl_vat=amount,
         vat_rate=vat_rate,
+        contract_type=contract_type,
         stage="contract",
         created_on=today,
         pay_date=pay_date,
@@ -312,7 +315,7 @@ async def record_signature(
         session,
         amount_excl_vat=mission.amount_excl_vat,
         expenses=Decimal("0.00"),
-        contract_type="ordinary",
+        contract_type=mission.contract_type,
         vat_rate=mission.vat_rate,
         end_date=mission.end_date,
         today=business_date,
@@ -597,8 +600,8 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "title": mission.title,
         "start_date": _iso(mission.start_date),
         "end_date": _iso(mission.end_date),
-        "amount_excl_vat": _money(mission.amount_excl_vat),
         "vat_rate": _money(mission.vat_rate),
+        "contract_type": mission.contract_type,
         "stage": mission.stage,
         "needs_attention": mission.needs_attention,
         "attention_reason": mission.attention_reason,

@@ -310,6 +310,7 @@ class Stack:
             "end_date": iso(today + days(start_in + length - 1)),
             "amount_excl_vat": amount,
             "vat_rate": vat_rate,
+            "contract_type": "ordinary",
         }
         r = await self.http.post("/api/missions", json=body, headers=member_headers)
         assert r.status_code == 201, r.text

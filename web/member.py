@@ -22,6 +22,7 @@ from core.settings import Settings
 from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
+from domain.payroll import parse_contract_type
 from models import Member, Mission, User
 from services import documents, estimates, lifecycle, parameters, people, queries
 from services import missions as mission_service
@@ -111,7 +112,7 @@ async def _mission_estimate(
             session,
             amount_excl_vat=mission.amount_excl_vat,
             expenses=Decimal("0.00"),
-            contract_type="ordinary",
+            contract_type=mission.contract_type,
             vat_rate=mission.vat_rate,
             end_date=mission.end_date,
             today=today,
@@ -132,6 +133,7 @@ NEW_MISSION_FIELDS = (
     "amount_excl_vat",
     "gross_salary",
     "vat_rate",
+    "contract_type",
 )
 
 
@@ -151,6 +153,7 @@ async def _new_mission_page(
         "start_date": (today + timedelta(days=1)).isoformat(),
         "end_date": (today + timedelta(days=1)).isoformat(),
         "vat_rate": "21",
+        "contract_type": "ordinary",
         "price_mode": "price",
         "client_id": str(clients[0].id) if clients else "new",
         "client.kind": "business",
@@ -197,7 +200,7 @@ async def _estimate_from(
             amount_excl_vat=None if salary_mode else amount,
             gross_salary=amount if salary_mode else None,
             expenses=Decimal("0.00"),
-            contract_type="ordinary",
+            contract_type=values.get("contract_type") or "ordinary",
             vat_rate=values.get("vat_rate") or None,
             end_date=estimates.check_end_date(end, today),
             today=today,
@@ -255,6 +258,7 @@ async def create_mission(
     salary_mode = values.get("price_mode") == "salary"
     price_field = "gross_salary" if salary_mode else "amount_excl_vat"
     errors.check(price_field, lambda: parse_money(values.get(price_field), field=price_field))
+    errors.check("contract_type", lambda: parse_contract_type(values.get("contract_type")))
     try:
         if errors:
             raise _Refused()
@@ -291,6 +295,7 @@ async def create_mission(
             "end_date": values.get("end_date"),
             "amount_excl_vat": amount,
             "vat_rate": values.get("vat_rate"),
+            "contract_type": values.get("contract_type"),
         }
         mission, inp = await mission_service.create_mission(session, page.viewer, data, clock)
     except (_Refused, FieldError, DomainError) as err:

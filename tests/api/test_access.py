@@ -54,6 +54,7 @@ def _mission_body() -> dict[str, Any]:
         "end_date": "2099-01-02",
         "amount_excl_vat": "100.00",
         "vat_rate": "21",
+        "contract_type": "ordinary",
     }
 
 
@@ -425,6 +426,7 @@ async def test_member_creates_own_client_and_mission(
         "end_date": (today + timedelta(days=5)).isoformat(),
         "amount_excl_vat": "800.00",
         "vat_rate": "21",
+        "contract_type": "ordinary",
     }
     r = await stack.http.post("/api/missions", json=body, headers=headers)
     if r.status_code == 201:

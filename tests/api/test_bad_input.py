@@ -184,6 +184,7 @@ async def _mission_body(stack: Stack, account: Account, **over: Any) -> dict[str
         "end_date": (today + timedelta(days=7)).isoformat(),
         "amount_excl_vat": "1500.00",
         "vat_rate": "21",
+        "contract_type": "ordinary",
     }
     body.update(over)
     return body
@@ -208,6 +209,13 @@ async def _post_mission(stack: Stack, body: dict[str, Any], headers: dict[str, s
 # "@N" stands for the business today + N days, resolved when the test runs.
 MISSION_CASES = [
     pytest.param({"end_date": "@2"}, "end_date", ["before the start"], id="end-before-start"),
+    pytest.param(
+        {"contract_type": "freelance"},
+        "contract_type",
+        ["unknown contract type"],
+        id="contract-type",
+    ),
+    pytest.param({"contract_type": ""}, "contract_type", ["required"], id="contract-type-empty"),
     pytest.param({"start_date": "@-1"}, "start_date", ["before today"], id="start-in-past"),
     pytest.param({"start_date": "2026-02-29"}, "start_date", ["not a day"], id="feb-29-2026"),
     pytest.param({"end_date": "2027-02-29"}, "end_date", ["not a day"], id="feb-29-2027"),

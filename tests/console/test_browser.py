@@ -259,6 +259,7 @@ async def _signed_missions(
                     "end_date": _iso(start + 2),
                     "amount_excl_vat": "900.00",
                     "vat_rate": "21",
+                    "contract_type": "ordinary",
                 },
             )
             assert r.status_code == 201, r.text

@@ -89,6 +89,7 @@ async def reported_mission(
             "end_date": (today + timedelta(days=3)).isoformat(),
             "amount_excl_vat": amount,
             "vat_rate": vat_rate,
+            "contract_type": "ordinary",
         },
         clock,
     )

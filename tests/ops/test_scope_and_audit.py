@@ -47,6 +47,7 @@ async def _mission(stack: Stack, account: Account) -> int:
                 "end_date": (today + timedelta(days=4)).isoformat(),
                 "amount_excl_vat": "500.00",
                 "vat_rate": "21",
+                "contract_type": "ordinary",
             },
             clock,
         )

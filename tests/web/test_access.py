@@ -36,6 +36,7 @@ async def _create(
         "price_mode": "price",
         "amount_excl_vat": "1200.00",
         "vat_rate": "21",
+        "contract_type": "ordinary",
     }
     data.update(over)
     return await http.post("/missions/new", data=data)

@@ -29,6 +29,7 @@ async def test_the_sweep_starts_every_mission_left_without_its_workflow(dev_stac
         "end_date": (today + timedelta(days=6)).isoformat(),
         "amount_excl_vat": "800.00",
         "vat_rate": "21",
+        "contract_type": "ordinary",
     }
     # Five missions committed exactly as the API commits them, then no start: the crash.
     async with s.db.session() as session:

@@ -42,6 +42,7 @@ async def test_sign_delivered_with_the_start(dev_stack: Stack) -> None:
                 "end_date": (today + timedelta(days=5)).isoformat(),
                 "amount_excl_vat": "800.00",
                 "vat_rate": "21",
+                "contract_type": "ordinary",
             },
             clock,
         )
