@@ -130,6 +130,7 @@ async def test_bad_credit_notes_are_refused_and_change_nothing(stack: Stack) -> 
             "end_date": (await stack.today()).isoformat(),
             "amount_excl_vat": "100.00",
             "vat_rate": "7",
+            "contract_type": "ordinary",
         },
         headers=other_headers,
     )
