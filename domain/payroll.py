@@ -28,9 +28,11 @@ G + holiday pay + contributions + charges fits in the budget (the cost is strict
 G, so a few steps from the real-valued solution find it). The rest of the budget (a few cents at
 most, from the roundings) is booked as employer contributions, so that to the cent
 
-    price = fee + expenses + employer_contributions + exit_holiday_pay + holiday_contribution
+    price = fee + expenses + employer_contributions + holiday_contribution
             + other_employer_charges + (employee_contributions - work_bonus)
             + special_contribution + withholding_tax + net_salary
+
+(the exit holiday pay is inside net_salary: it is paid to the member with the salary).
 
 `estimate_payroll(..., gross=...)` pays a given gross instead (the gross signed in the contract),
 the whole rest of the budget again going to employer contributions; a budget too small for it
