@@ -27,7 +27,7 @@ from domain.invoice import (
     vat_treatment,
 )
 from domain.ogm import ogm_for_invoice
-from domain.payroll import estimate_payroll, gross_up_expenses
+from domain.payroll import estimate_payroll, gross_up_expenses, parse_contract_type
 from models import (
     Client,
     CreditNote,
@@ -153,7 +153,10 @@ async def issue_invoice(
     session.add(invoice)
     await session.flush()
     payroll = estimate_payroll(
-        totals.total_excl_vat, sum((e.amount for e in expenses), Decimal("0.00")), params
+        totals.total_excl_vat,
+        sum((e.amount for e in expenses), Decimal("0.00")),
+        params,
+        parse_contract_type(mission.contract_type),
     )
     await ledger.post(
         session,

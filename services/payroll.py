@@ -1,4 +1,9 @@
-"""The member's salary on day 7: from the client's money, or advanced by the guarantee fund."""
+"""The member's salary on day 7: from the client's money, or advanced by the guarantee fund.
+
+The figures come from the payroll engine (domain/payroll.py) with the dated rows in force on
+payday: the gross of the signed contract, the mission's contract type, its paid days, the
+member's earlier payouts of the same calendar month and, for artists, their chosen rate.
+"""
 
 from __future__ import annotations
 
@@ -281,7 +286,10 @@ async def pay_salary(
     options: dict[str, Any] = {
         "period": WorkPeriod.of(paid_days(mission), paid_on),
         "month": await _month_to_date(session, member.id, paid_on, mission_id),
-        "withholding_rate": member.artistic_withholding_rate / 100,
+        # The member's choice (percent), never below the legal flat rate in force.
+        "withholding_rate": max(
+            member.artistic_withholding_rate / 100, params.artistic_withholding_rate
+        ),
     }
     most = estimate_payroll(billed, expenses, params, contract_type, **options)
     signed = signed_gross(mission)
