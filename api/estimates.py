@@ -9,7 +9,7 @@ from pydantic import Field, StrictInt, StrictStr
 
 from api.deps import SessionDep, SettingsDep, ViewerDep
 from api.schemas import Body
-from domain.money import parse_money
+from domain.money import parse_money, parse_positive_int
 from services import estimates
 from services.clock import business_today, current_clock
 from services.missions import parse_date
@@ -28,6 +28,11 @@ class EstimateCreate(Body):
     contract_type: StrictStr = Field(description="ordinary | artistic")
     vat_rate: StrictStr | StrictInt | None = Field(None, description='percent, default "21"')
     end_date: StrictStr | None = Field(None, description="YYYY-MM-DD, default today")
+    days_worked: StrictInt | None = Field(
+        None,
+        description="days the contract pays (1-31): a short contract's work bonus is prorated; "
+        "default a full month",
+    )
 
 
 @router.post("/estimates", tags=["money"])
@@ -50,5 +55,8 @@ async def create_estimate(
         contract_type=body.contract_type,
         vat_rate=body.vat_rate,
         end_date=estimates.check_end_date(end_date, today),
+        paid_days=None
+        if body.days_worked is None
+        else parse_positive_int(body.days_worked, field="days_worked", maximum=31),
         today=today,
     )

@@ -17,8 +17,10 @@ from domain.errors import FieldError
 from domain.invoice import InvoiceLine, invoice_totals
 from domain.money import MAX_AMOUNT, parse_vat_rate
 from domain.payroll import (
-    WITHHOLDING_SCALE_LABEL,
-    PayrollEstimate,
+    RULES,
+    MonthToDate,
+    Payroll,
+    WorkPeriod,
     estimate_payroll,
     parse_contract_type,
     price_for_gross,
@@ -45,7 +47,93 @@ def _rule(row: DatedParameter, value: Any, description: str) -> dict[str, Any]:
         "valid_from": row.valid_from.isoformat(),
         "value": value,
         "description": description,
+        "source": row.cited_source,
     }
+
+
+# Flat keys of every payroll JSON (estimates, missions.estimate, payouts.payroll), as today
+# plus the parts of issue 12; "lines" follows the contract in /work/plan/issue12.md.
+FLAT_KEYS = (
+    "contract_type",
+    "invoiced_excl_vat",
+    "fee",
+    "fund_contribution",
+    "expenses",
+    "employment_budget",
+    "employer_contributions",
+    "exit_holiday_pay",
+    "holiday_contribution",
+    "other_employer_charges",
+    "gross_salary",
+    "employee_contributions",
+    "work_bonus",
+    "special_contribution",
+    "taxable_pay",
+    "withholding_tax_formula",
+    "fiscal_work_bonus",
+    "withheld_earlier_this_month",
+    "withholding_tax",
+    "net_salary",
+    "net_paid",
+)
+
+
+def basis(payroll: Payroll, *, only_pay_of_month: bool) -> str:
+    """The rules behind a payroll, by name (replaces the old "simplified scale" text)."""
+    if payroll.contract_type == "artistic":
+        parts = [
+            "artistic contract (art. 1bis): contributions on 108 % of gross",
+            "ONVA/RJV holiday contribution",
+            "social work bonus",
+            "CSSS monthly advance",
+            "flat withholding tax (Annexe III point 80) or the rate the member chose",
+        ]
+    else:
+        parts = [
+            "ordinary contract: employer and employee contributions",
+            "white-collar exit holiday pay",
+            "social work bonus",
+            "CSSS monthly advance",
+            "withholding tax by the Annexe III AR/CIR 92 key formula with the fiscal work "
+            "bonus, on the month's cumulated taxable pay",
+        ]
+    text = "; ".join(parts)
+    if only_pay_of_month:
+        text += "; estimated as if this were the member's only pay of the month"
+    return text + "; reconciled with the quarterly DmfA"
+
+
+def _row_of(rows: dict[str, DatedParameter], rule: str) -> DatedParameter | None:
+    return next((row for row in rows.values() if row.key == rule), None)
+
+
+def lines_json(payroll: Payroll, rows: dict[str, DatedParameter]) -> list[dict[str, Any]]:
+    """The payslip lines as JSON, each with its parameter row's date and source when it has one."""
+    out = []
+    for line in payroll.lines:
+        row = _row_of(rows, line.rule)
+        out.append(
+            {
+                "code": line.code,
+                "amount": _money(line.amount),
+                "base": None if line.base is None else _money(line.base),
+                "rate": None if line.rate is None else _rate_text(line.rate),
+                "rule": line.rule,
+                "valid_from": None if row is None else row.valid_from.isoformat(),
+                "source": None if row is None else row.cited_source,
+            }
+        )
+    return out
+
+
+def payroll_json(payroll: Payroll, rows: dict[str, DatedParameter]) -> dict[str, Any]:
+    """The flat figures (decimal strings) and the lines of a payroll."""
+    out: dict[str, Any] = {
+        key: value if isinstance(value := getattr(payroll, key), str) else _money(value)
+        for key in FLAT_KEYS
+    }
+    out["lines"] = lines_json(payroll, rows)
+    return out
 
 
 def check_end_date(end_date: date | None, today: date) -> date | None:
@@ -68,6 +156,8 @@ async def estimate(
     contract_type: object,
     vat_rate: object = None,
     end_date: date | None = None,
+    paid_days: int | None = None,
+    withholding_rate: Decimal | None = None,
     today: date,
 ) -> dict[str, Any]:
     """Estimate the full salary breakdown from a price excl. VAT or from a wanted gross salary.
@@ -75,7 +165,12 @@ async def estimate(
     Give exactly one of `amount_excl_vat` (expenses included) and `gross_salary`. `vat_rate` is
     the raw request value (percent, default 21, checked against `vat.rates`) or a Decimal rate
     already validated elsewhere (a mission's). The salary is paid `advance_working_days` Belgian
-    working days after `end_date` (default: today).
+    working days after `end_date` (default: today). `paid_days`: the days the contract pays
+    (a short contract's work bonus is prorated, payroll-2026.md §3.2); None: a full month.
+    `withholding_rate`: an artist's chosen rate (default: the flat 11.11 %).
+
+    Before any payout the month's other pays are unknown: the estimate is computed as if it
+    were the member's only pay of the month (its `basis` says so); the payout cumulates.
     """
     if amount_excl_vat is not None and gross_salary is not None:
         raise FieldError(
@@ -101,6 +196,12 @@ async def estimate(
 
     rows = await parameters.payroll_rows(session, today)
     params = parameters.payroll_parameters_from(rows)
+    period = None if paid_days is None else WorkPeriod.of(paid_days, pay_date)
+    options: dict[str, Any] = {
+        "period": period,
+        "month": MonthToDate(),
+        "withholding_rate": withholding_rate,
+    }
     if gross_salary is not None:
         price = price_for_gross(gross_salary, expenses, params, kind)
         if price > MAX_AMOUNT:
@@ -109,11 +210,11 @@ async def estimate(
                 f"this gross salary and expenses need a price of {_money(price)} excl. VAT, "
                 f"above the maximum of {_money(MAX_AMOUNT)}",
             )
-        payroll = estimate_payroll(price, expenses, params, kind)
+        payroll = estimate_payroll(price, expenses, params, kind, **options)
         computed_from = "gross_salary"
     else:
         assert amount_excl_vat is not None
-        payroll = estimate_payroll(amount_excl_vat, expenses, params, kind)
+        payroll = estimate_payroll(amount_excl_vat, expenses, params, kind, **options)
         computed_from = "amount_excl_vat"
     totals = invoice_totals(
         [InvoiceLine(label="estimate", amount_excl_vat=payroll.invoiced_excl_vat)], rate
@@ -134,36 +235,29 @@ async def estimate(
             "valid_from": policy_row.valid_from.isoformat(),
             "value": advance_days,
             "description": f"salary paid {advance_days} Belgian working days after the work ends",
+            "source": policy_row.cited_source,
         }
     )
+    figures = payroll_json(payroll, rows)
     return {
-        "basis": "estimate: reconciled with the quarterly DmfA; "
-        f"withholding tax on a {WITHHOLDING_SCALE_LABEL}",
+        "basis": basis(payroll, only_pay_of_month=True),
         "computed_from": computed_from,
+        **figures,
         "contract_type": payroll.contract_type,
         "amount_excl_vat": _money(totals.total_excl_vat),
         "vat_rate": _rate_text(rate),
         "vat": _money(totals.vat_amount),
         "amount_incl_vat": _money(totals.total_incl_vat),
-        "fee": _money(payroll.fee),
-        "fund_contribution": _money(payroll.fund_contribution),
-        "expenses": _money(payroll.expenses),
-        "employment_budget": _money(payroll.employment_budget),
-        "employer_contributions": _money(payroll.employer_contributions),
-        "gross_salary": _money(payroll.gross_salary),
-        "employee_contributions": _money(payroll.employee_contributions),
-        "withholding_tax": _money(payroll.withholding_tax),
-        "net_salary": _money(payroll.net_salary),
+        "paid_days": None if period is None else period.paid_days,
+        "working_days": None if period is None else period.working_days,
         "end_date": end.isoformat(),
         "pay_date": pay_date.isoformat(),
         "rules": rules,
     }
 
 
-def _payroll_rules(
-    rows: dict[str, DatedParameter], payroll: PayrollEstimate
-) -> list[dict[str, Any]]:
-    """The payroll rows behind this estimate (the 108 % base only for an artistic contract)."""
+def _payroll_rules(rows: dict[str, DatedParameter], payroll: Payroll) -> list[dict[str, Any]]:
+    """Every payroll row behind this payroll, with its date, value and source."""
     used = [
         "fee_rate",
         "fund_share_of_fee",
@@ -171,13 +265,15 @@ def _payroll_rules(
         "employee_contribution_rate",
     ]
     if payroll.contract_type == "artistic":
-        used.append("artistic_contribution_base")
-    used.append("withholding_scale")
-    out = []
-    for name in used:
-        row = rows[name]
-        description = str(row.value.get("description", name))
-        if name == "withholding_scale" and WITHHOLDING_SCALE_LABEL not in description:
-            description = f"{WITHHOLDING_SCALE_LABEL}; {description}"
-        out.append(_rule(row, row.value["value"], description))
-    return out
+        used += ["artistic_contribution_base", "artistic_holiday_contribution"]
+    else:
+        used.append("exit_holiday_pay")
+    if payroll.other_employer_charges:
+        used.append("other_employer_charges")
+    used += ["work_bonus", "special_contribution"]
+    used.append("artistic_withholding" if payroll.contract_type == "artistic" else "key_formula")
+    assert all(name in RULES for name in used)
+    return [
+        _rule(rows[name], rows[name].value["value"], str(rows[name].value.get("description", name)))
+        for name in used
+    ]

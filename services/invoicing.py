@@ -27,7 +27,7 @@ from domain.invoice import (
     vat_treatment,
 )
 from domain.ogm import ogm_for_invoice
-from domain.payroll import estimate_payroll
+from domain.payroll import estimate_payroll, gross_up_expenses, parse_contract_type
 from models import (
     Client,
     CreditNote,
@@ -98,13 +98,23 @@ async def issue_invoice(
         return existing
     mission = await get_mission(session, mission_id, lock=True)
     expenses = await expense_lines(session, mission_id)
+    params = await parameters.payroll_parameters(session, issue_date)
+    # Expenses are reimbursed at face value outside the salary: the invoice carries each one
+    # grossed up for the fee, so the employment budget (and the gross signed) stays the labour
+    # price's (domain.payroll.gross_up_expenses).
+    invoiced_expenses = gross_up_expenses(
+        mission.amount_excl_vat, [e.amount for e in expenses], params.fee_rate
+    )
     lines = [
         InvoiceLine(
             label=f"{mission.title} ({mission.start_date.isoformat()} – "
             f"{mission.end_date.isoformat()}, {mission.days_worked or 0} days)",
             amount_excl_vat=mission.amount_excl_vat,
         ),
-        *(InvoiceLine(label=f"Expense: {e.label}", amount_excl_vat=e.amount) for e in expenses),
+        *(
+            InvoiceLine(label=f"Expense: {e.label}", amount_excl_vat=amount)
+            for e, amount in zip(expenses, invoiced_expenses, strict=True)
+        ),
     ]
     client = await session.get(Client, mission.client_id)
     assert client is not None
@@ -142,9 +152,11 @@ async def issue_invoice(
     )
     session.add(invoice)
     await session.flush()
-    params = await parameters.payroll_parameters(session, issue_date)
     payroll = estimate_payroll(
-        totals.total_excl_vat, sum((e.amount for e in expenses), Decimal("0.00")), params
+        totals.total_excl_vat,
+        sum((e.amount for e in expenses), Decimal("0.00")),
+        params,
+        parse_contract_type(mission.contract_type),
     )
     await ledger.post(
         session,

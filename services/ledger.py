@@ -48,6 +48,10 @@ ACCOUNTS = (
     "fund_advances",
     "member_salary_payable",
     "social_contributions_payable",
+    # Artists' ONVA/RJV holiday contribution and the CSSS advance (both due to the ONSS, kept
+    # apart because they are declared and regularised apart: yearly and quarterly).
+    "holiday_contributions_payable",
+    "special_contribution_payable",
     "withholding_tax_payable",
     "vat_payable",
     "fee_income",

@@ -11,19 +11,25 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.mission import LifecyclePolicy
-from domain.payroll import PayrollParameters, TaxBracket
+from domain.payroll import (
+    RULES,
+    BonusPart,
+    CsssTier,
+    EmployerCharge,
+    KeyFormula,
+    PayrollParameters,
+    TaxBracket,
+    WorkBonus,
+)
 from models import Parameter
 
 LIFECYCLE = "policy.lifecycle"
-PAYROLL = "payroll.simplified"  # 0002's flat rates, superseded by PAYROLL_KEYS
-PAYROLL_KEYS = {
-    "fee_rate": "payroll.fee_rate",
-    "fund_share_of_fee": "payroll.fund_share_of_fee",
-    "employer_contribution_rate": "payroll.employer_contribution_rate",
-    "employee_contribution_rate": "payroll.employee_contribution_rate",
-    "artistic_contribution_base": "payroll.artistic_contribution_base",
-    "withholding_scale": "payroll.withholding_scale",
-}
+# 0002's flat rates and 0003's "simplified scale": superseded by migration 0018, kept for
+# history, read by nothing.
+PAYROLL = "payroll.simplified"
+SUPERSEDED_WITHHOLDING_SCALE = "payroll.withholding_scale"
+# PayrollParameters part -> dated parameter key (domain.payroll.RULES names the same keys).
+PAYROLL_KEYS = dict(RULES)
 VAT_RATES = "vat.rates"
 B2B_RATES = "late_payment.b2b_rates"
 B2B = "late_payment.b2b"
@@ -41,6 +47,13 @@ class DatedParameter:
     key: str
     valid_from: date
     value: dict[str, Any]
+    source: str | None = None
+
+    @property
+    def cited_source(self) -> str | None:
+        """The row's source: the one inside its value (0018 on), else the `source` column."""
+        inside = self.value.get("source")
+        return str(inside) if inside else self.source
 
 
 async def parameter(session: AsyncSession, key: str, on: date) -> dict[str, Any]:
@@ -62,7 +75,9 @@ async def dated_parameter(session: AsyncSession, key: str, on: date) -> DatedPar
     )
     if row is None:
         raise MissingParameter(f"no value of {key} is in force on {on.isoformat()}")
-    return DatedParameter(key=row.key, valid_from=row.valid_from, value=dict(row.value))
+    return DatedParameter(
+        key=row.key, valid_from=row.valid_from, value=dict(row.value), source=row.source
+    )
 
 
 async def lifecycle_policy(session: AsyncSession, on: date) -> LifecyclePolicy:
@@ -70,29 +85,80 @@ async def lifecycle_policy(session: AsyncSession, on: date) -> LifecyclePolicy:
 
 
 async def payroll_rows(session: AsyncSession, on: date) -> dict[str, DatedParameter]:
-    """The dated payroll rows in force on `on`, by PayrollParameters field name."""
+    """The dated payroll rows in force on `on`, by part name (domain.payroll.RULES)."""
     return {name: await dated_parameter(session, key, on) for name, key in PAYROLL_KEYS.items()}
 
 
-def payroll_parameters_from(rows: dict[str, DatedParameter]) -> PayrollParameters:
-    """Build the payroll rates from their dated rows (values are decimal strings)."""
-    rates = {
-        name: Decimal(str(row.value["value"]))
-        for name, row in rows.items()
-        if name != "withholding_scale"
-    }
-    scale = tuple(
-        TaxBracket(
-            up_to=None if b["up_to"] is None else Decimal(str(b["up_to"])),
-            rate=Decimal(str(b["rate"])),
-        )
-        for b in rows["withholding_scale"].value["value"]
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _scale(bands: list[dict[str, Any]]) -> tuple[TaxBracket, ...]:
+    return tuple(
+        TaxBracket(up_to=None if b["up_to"] is None else _d(b["up_to"]), rate=_d(b["rate"]))
+        for b in bands
     )
-    return PayrollParameters(**rates, withholding_scale=scale)
+
+
+def _bonus_part(part: dict[str, Any]) -> BonusPart:
+    return BonusPart(
+        amount=_d(part["amount"]), low=_d(part["low"]), high=_d(part["high"]), coef=_d(part["coef"])
+    )
+
+
+def payroll_parameters_from(rows: dict[str, DatedParameter]) -> PayrollParameters:
+    """Build the payroll parameters from their dated rows (values are decimal strings)."""
+
+    def value(name: str) -> Any:
+        return rows[name].value["value"]
+
+    formula = value("key_formula")
+    bonus = value("work_bonus")
+    holiday = rows["exit_holiday_pay"].value
+    artistic_holiday = rows["artistic_holiday_contribution"].value
+    artistic_withholding = rows["artistic_withholding"].value
+    return PayrollParameters(
+        fee_rate=_d(value("fee_rate")),
+        fund_share_of_fee=_d(value("fund_share_of_fee")),
+        employer_contribution_rate=_d(value("employer_contribution_rate")),
+        employee_contribution_rate=_d(value("employee_contribution_rate")),
+        artistic_contribution_base=_d(value("artistic_contribution_base")),
+        exit_holiday_pay_rate=_d(holiday["value"]),
+        exit_holiday_pay_simple_rate=_d(holiday["simple_part"]),
+        artistic_holiday_annual_rate=_d(artistic_holiday["annual"]),
+        artistic_holiday_quarterly_rate=_d(artistic_holiday["quarterly"]),
+        other_employer_charges=tuple(
+            EmployerCharge(code=str(c["code"]), rate=_d(c["rate"]))
+            for c in value("other_employer_charges")
+        ),
+        key_formula=KeyFormula(
+            annual_factor=int(formula["annual_factor"]),
+            expenses_rate=_d(formula["expenses_rate"]),
+            expenses_cap=_d(formula["expenses_cap"]),
+            scale=_scale(formula["scale"]),
+            tax_free_amount=_d(formula["tax_free_amount"]),
+            fiscal_bonus_rate_a=_d(formula["fiscal_bonus_rate_a"]),
+            fiscal_bonus_rate_b=_d(formula["fiscal_bonus_rate_b"]),
+        ),
+        work_bonus=WorkBonus(
+            part_a=_bonus_part(bonus["part_a"]), part_b=_bonus_part(bonus["part_b"])
+        ),
+        special_contribution=tuple(
+            CsssTier(
+                up_to=None if t["up_to"] is None else _d(t["up_to"]),
+                fixed=_d(t["fixed"]),
+                rate=_d(t["rate"]),
+                over=_d(t["over"]),
+            )
+            for t in value("special_contribution")
+        ),
+        artistic_withholding_rate=_d(artistic_withholding["value"]),
+        artistic_withholding_choices=tuple(_d(c) for c in artistic_withholding.get("choices", [])),
+    )
 
 
 async def payroll_parameters(session: AsyncSession, on: date) -> PayrollParameters:
-    """The payroll rates and withholding scale in force on `on`."""
+    """The payroll parameters in force on `on`."""
     return payroll_parameters_from(await payroll_rows(session, on))
 
 

@@ -23,20 +23,31 @@ MONEY_KEYS = (
     "fee",
     "fund_contribution",
     "employer_contributions",
+    "exit_holiday_pay",
+    "holiday_contribution",
     "gross_salary",
     "employee_contributions",
+    "work_bonus",
+    "special_contribution",
+    "taxable_pay",
     "withholding_tax",
     "net_salary",
+    "net_paid",
     "expenses",
 )
+# The price's split (the exit holiday pay is inside the net; the work bonus is given back).
 SPLIT = (
     "fee",
     "expenses",
     "employer_contributions",
+    "holiday_contribution",
+    "other_employer_charges",
     "employee_contributions",
+    "special_contribution",
     "withholding_tax",
     "net_salary",
 )
+LINE_KEYS = {"code", "amount", "base", "rate", "rule", "valid_from", "source"}
 
 # One member for the whole module: tokens stay valid, password hashing is deliberately slow.
 _member: dict[str, dict[str, str]] = {}
@@ -57,8 +68,17 @@ def assert_consistent(answer: dict[str, Any]) -> None:
     for key in MONEY_KEYS:
         assert isinstance(answer[key], str), key
         assert Decimal(answer[key]).as_tuple().exponent == -2, (key, answer[key])
-    total = sum((Decimal(answer[k]) for k in SPLIT), Decimal(0))
+    total = sum((Decimal(answer[k]) for k in SPLIT), Decimal(0)) - Decimal(answer["work_bonus"])
     assert total == Decimal(answer["amount_excl_vat"])
+    assert Decimal(answer["net_paid"]) == Decimal(answer["net_salary"]) + Decimal(
+        answer["expenses"]
+    )
+    lines = answer["lines"]
+    assert all(set(line) == LINE_KEYS for line in lines), lines
+    by_code = {line["code"]: line for line in lines}
+    for key in ("gross_salary", "employee_contributions", "withholding_tax", "net_salary"):
+        assert by_code[key]["amount"] == answer[key], key
+    assert "simplified" not in answer["basis"]
     assert Decimal(answer["amount_excl_vat"]) + Decimal(answer["vat"]) == Decimal(
         answer["amount_incl_vat"]
     )
@@ -66,7 +86,8 @@ def assert_consistent(answer: dict[str, Any]) -> None:
 
 def rules_by_key(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     rules = answer["rules"]
-    assert all(set(r) == {"key", "valid_from", "value", "description"} for r in rules), rules
+    assert all(set(r) == {"key", "valid_from", "value", "description", "source"} for r in rules)
+    assert all(r["source"] for r in rules if r["key"].startswith("payroll.")), rules
     return {r["key"]: r for r in rules}
 
 
@@ -81,14 +102,23 @@ async def test_estimate_from_price(stack: Stack) -> None:
         "amount_incl_vat": "1210.00",
         "fee": "65.00",
         "fund_contribution": "19.50",
-        "employer_contributions": "187.00",
-        "gross_salary": "748.00",
-        "employee_contributions": "97.76",
-        "withholding_tax": "87.56",
-        "net_salary": "562.68",
+        # 935 pays gross + 15.34 % exit holiday pay + 25 % on gross and its simple part
+        "employer_contributions": "176.92",
+        "exit_holiday_pay": "100.82",
+        "holiday_contribution": "0.00",
+        "gross_salary": "657.26",  # not 748.00 (935 / 1.25 forgot the holiday pay)
+        "employee_contributions": "92.49",
+        "work_bonus": "92.49",
+        "special_contribution": "0.00",
+        "taxable_pay": "758.08",
+        "withholding_tax": "0.00",  # key formula: 758.08 a month is below the tax-free amount
+        "net_salary": "758.08",
+        "net_paid": "758.08",
         "expenses": "0.00",
     }
     assert answer["contract_type"] == "ordinary"
+    assert "key formula" in answer["basis"]
+    assert "only pay of the month" in answer["basis"]
     today = await stack.today()
     assert answer["pay_date"] == add_belgian_working_days(today, 7).isoformat()
     rules = rules_by_key(answer)
@@ -97,7 +127,10 @@ async def test_estimate_from_price(stack: Stack) -> None:
         "payroll.fund_share_of_fee",
         "payroll.employer_contribution_rate",
         "payroll.employee_contribution_rate",
-        "payroll.withholding_scale",
+        "payroll.exit_holiday_pay",
+        "payroll.work_bonus",
+        "payroll.special_contribution",
+        "payroll.withholding_key_formula",
         "vat.rates",
         "policy.lifecycle.advance_working_days",
     }
@@ -106,12 +139,76 @@ async def test_estimate_from_price(stack: Stack) -> None:
         "valid_from": "2026-01-01",
         "value": "0.065",
         "description": rules["payroll.fee_rate"]["description"],
+        "source": rules["payroll.fee_rate"]["source"],
     }
-    scale = rules["payroll.withholding_scale"]
-    assert "simplified scale, not the official précompte tables" in scale["description"]
-    assert scale["value"][-1] == {"up_to": None, "rate": "0.50"}
+    formula = rules["payroll.withholding_key_formula"]
+    assert formula["valid_from"] == "2026-01-01"
+    assert formula["value"]["expenses_cap"] == "6070.00"
+    assert "ESS-SR/2025-0928" in formula["source"]
+    assert rules["payroll.exit_holiday_pay"]["value"] == "0.1534"
     assert rules["vat.rates"]["value"] == "21"
     assert rules["policy.lifecycle.advance_working_days"]["value"] == 7
+    codes = [line["code"] for line in answer["lines"]]
+    assert codes == [
+        "price_excl_vat",
+        "fee",
+        "expenses",
+        "employment_budget",
+        "employer_contributions",
+        "exit_holiday_pay",
+        "gross_salary",
+        "employee_contributions",
+        "work_bonus",
+        "special_contribution",
+        "taxable_pay",
+        "withholding_tax_formula",
+        "fiscal_work_bonus",
+        "withheld_earlier_this_month",
+        "withholding_tax",
+        "net_salary",
+        "net_paid",
+    ]
+    holiday = answer["lines"][5]
+    assert holiday == {
+        "code": "exit_holiday_pay",
+        "amount": "100.82",
+        "base": "657.26",
+        "rate": "0.1534",
+        "rule": "payroll.exit_holiday_pay",
+        "valid_from": "2026-01-01",
+        "source": holiday["source"],
+    }
+    assert "AR 30/03/1967" in holiday["source"]
+
+
+async def test_short_contract_prorates_the_work_bonus(stack: Stack) -> None:
+    body = {"amount_excl_vat": "1000.00", "contract_type": "ordinary"}
+    month = (await post(stack, body)).json()
+    r = await post(stack, {**body, "days_worked": 1})
+    assert r.status_code == 200, r.text
+    one_day = r.json()
+    assert_consistent(one_day)
+    assert one_day["paid_days"] == 1 and one_day["working_days"] >= 20
+    # Same price, same gross (the employer side does not depend on the days)...
+    assert one_day["gross_salary"] == month["gross_salary"] == "657.26"
+    # ... but 657.26 for one day is a full-month equivalent far above the bonus range.
+    assert Decimal(one_day["work_bonus"]) < Decimal(month["work_bonus"])
+    assert Decimal(one_day["net_salary"]) < Decimal(month["net_salary"])
+
+
+async def test_artistic_estimate_flat_withholding(stack: Stack) -> None:
+    r = await post(stack, {"amount_excl_vat": "1000.00", "contract_type": "artistic"})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert_consistent(answer)
+    assert answer["gross_salary"] == "648.82"
+    assert answer["holiday_contribution"] == "111.00"
+    assert answer["exit_holiday_pay"] == "0.00"
+    assert answer["withholding_tax"] == "72.08"  # 11.11 % of 648.82
+    rules = rules_by_key(answer)
+    assert "payroll.artistic_withholding" in rules
+    assert "payroll.withholding_key_formula" not in rules
+    assert rules["payroll.artistic_holiday_contribution"]["value"] == "0.1584"
 
 
 async def test_estimate_from_gross_is_the_inverse(stack: Stack) -> None:
@@ -135,6 +232,7 @@ async def test_estimate_from_gross_is_the_inverse(stack: Stack) -> None:
     # 1.08 base: employer ONSS = 2000 x 1.08 x 25 % = 540.00 exactly (no rounding remainder).
     assert from_gross["employer_contributions"] == "540.00"
     assert from_gross["employee_contributions"] == "282.31"  # 2000 x 1.08 x 13.07 % = 282.312
+    assert from_gross["holiday_contribution"] == "342.14"  # 2160 x 15.84 % = 342.144
     assert from_gross["vat"] == f"{Decimal(from_gross['amount_excl_vat']) * 6 / 100:.2f}"
     assert from_gross["pay_date"] == add_belgian_working_days(date(2027, 1, 29), 7).isoformat()
     assert from_gross["pay_date"] == "2027-02-09"
@@ -198,7 +296,7 @@ async def test_requires_login(stack: Stack) -> None:
 async def test_staff_may_estimate_too(stack: Stack) -> None:
     r = await stack.http.post(
         URL,
-        json={"gross_salary": "748.00", "contract_type": "ordinary"},
+        json={"gross_salary": "657.26", "contract_type": "ordinary"},
         headers=await stack.advisor(),
     )
     assert r.status_code == 200, r.text
@@ -274,6 +372,15 @@ BAD = [
     ),
     pytest.param(
         {"amount_excl_vat": "100.00", "net_salary": "50.00"}, "net_salary", ["extra"], id="extra"
+    ),
+    pytest.param(
+        {"amount_excl_vat": "100.00", "days_worked": 0}, "days_worked", ["at least 1"], id="days-0"
+    ),
+    pytest.param(
+        {"amount_excl_vat": "100.00", "days_worked": 32}, "days_worked", ["exceed"], id="days-32"
+    ),
+    pytest.param(
+        {"amount_excl_vat": "100.00", "days_worked": "3"}, "days_worked", [], id="days-string"
     ),
 ]
 

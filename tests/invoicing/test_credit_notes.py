@@ -172,15 +172,16 @@ async def _payday(db: Database, settings: Settings, mission_id: int) -> Payout:
 async def test_credit_before_payday_lowers_the_salary(db: Database, settings: Settings) -> None:
     expenses = [("Printing", D("120.00"))]
     invoice = await _invoiced(db, settings, amount="2000.00", expenses=expenses)
-    assert invoice.total_incl_vat == D("2565.20")
+    # The expense is invoiced grossed up for the fee: 120.00 / 0.935 = 128.34 (issue 12).
+    assert invoice.total_incl_vat == D("2575.29")
     note, _ = await _credit(db, settings, invoice.id, "605.00")
     assert (note.amount_excl_vat, note.vat_amount) == (D("500.00"), D("105.00"))
     assert note.fund_share == 0
     assert note.member_share + note.fee_income + note.fund_contribution == D("500.00")
-    assert note.salary_base_after == D("1620.00")  # 2120.00 less 500.00
+    assert note.salary_base_after == D("1628.34")  # 2128.34 less 500.00
     await _client_pays(db, settings, invoice, "1900.00")  # more than the salary's cost
     payout = await _payday(db, settings, invoice.mission_id)
-    assert payout.payroll["invoiced_excl_vat"] == "1620.00"
+    assert payout.payroll["invoiced_excl_vat"] == "1628.34"
     assert payout.expenses == D("120.00")
     async with db.session() as session:
         totals = await mission_postings(session, invoice.mission_id)

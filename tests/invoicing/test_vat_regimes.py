@@ -26,8 +26,9 @@ BE_VAT = "BE0403170701"
 RC, OOS, EX = REVERSE_CHARGE_MENTION, OUT_OF_SCOPE_MENTION, EXEMPT_MENTION
 FIELDS = "kind,country,vat_number,rate,expenses,category,mention,excl,vat,incl"
 CASES = [
-    # Belgian business at 21 %: expenses are rebilled with the work (1000 + 62.57).
-    ("business", "BE", BE_VAT, "21", "62.57", "S", None, "1062.57", "223.14", "1285.71"),
+    # Belgian business at 21 %: expenses are rebilled with the work, grossed up for the fee
+    # (58.50 / 0.935 = 62.57, so the invoice is 1000 + 62.57).
+    ("business", "BE", BE_VAT, "21", "58.50", "S", None, "1062.57", "223.14", "1285.71"),
     ("consumer", "BE", None, "6", "0", "S", None, "1000.00", "60.00", "1060.00"),
     ("business", "BE", BE_VAT, "12", "0", "S", None, "1000.00", "120.00", "1120.00"),
     ("business", "BE", BE_VAT, "0", "0", "E", EX, "1000.00", "0.00", "1000.00"),

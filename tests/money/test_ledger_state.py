@@ -48,6 +48,7 @@ from core.errors import DomainError
 from core.settings import Settings
 from domain.errors import FieldError
 from domain.money import to_cents
+from domain.payroll import gross_up_expenses
 from models import (
     Client,
     FundAdvanceBalance,
@@ -214,7 +215,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
                 return mission.id
 
-        excl = Decimal(amount) + Decimal(expenses)
+        # Expenses are invoiced grossed up for the fee (issue 12: they never lower the gross).
+        invoiced = gross_up_expenses(Decimal(amount), [Decimal(expenses)], self.fee_rate)
+        excl = Decimal(amount) + (invoiced[0] if Decimal(expenses) else Decimal("0.00"))
         self.missions.append(
             ModelMission(
                 id=self.run(go()),
