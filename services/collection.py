@@ -117,11 +117,66 @@ async def record_payment(
             lines=[Line("bank", amount), Line("payments_suspense", -amount)],
         )
         return payment, None
+    await _interest_with_payment(session, invoice, amount, received_on, tx_id)
     _check_payable(payment, invoice, "structured_communication")
     session.add(payment)
     await session.flush()
     await apply_to_invoice(session, payment, invoice)
     return payment, invoice
+
+
+# Rows for interest charged outside the ladder (with a payment) sit above the ladder's levels.
+OFF_LADDER_LEVEL = 100
+
+
+async def _interest_with_payment(
+    session: AsyncSession, invoice: Invoice, amount: Decimal, received_on: date, tx_id: str
+) -> None:
+    """A payment larger than the balance may include the interest that kept running since the
+    last rung (the `amount_due` the invoice JSON and a later letter show): that interest, up to
+    the payment's date, is charged first, so the payment is accepted and imputed on it.
+
+    A payment of the balance alone is not charged anything more (the ladder's next rung, or the
+    write-off, claims what accrued since); a payment above balance + interest is refused."""
+    if invoice.status != "open" or amount <= invoice.balance:
+        return
+    position = await interest_position(session, invoice, received_on)
+    extra = position.not_yet_charged
+    if extra <= 0 or amount > invoice.balance + extra:
+        return
+    steps = await _steps(session, invoice)
+    session.add(
+        DunningStep(
+            invoice_id=invoice.id,
+            mission_id=invoice.mission_id,
+            level=max([OFF_LADDER_LEVEL, *(s.level for s in steps)]) + 1,
+            step="payment_interest",
+            regime=position.regime,
+            business_date=received_on,
+            fixed_compensation=ZERO,
+            interest=extra,
+            penalty=ZERO,
+            reminder_fee=ZERO,
+            rule=f"interest to the payment date {received_on.isoformat()} "
+            f"({position.accrued} accrued, {position.charged} charged before): {position.rule}",
+        )
+    )
+    invoice.interest_open += extra
+    invoice.balance += extra
+    await ledger.post(
+        session,
+        event_key=f"late_charges:{invoice.id}:payment:{tx_id}",
+        kind="late_charges",
+        mission_id=invoice.mission_id,
+        business_date=received_on,
+        description=f"Interest to the payment date on invoice {invoice.number}: {position.rule}"[
+            :2000
+        ],
+        lines=[
+            Line("client_receivables", extra, invoice.client_id),
+            Line("late_fee_income", -extra),
+        ],
+    )
 
 
 def _check_payable(payment: Payment, invoice: Invoice, field: str) -> None:
@@ -232,6 +287,9 @@ async def match_suspense_payment(
     await get_mission(session, found.mission_id, lock=True)
     invoice = await session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
     assert invoice is not None
+    await _interest_with_payment(
+        session, invoice, payment.amount, payment.received_on, payment.bank_transaction_id
+    )
     _check_payable(payment, invoice, "invoice_id")
     payment.invoice_id = invoice.id
     payment.matched = True

@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
+from domain.errors import FieldError
 from models import Client, DunningStep, Invoice, Mission, TimelineEvent
 from services import collection
 from services.document_data import document_data
@@ -171,4 +173,44 @@ async def test_consumer_without_the_clause_owes_the_legal_rate_and_no_penalty(
         letter = (await document_data(session, mission.id, "formal_notice")).data
         assert letter.penalty == letter.b2c_penalty == D("0.00")
         assert letter.annual_rate == D("4.50")
+        await session.commit()
+
+
+async def test_the_amount_due_shown_with_running_interest_can_be_paid(db: Database) -> None:
+    async with db.session() as session:
+        mission, invoice = await _invoice(session, "business", date(2026, 2, 1), date(2026, 3, 1))
+        await _rung(session, mission, 1, "reminder_1", date(2026, 4, 7))  # 2.44 + 40.00
+        # Ten days later: 1..17 Apr = 17 days on 1210.00 at 10.5 %: 5.9175 -> 5.92 accrued,
+        # 3.48 of it since the rung.
+        shown = await collection.interest_json(session, invoice, date(2026, 4, 17))
+        assert (shown["accrued"], shown["not_yet_charged"]) == ("5.92", "3.48")
+        due = D(shown["amount_due"])
+        assert due == D("1210.00") + D("42.44") + D("3.48")
+
+        async def pay(amount: Decimal) -> None:
+            await collection.record_payment(
+                session,
+                amount=amount,
+                received_on=date(2026, 4, 17),
+                structured_communication=invoice.structured_communication,
+                bank_transaction_id=unique("tx"),
+                today=date(2026, 4, 17),
+                recorded_by_user_id=None,
+            )
+
+        # More than the balance plus the interest to the payment date: refused, nothing charged.
+        with pytest.raises(FieldError, match="exceeds the open balance"):
+            await pay(due + D("0.01"))
+        assert invoice.balance == D("1252.44")
+        # Exactly what was shown: the running interest is charged to the payment date, then paid.
+        await pay(due)
+        assert invoice.status == "paid" and invoice.balance == D("0.00")
+        last = (await _steps(session, invoice))[-1]
+        assert (last.step, last.interest, last.business_date) == (
+            "payment_interest",
+            D("3.48"),
+            date(2026, 4, 17),
+        )
+        assert last.level > 100  # outside the ladder's levels: rung 2 can still be recorded
+        assert await unbalanced_transactions(session) == []
         await session.commit()
