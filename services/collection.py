@@ -48,6 +48,9 @@ from services.missions import add_timeline, get_mission
 LEGAL_RATES = "late_payment.legal_rates"  # law of 5 May 1865, one row per calendar year
 CONSUMER_TERMS = "late_payment.consumer_terms"  # what the order form stipulated (ConsumerTerms)
 ZERO = Decimal("0.00")
+# Rows for interest charged outside the ladder (with a payment, at write-off) sit above the
+# ladder's levels, so that the ladder's rungs keep theirs.
+OFF_LADDER_LEVEL = 100
 
 
 async def record_payment(
@@ -123,10 +126,6 @@ async def record_payment(
     await session.flush()
     await apply_to_invoice(session, payment, invoice)
     return payment, invoice
-
-
-# Rows for interest charged outside the ladder (with a payment) sit above the ladder's levels.
-OFF_LADDER_LEVEL = 100
 
 
 async def _interest_with_payment(
@@ -342,6 +341,11 @@ async def _steps(session: AsyncSession, invoice: Invoice) -> list[DunningStep]:
     )
 
 
+def _ladder(steps: list[DunningStep]) -> list[DunningStep]:
+    """The dunning ladder's own rungs (reminders, formal notice), not the off-ladder rows."""
+    return [s for s in steps if s.level < OFF_LADDER_LEVEL]
+
+
 async def principal_movements(session: AsyncSession, invoice: Invoice) -> list[PrincipalMovement]:
     """The invoice's principal over time: due in full on its due date, less each credit note on
     its issue date and the principal part of each payment on the day it was received.
@@ -429,8 +433,8 @@ async def interest_position(
     first: date | None = invoice.due_date + timedelta(days=1)
     if regime == "b2c":
         first = None
-        if steps:
-            reminder = steps[0].business_date
+        if _ladder(steps):
+            reminder = _ladder(steps)[0].business_date
             b2c = B2CParameters.from_value(
                 await parameters.parameter(session, parameters.B2C, reminder)
             )
@@ -507,6 +511,9 @@ async def _step_charges(
     assert client is not None and mission is not None
     regime: Regime = "b2c" if client.kind == "consumer" else "b2b"
     earlier = await _steps(session, invoice)
+    # The ladder's own rungs decide the first reminder and the one-off amounts; the interest
+    # charged off the ladder (with a payment) only counts in what was already charged.
+    ladder = _ladder(earlier)
     terms = await consumer_terms(session, mission) if regime == "b2c" else ConsumerTerms()
     rates = await rate_table(session, B2B_LAW if regime == "b2b" else terms.rate_law)
     b2b = B2BParameters.from_value(
@@ -521,9 +528,9 @@ async def _step_charges(
         business_date,
         invoice.due_date,
         invoice.principal_open,
-        earlier[0].business_date if earlier else None,
+        ladder[0].business_date if ladder else None,
         "email",  # reminders leave by email (the outbox / SendGrid)
-        previous_step_date=earlier[-1].business_date if earlier else None,
+        previous_step_date=ladder[-1].business_date if ladder else None,
         rate_periods=rates,
         b2b=b2b,
         b2c=b2c,
@@ -635,7 +642,7 @@ async def write_off_invoice(
             DunningStep(
                 invoice_id=invoice.id,
                 mission_id=mission_id,
-                level=max((s.level for s in steps), default=0) + 1,
+                level=max([OFF_LADDER_LEVEL, *(s.level for s in steps)]) + 1,
                 step="write_off",
                 regime=position.regime,
                 business_date=business_date,

@@ -93,7 +93,7 @@ async def test_partial_payment_then_interest_runs_until_write_off(db: Database) 
         assert invoice.interest_open == D("21.88") - D("2.44")  # what the payment did not pay
         assert invoice.balance == balance_before + D("12.99")
         last = (await _steps(session, invoice))[-1]
-        assert (last.step, last.level, last.interest) == ("write_off", 4, D("12.99"))
+        assert (last.step, last.level, last.interest) == ("write_off", 101, D("12.99"))
         event = await session.scalar(
             select(TimelineEvent).where(
                 TimelineEvent.mission_id == mission.id, TimelineEvent.key == "written_off"
@@ -213,4 +213,31 @@ async def test_the_amount_due_shown_with_running_interest_can_be_paid(db: Databa
         )
         assert last.level > 100  # outside the ladder's levels: rung 2 can still be recorded
         assert await unbalanced_transactions(session) == []
+        await session.commit()
+
+
+async def test_interest_charged_with_a_payment_leaves_the_ladder_alone(db: Database) -> None:
+    async with db.session() as session:
+        mission, invoice = await _invoice(session, "business", date(2026, 2, 1), date(2026, 3, 1))
+        # 5 Apr, before any reminder: 1..5 Apr on 1210.00 = 1.7404 -> 1.74 accrued. The client
+        # pays 1211.00: 1.74 is charged to that date, 1211.00 pays it and 1209.26 of principal.
+        await collection.record_payment(
+            session,
+            amount=D("1211.00"),
+            received_on=date(2026, 4, 5),
+            structured_communication=invoice.structured_communication,
+            bank_transaction_id=unique("tx"),
+            today=date(2026, 4, 5),
+            recorded_by_user_id=None,
+        )
+        assert (invoice.principal_open, invoice.interest_open) == (D("0.74"), D("0.00"))
+        # Reminder 1 is still the first rung: the 40.00 is claimed there (once), and interest
+        # from 6 Apr runs on 0.74 only: 1.74 + 0.74 x 10.5 % x 2 / 365 = 1.7447 -> 1.74, so
+        # nothing more than the 1.74 already charged.
+        await _rung(session, mission, 1, "reminder_1", date(2026, 4, 7))
+        steps = await _steps(session, invoice)
+        rung1 = next(s for s in steps if s.level == 1)
+        assert (rung1.fixed_compensation, rung1.interest) == (D("40.00"), D("0.00"))
+        assert [s.step for s in steps] == ["reminder_1", "payment_interest"]
+        assert invoice.balance == D("0.74") + D("40.00")
         await session.commit()
