@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import is_belgian_working_day
 from domain.errors import FieldError
 from domain.late_payment import (
     B2B_LAW,
@@ -325,7 +324,7 @@ def test_waiting_period(sent: date, channel: Any, start: date, allowed: date) ->
     if (allowed - start).days > 14:
         assert not civil_working_day(start + timedelta(days=13))
     if channel == "letter":
-        assert is_belgian_working_day(start)
+        assert civil_working_day(start)
 
 
 def test_waiting_period_refuses_unknown_channel() -> None:
@@ -562,6 +561,40 @@ LEGAL = [
     RatePeriod(date(2025, 1, 1), date(2025, 12, 31), D("4.50")),
     RatePeriod(date(2026, 1, 1), date(2026, 12, 31), D("4.50")),
 ]
+
+
+def test_migration_0021_seeds_the_sourced_rates_and_terms() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "late_payment_law", MIGRATION.parent / "20261207_0021_late_payment_law.py"
+    )
+    assert spec is not None and spec.loader is not None
+    seed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seed)
+    assert seed.revision == "0021" and seed.down_revision == "0017"
+    rows = seed._rows()
+    legal = [
+        RatePeriod.from_row(r["valid_from"], r["valid_to"], r["value"])
+        for r in rows
+        if r["key"] == "late_payment.legal_rates"
+    ]
+    assert [(p.valid_from.year, p.annual_rate, p.estimate) for p in legal] == [
+        (2023, D("5.25"), False),
+        (2024, D("5.75"), False),
+        (2025, D("4.50"), False),
+        (2026, D("4.50"), False),
+        (2027, D("4.50"), True),  # not published yet: carried forward, flagged
+    ]
+    assert LEGAL == [p for p in legal if 2024 <= p.valid_from.year <= 2026]
+    terms = [r for r in rows if r["key"] == "late_payment.consumer_terms"]
+    assert [ConsumerTerms.from_value(r["value"]) for r in terms] == [ConsumerTerms(), RECIPROCAL]
+    assert terms[1]["valid_from"] == date(2026, 12, 8)
+    assert terms[0]["valid_to"] == date(2026, 12, 7)
+    for row in rows:
+        value = row["value"]
+        assert isinstance(value, dict) and value["source"] and value["confidence"], row
+    # H2 2026 commercial rate: still not found, H1 carried forward and said so.
+    assert seed.H2_2026_VALUE["annual_rate"] == "10.50" and seed.H2_2026_VALUE["estimate"]
+    assert "NOT FOUND" in seed.H2_2026_SOURCE and "carried forward" in seed.H2_2026_SOURCE
 
 
 def _due(on: date, amount: str) -> PrincipalMovement:
