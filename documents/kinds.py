@@ -56,6 +56,10 @@ class LatePaymentTerms:
     reminder_fee_max: Decimal  # B2C, per reminder after the first (free) one
     waiting_days: int  # B2C period after the first reminder
     penalty_cap: Decimal  # B2C Book XIX cap for this order's total
+    legal_rate: Decimal | None = None  # B2C: law of 5 May 1865 rate on the order date
+    # B2C: the reciprocal clause's version when the order form stipulates the 2002-law rate and
+    # a penalty both ways (else a consumer owes the legal rate and no penalty).
+    reciprocal_clause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,14 +159,14 @@ class DunningLetterDocument:
     credited: Decimal
     paid: Decimal
     principal_open: Decimal
-    interest: Decimal  # charged by the rungs up to this letter
+    interest: Decimal  # accrued to the letter's date (charged by the rungs, and since)
     fixed_compensation: Decimal
     penalty: Decimal
     reminder_fee: Decimal
     amount_due: Decimal
     pay_by: date
     structured_communication: str
-    annual_rate: Decimal  # law-of-2002 rate on the letter date (B2C: the ceiling used)
+    annual_rate: Decimal  # rate applied on the letter date (B2C: legal rate unless stipulated)
     rate_is_estimate: bool
     b2b_fixed_compensation: Decimal  # the parameter, stated in B2B letters
     b2c_penalty: Decimal  # what WILL be claimed if the 14 days pass (Book XIX cap)

@@ -49,13 +49,13 @@ KINDS: tuple[str, ...] = (
 
 # Bump a kind's version whenever its template, texts or data change what the PDF says.
 TEMPLATE_VERSIONS: dict[str, str] = {
-    "order_form": "order_form@2026-11-29.2",
+    "order_form": "order_form@2026-12-07.1",
     "contract": "contract@2026-11-29.2",
     "invoice": "invoice@2026-11-29.2",
     "credit_note": "credit_note@2026-11-29.2",
-    "reminder_1": "reminder_1@2026-11-29.2",
-    "reminder_2": "reminder_2@2026-11-29.2",
-    "formal_notice": "formal_notice@2026-11-29.2",
+    "reminder_1": "reminder_1@2026-12-07.1",
+    "reminder_2": "reminder_2@2026-12-07.1",
+    "formal_notice": "formal_notice@2026-12-07.1",
     "payslip_estimate": "payslip_estimate@2026-11-29.2",
     "write_off_notice": "write_off_notice@2026-11-29.2",
 }

@@ -51,6 +51,21 @@ _FR: dict[str, str] = {
         "retard au taux de la loi du 2 août 2002 ({rate} par an à ce jour) et au maximum {fee} "
         "par rappel ultérieur."
     ),
+    "of_late_b2c_legal": (
+        "En cas de retard de paiement, vous recevrez d'abord un rappel gratuit. Si le montant dû "
+        "n'est pas payé dans les {days} jours qui suivent ce rappel, nous pourrons réclamer, "
+        "conformément au livre XIX du Code de droit économique, des intérêts de retard au taux "
+        "légal de la loi du 5 mai 1865 ({rate} par an à ce jour) et au maximum {fee} par rappel "
+        "ultérieur."
+    ),
+    "of_reciprocal_clause": (
+        "Clause réciproque ({version}) : l'intérêt de retard au taux de la loi du 2 août 2002 et "
+        "l'indemnité forfaitaire ci-dessus valent dans les deux sens. Si la coopérative ne vous "
+        "paie pas à l'échéance une somme qu'elle vous doit (remboursement, note de crédit, "
+        "montant payé en trop) ou n'exécute pas la prestation commandée, elle vous doit, aux "
+        "mêmes conditions, des intérêts de retard au même taux et une indemnité forfaitaire du "
+        "même montant."
+    ),
     "acceptance": "Acceptation du client",
     "confirmed": "Commande confirmée le {date} ({method}).",
     "to_confirm": "Bon pour accord — date et signature du client :",
@@ -154,23 +169,24 @@ _FR: dict[str, str] = {
         "Ce premier rappel est gratuit. Vous disposez d'un délai de {days} jours, du {start} au "
         "{end} inclus, pour payer le montant de {amount} sans frais. Si ce montant n'est pas "
         "payé au terme de ce délai, nous vous réclamerons, conformément au livre XIX du Code de "
-        "droit économique : une indemnité forfaitaire de {penalty}, des intérêts de retard au "
-        "taux de {rate} par an à partir du {costs_from}, et au maximum {fee} par rappel "
-        "ultérieur."
+        "droit économique : {penalty}des intérêts de retard au taux de {rate} par an à partir du "
+        "{costs_from}, et au maximum {fee} par rappel ultérieur."
     ),
     "b2c_pending": (
         "Le délai de {days} jours qui a suivi notre premier rappel court jusqu'au {end} inclus. "
         "Si le montant de {amount} n'est pas payé à cette date, nous vous réclamerons, "
-        "conformément au livre XIX du Code de droit économique : une indemnité forfaitaire de "
-        "{penalty}, des intérêts de retard au taux de {rate} par an à partir du {costs_from}, et "
-        "au maximum {fee} par rappel ultérieur."
+        "conformément au livre XIX du Code de droit économique : {penalty}des intérêts de retard "
+        "au taux de {rate} par an à partir du {costs_from}, et au maximum {fee} par rappel "
+        "ultérieur."
     ),
     "b2c_charged": (
         "Le délai de {days} jours qui a suivi notre premier rappel a pris fin le {end} sans "
         "paiement. Conformément au livre XIX du Code de droit économique, le décompte ci-dessus "
-        "comprend l'indemnité forfaitaire, les frais de rappel (au maximum {fee} par rappel) et "
-        "les intérêts de retard au taux de {rate} par an à partir du {costs_from}."
+        "comprend {penalty}les frais de rappel (au maximum {fee} par rappel) et les intérêts de "
+        "retard au taux de {rate} par an à partir du {costs_from}."
     ),
+    "b2c_penalty_part": "une indemnité forfaitaire de {penalty}, ",
+    "b2c_penalty_charged": "l'indemnité forfaitaire, ",
     "formal_demand": (
         "Par la présente, nous vous mettons en demeure de payer la somme de {amount} au plus "
         "tard le {date}. À défaut de paiement dans ce délai, nous pourrons, sans autre avis, "
@@ -292,6 +308,21 @@ _NL: dict[str, str] = {
         "verwijlintresten tegen de rentevoet van de wet van 2 augustus 2002 ({rate} per jaar op "
         "vandaag) en maximaal {fee} per volgende herinnering."
     ),
+    "of_late_b2c_legal": (
+        "Bij laattijdige betaling ontvangt u eerst een kosteloze herinnering. Als het "
+        "verschuldigde bedrag niet betaald is binnen {days} dagen na die herinnering, kunnen wij "
+        "overeenkomstig boek XIX van het Wetboek van economisch recht verwijlintresten tegen de "
+        "wettelijke rentevoet van de wet van 5 mei 1865 ({rate} per jaar op vandaag) en maximaal "
+        "{fee} per volgende herinnering aanrekenen."
+    ),
+    "of_reciprocal_clause": (
+        "Wederkerig beding ({version}): de verwijlintrest tegen de rentevoet van de wet van "
+        "2 augustus 2002 en de forfaitaire schadevergoeding hierboven gelden in beide richtingen. "
+        "Als de coöperatie een bedrag dat zij u verschuldigd is (terugbetaling, creditnota, te "
+        "veel betaald bedrag) niet op de vervaldag betaalt of de bestelde dienst niet uitvoert, "
+        "is zij u onder dezelfde voorwaarden verwijlintresten tegen dezelfde rentevoet en een "
+        "forfaitaire schadevergoeding van hetzelfde bedrag verschuldigd."
+    ),
     "acceptance": "Akkoord van de klant",
     "confirmed": "Bestelling bevestigd op {date} ({method}).",
     "to_confirm": "Voor akkoord — datum en handtekening van de klant:",
@@ -396,24 +427,23 @@ _NL: dict[str, str] = {
         "Deze eerste herinnering is kosteloos. U beschikt over een termijn van {days} dagen, "
         "van {start} tot en met {end}, om het bedrag van {amount} zonder kosten te betalen. Als "
         "dit bedrag na afloop van die termijn niet betaald is, zullen wij overeenkomstig boek "
-        "XIX van het Wetboek van economisch recht aanrekenen: een forfaitaire schadevergoeding "
-        "van {penalty}, verwijlintresten tegen {rate} per jaar vanaf {costs_from}, en maximaal "
-        "{fee} per volgende herinnering."
+        "XIX van het Wetboek van economisch recht aanrekenen: {penalty}verwijlintresten tegen "
+        "{rate} per jaar vanaf {costs_from}, en maximaal {fee} per volgende herinnering."
     ),
     "b2c_pending": (
         "De termijn van {days} dagen na onze eerste herinnering loopt tot en met {end}. Als het "
         "bedrag van {amount} op die datum niet betaald is, zullen wij overeenkomstig boek XIX "
-        "van het Wetboek van economisch recht aanrekenen: een forfaitaire schadevergoeding van "
-        "{penalty}, verwijlintresten tegen {rate} per jaar vanaf {costs_from}, en maximaal {fee} "
-        "per volgende herinnering."
+        "van het Wetboek van economisch recht aanrekenen: {penalty}verwijlintresten tegen {rate} "
+        "per jaar vanaf {costs_from}, en maximaal {fee} per volgende herinnering."
     ),
     "b2c_charged": (
         "De termijn van {days} dagen na onze eerste herinnering is op {end} verstreken zonder "
         "betaling. Overeenkomstig boek XIX van het Wetboek van economisch recht omvat de "
-        "bovenstaande afrekening de forfaitaire schadevergoeding, de herinneringskosten "
-        "(maximaal {fee} per herinnering) en de verwijlintresten tegen {rate} per jaar vanaf "
-        "{costs_from}."
+        "bovenstaande afrekening {penalty}de herinneringskosten (maximaal {fee} per "
+        "herinnering) en de verwijlintresten tegen {rate} per jaar vanaf {costs_from}."
     ),
+    "b2c_penalty_part": "een forfaitaire schadevergoeding van {penalty}, ",
+    "b2c_penalty_charged": "de forfaitaire schadevergoeding, ",
     "formal_demand": (
         "Hierbij stellen wij u in gebreke om het bedrag van {amount} uiterlijk op {date} te "
         "betalen. Bij gebrek aan betaling binnen die termijn kunnen wij zonder verdere "
@@ -529,6 +559,19 @@ _EN: dict[str, str] = {
         "this order form), late-payment interest at the rate of the law of 2 August 2002 ({rate} "
         "per year today) and at most {fee} per further reminder."
     ),
+    "of_late_b2c_legal": (
+        "If payment is late, you will first receive a free reminder. If the amount due is not "
+        "paid within {days} days of that reminder, we may claim, under Book XIX of the Belgian "
+        "Code of Economic Law, late-payment interest at the legal rate of the law of 5 May 1865 "
+        "({rate} per year today) and at most {fee} per further reminder."
+    ),
+    "of_reciprocal_clause": (
+        "Reciprocal clause ({version}): the late-payment interest at the rate of the law of "
+        "2 August 2002 and the flat-rate penalty above apply both ways. If the cooperative does "
+        "not pay you a sum it owes you (a refund, a credit note, an overpayment) when due, or "
+        "does not perform the service ordered, it owes you, on the same terms, late-payment "
+        "interest at the same rate and a flat-rate penalty of the same amount."
+    ),
     "acceptance": "Customer's acceptance",
     "confirmed": "Order confirmed on {date} ({method}).",
     "to_confirm": "Agreed — customer's date and signature:",
@@ -626,23 +669,25 @@ _EN: dict[str, str] = {
         "This first reminder is free of charge. You have a period of {days} days, from {start} "
         "to {end} inclusive, to pay the amount of {amount} at no extra cost. If this amount is "
         "not paid by the end of that period, we will claim, under Book XIX of the Belgian Code "
-        "of Economic Law: a flat-rate penalty of {penalty}, late-payment interest at {rate} per "
-        "year from {costs_from}, and at most {fee} per further reminder."
+        "of Economic Law: {penalty}late-payment interest at {rate} per year from {costs_from}, "
+        "and at most {fee} per further reminder."
     ),
     "b2c_pending": (
         "The period of {days} days that followed our first reminder runs until {end} inclusive. "
         "If "
         "the amount of {amount} is not paid by then, we will claim, under Book XIX of the "
-        "Belgian Code of Economic Law: a flat-rate penalty of {penalty}, late-payment interest "
-        "at {rate} per year from {costs_from}, and at most {fee} per further reminder."
+        "Belgian Code of Economic Law: {penalty}late-payment interest at {rate} per year from "
+        "{costs_from}, and at most {fee} per further reminder."
     ),
     "b2c_charged": (
         "The period of {days} days that followed our first reminder ended on {end} without "
         "payment. "
-        "Under Book XIX of the Belgian Code of Economic Law, the statement above includes the "
-        "flat-rate penalty, the reminder fees (at most {fee} per reminder) and late-payment "
-        "interest at {rate} per year from {costs_from}."
+        "Under Book XIX of the Belgian Code of Economic Law, the statement above includes "
+        "{penalty}the reminder fees (at most {fee} per reminder) and late-payment interest at "
+        "{rate} per year from {costs_from}."
     ),
+    "b2c_penalty_part": "a flat-rate penalty of {penalty}, ",
+    "b2c_penalty_charged": "the flat-rate penalty, ",
     "formal_demand": (
         "We hereby give you formal notice to pay the sum of {amount} by {date} at the latest. "
         "Failing payment within that period, we may start legal recovery proceedings without "

@@ -8,18 +8,37 @@ Conventions and readings of the law (see also each function):
 
 * **Rates are percentages per year** (`Decimal("10.50")` means 10.50 % p.a.), as published
   and as stored in the parameter table (`{"annual_rate": "10.50"}`).
-* **Interest is simple interest, day by day**: every day from the day AFTER the due date up to
-  and including `until` bears the rate in force that day (a span across 1 Jan / 1 Jul uses
-  both half-yearly rates). The exact sum is rounded to the cent ONCE, half up (`to_cents`).
-  Day count: actual days / `day_count` (365 by default, also in leap years).
+* **Interest is simple interest, day by day, on the principal actually open** (`accrue_interest`):
+  every day from the first day bearing interest (the day AFTER the due date, law of 2 Aug 2002
+  art. 5) up to and including `until` bears, at the rate in force that day, interest on the
+  principal open at the END of that day. A principal movement (a payment's principal part, a
+  credit note) therefore changes the base from its own date (the value-date convention of a
+  bank account: the day money arrives it no longer bears interest), never retroactively. A
+  span across a rate change (1 Jan / 1 Jul for the 2002 law, 1 Jan for the 1865 legal rate) is
+  split there. The exact sum of principal x rate x days / (100 x day_count) over every piece
+  is rounded to the cent ONCE, half up (`to_cents`): the law fixes no rounding, and rounding
+  once never makes the debtor pay a rounding difference per piece. Day count: actual days /
+  `day_count`, 365 by default also in leap years (ACT/365: the rates are published as annual
+  rates and Belgian practice divides by 365; the law of 2 Aug 2002 fixes no convention).
+* **Interest runs until payment or write-off**: nothing stops it at the last dunning rung; the
+  caller passes the day it wants the interest to (a rung, a letter, today, the write-off date).
 * **Dates are inclusive** on both ends (`valid_from`/`valid_to`, like the parameter table).
 * **B2C waiting period** (Book XIX): it starts the day after an e-mail is sent, or on the
-  `letter_start_working_days`-th Belgian working day strictly after a letter is sent; that start
-  day is day 1 of `waiting_days` calendar days; costs are allowed from `start + waiting_days`.
-  The end is not moved off a weekend or holiday (the text counts calendar days).
-* **B2C interest** is claimed at most at the rate table the caller passes (the law-of-2002 table
-  is the legal ceiling) and only for days from the end of the waiting period (the day costs are
-  allowed) — the conservative reading: nothing accrues for the consumer's 14 days.
+  `letter_start_working_days`-th working day strictly after a letter is sent; that start day is
+  day 1 of `waiting_days` calendar days, so the period ends on `start + waiting_days - 1`. When
+  that last day is a Saturday, a Sunday or a Belgian public holiday, the end moves to the next
+  working day (Civil Code art. 1.7, in force since 1 Jan 2023; "working day" there = every day
+  but Saturdays, Sundays and public holidays — NOT the labour-law meaning, where Saturdays
+  count, which is why this module has its own `civil_working_day` and does not use the wage
+  calendar). Costs are allowed from the day after that (printed) end, never earlier (INV-8).
+* **B2C interest** runs only for days from the end of the waiting period (the day costs are
+  allowed) — the conservative reading: nothing accrues for the consumer's 14 days. Its rate is
+  the civil legal rate (law of 5 May 1865, one rate per calendar year) unless the order form
+  stipulated the 2002-law rate AND a reciprocal penalty for the cooperative (`ConsumerTerms`);
+  the 2002-law rate is also the ceiling of any rate stipulated against a consumer (Book XIX).
+* **B2C penalty**: a penalty clause against a consumer is unfair and void unless it is
+  reciprocal (the consumer gets an equivalent one against the cooperative), so the Book XIX
+  capped penalty is charged only when the order form stipulated the reciprocal clause.
 * **One-off amounts** (B2B 40 EUR compensation, B2C penalty) appear on exactly one dunning rung:
   the first rung at which they become claimable. Interest on a rung is the interest accrued up to
   that rung's date on the given open principal (a statement figure, not an increment).
@@ -35,37 +54,49 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from domain.calendar import add_belgian_working_days
+from domain.calendar import belgian_holidays
 from domain.errors import FieldError
 from domain.money import require_cents, to_cents
 
 __all__ = [
+    "B2B_LAW",
+    "LEGAL_RATE_LAW",
     "Allocation",
     "B2BClaim",
     "B2BParameters",
     "B2CParameters",
     "Channel",
+    "ConsumerTerms",
     "DunningStepCharges",
     "InterestPeriod",
     "InterestResult",
     "PenaltyBand",
+    "PrincipalMovement",
     "RatePeriod",
     "Regime",
+    "accrue_interest",
     "allocate_payment",
     "b2b_claim",
     "b2b_interest",
     "b2c_costs_allowed_from",
     "b2c_penalty_cap",
     "b2c_reminder_fee",
+    "b2c_waiting_period_end",
     "b2c_waiting_period_start",
     "charges_for_step",
+    "civil_working_day",
+    "next_civil_working_day",
+    "open_principal_on",
 ]
 
 Regime = Literal["b2b", "b2c"]
 Channel = Literal["email", "letter"]
 
 B2B_LAW = "law of 2 Aug 2002"
+LEGAL_RATE_LAW = "law of 5 May 1865"
 B2C_LAW = "Book XIX CDE"
+# Which article sets each table's rate (quoted in rule texts).
+_RATE_ARTICLE = {B2B_LAW: "art. 5", LEGAL_RATE_LAW: "art. 2 par. 1"}
 _ZERO = Decimal("0.00")
 _HUNDRED = Decimal(100)
 _ONE_DAY = timedelta(days=1)
@@ -121,9 +152,10 @@ def _opt_dec(value: object, field: str) -> Decimal | None:
 
 @dataclass(frozen=True)
 class RatePeriod:
-    """One statutory B2B rate, in PERCENT per year, in force from `valid_from` to `valid_to`.
+    """One statutory rate, in PERCENT per year, in force from `valid_from` to `valid_to`.
 
-    Both dates are inclusive (a half-year is 1 Jan-30 Jun or 1 Jul-31 Dec). `estimate` marks a
+    Both dates are inclusive: a half-year (1 Jan-30 Jun, 1 Jul-31 Dec) for the law of
+    2 Aug 2002, a calendar year for the legal rate of the law of 5 May 1865. `estimate` marks a
     rate not yet published (domain.md §3.1: H2 2026); amounts using it say so in their rule.
     """
 
@@ -146,9 +178,10 @@ class RatePeriod:
     def from_row(
         cls, valid_from: date, valid_to: date | None, value: Mapping[str, Any]
     ) -> RatePeriod:
-        """Build from a `late_payment.b2b_rates` parameter row (its value is {"annual_rate"})."""
+        """Build from a `late_payment.b2b_rates` or `late_payment.legal_rates` parameter row
+        (its value is {"annual_rate", "estimate"?, "source", "confidence"})."""
         if valid_to is None:
-            raise FieldError("valid_to", "a B2B rate row must have an end date (a half-year)")
+            raise FieldError("valid_to", "a rate row must have an end date (a half-year, a year)")
         return cls(
             valid_from=valid_from,
             valid_to=valid_to,
@@ -167,14 +200,38 @@ class InterestPeriod:
     annual_rate: Decimal
     amount: Decimal  # exact; only the total is rounded to the cent
     estimate: bool = False
+    base: Decimal | None = None  # the open principal these days bore interest on
+
+
+@dataclass(frozen=True)
+class PrincipalMovement:
+    """A change of the open principal on a date: + the invoice falling due, - a payment's
+    principal part or a credit note. Cents, signed; the sum up to a day is the open principal."""
+
+    on: date
+    amount: Decimal
+    what: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse a datetime or an amount that is not a whole number of cents."""
+        _require_date(self.on, "on")
+        amount = _require_decimal(self.amount, "amount")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise FieldError("amount", f"must be whole cents, got {amount}")
+
+
+def open_principal_on(movements: Sequence[PrincipalMovement], day: date) -> Decimal:
+    """The principal open at the end of `day`: every movement dated on or before it (never < 0)."""
+    total = sum((m.amount for m in movements if m.on <= day), _ZERO)
+    return max(total, _ZERO)
 
 
 @dataclass(frozen=True)
 class InterestResult:
     """Statutory interest: the total in cents, its per-rate breakdown and the rule applied."""
 
-    principal: Decimal
-    first_day: date  # the day after the due date (first day bearing interest)
+    principal: Decimal  # the base on the first day bearing interest (the only one if constant)
+    first_day: date  # the first day bearing interest (B2B: the day after the due date)
     until: date
     days: int
     day_count: int
@@ -194,7 +251,9 @@ def _sorted_periods(periods: Sequence[RatePeriod]) -> list[RatePeriod]:
     return ordered
 
 
-def _segments(first: date, until: date, periods: Sequence[RatePeriod]) -> list[InterestPeriod]:
+def _segments(
+    first: date, until: date, periods: Sequence[RatePeriod], law: str = B2B_LAW
+) -> list[InterestPeriod]:
     """Cut [first, until] by rate period; a day without a rate is an error, never 0 %."""
     out: list[InterestPeriod] = []
     cursor = first
@@ -218,8 +277,102 @@ def _segments(first: date, until: date, periods: Sequence[RatePeriod]) -> list[I
         )
         cursor = end + _ONE_DAY
     if cursor <= until:
-        raise ValueError(f"no B2B interest rate is in force on {cursor.isoformat()}")
+        raise ValueError(f"no {law} interest rate is in force on {cursor.isoformat()}")
     return out
+
+
+def _pieces(
+    segment: InterestPeriod, movements: Sequence[PrincipalMovement]
+) -> list[tuple[date, date, Decimal]]:
+    """Cut one rate segment where the open principal changes: (start, end, base) pieces.
+
+    The base of a day is the principal open at the end of that day, so a movement dated d
+    starts a new piece on d itself (the base changes from the movement's date)."""
+    cuts = sorted({m.on for m in movements if segment.start < m.on <= segment.end})
+    starts = [segment.start, *cuts]
+    ends = [c - _ONE_DAY for c in cuts] + [segment.end]
+    return [(a, b, open_principal_on(movements, a)) for a, b in zip(starts, ends, strict=True)]
+
+
+def accrue_interest(
+    movements: Sequence[PrincipalMovement],
+    first_day: date,
+    until: date,
+    periods: Sequence[RatePeriod],
+    day_count: int = 365,
+    *,
+    law: str = B2B_LAW,
+    since: str = "",
+) -> InterestResult:
+    """Simple interest, day by day, on the principal actually open, from `first_day` to `until`.
+
+    Every day d of [first_day, until] bears the rate of `periods` in force on d on the principal
+    open at the end of d (`open_principal_on`): a partial payment or a credit note lowers the
+    base from its own date, a rate change splits the accrual on its date. The exact sum of
+    base x rate x days / (100 x day_count) over the pieces is rounded half up to the cent once.
+    `until < first_day` gives 0.00. A day with no rate raises ValueError (never silently 0 %).
+    `law` names the table in the rule (B2B_LAW or LEGAL_RATE_LAW); `since` says from when.
+    """
+    _require_date(first_day, "first_day")
+    _require_date(until, "until")
+    day_count = _require_int(day_count, "day_count", 1)
+    for m in movements:
+        if not isinstance(m, PrincipalMovement):
+            raise FieldError("movements", f"must be PrincipalMovement, not {m!r}")
+    article = f"{law}, {_RATE_ARTICLE.get(law, 'rate table')}"
+    since = since or f"from {first_day.isoformat()}"
+    first_base = open_principal_on(movements, first_day)
+    if until < first_day:
+        return InterestResult(
+            principal=first_base,
+            first_day=first_day,
+            until=until,
+            days=0,
+            day_count=day_count,
+            amount=_ZERO,
+            breakdown=(),
+            rule=f"{article}: no interest on {until.isoformat()} (interest runs {since})",
+        )
+    denominator = _HUNDRED * day_count
+    numerator = Decimal(0)
+    breakdown: list[InterestPeriod] = []
+    for seg in _segments(first_day, until, periods, law):
+        for start, end, base in _pieces(seg, movements):
+            days = (end - start).days + 1
+            part = base * seg.annual_rate * days  # exact
+            numerator += part
+            breakdown.append(
+                InterestPeriod(
+                    start=start,
+                    end=end,
+                    days=days,
+                    annual_rate=seg.annual_rate,
+                    amount=part / denominator,
+                    estimate=seg.estimate,
+                    base=base,
+                )
+            )
+    amount = to_cents(numerator / denominator)
+    pieces = " + ".join(
+        f"{_pct(p.annual_rate)} % p.a. for {p.days} day{'s' if p.days != 1 else ''} "
+        f"on {p.base} EUR ({p.start.isoformat()} to {p.end.isoformat()}"
+        f"{', estimated rate' if p.estimate else ''})"
+        for p in breakdown
+    )
+    rule = (
+        f"{article}: {pieces or 'nothing open'}, simple interest {since} on the principal "
+        f"open each day, actual days/{day_count} = {amount} EUR (rounded half up once)"
+    )
+    return InterestResult(
+        principal=first_base,
+        first_day=first_day,
+        until=until,
+        days=(until - first_day).days + 1,
+        day_count=day_count,
+        amount=amount,
+        breakdown=tuple(breakdown),
+        rule=rule,
+    )
 
 
 def _accrue(
@@ -229,55 +382,17 @@ def _accrue(
     periods: Sequence[RatePeriod],
     day_count: int,
     since: str,
+    law: str = B2B_LAW,
 ) -> InterestResult:
-    """Simple interest on `principal` for every day of [first, until], rounded once."""
-    if until < first:
-        return InterestResult(
-            principal=principal,
-            first_day=first,
-            until=until,
-            days=0,
-            day_count=day_count,
-            amount=_ZERO,
-            breakdown=(),
-            rule=f"{B2B_LAW}, art. 5: no interest on {until.isoformat()} (interest runs {since})",
-        )
-    denominator = _HUNDRED * day_count
-    numerator = Decimal(0)
-    breakdown: list[InterestPeriod] = []
-    for seg in _segments(first, until, periods):
-        part = principal * seg.annual_rate * seg.days  # exact
-        numerator += part
-        breakdown.append(
-            InterestPeriod(
-                start=seg.start,
-                end=seg.end,
-                days=seg.days,
-                annual_rate=seg.annual_rate,
-                amount=part / denominator,
-                estimate=seg.estimate,
-            )
-        )
-    amount = to_cents(numerator / denominator)
-    pieces = " + ".join(
-        f"{_pct(p.annual_rate)} % p.a. for {p.days} day{'s' if p.days != 1 else ''} "
-        f"({p.start.isoformat()} to {p.end.isoformat()}"
-        f"{', estimated rate' if p.estimate else ''})"
-        for p in breakdown
-    )
-    rule = (
-        f"{B2B_LAW}, art. 5: {pieces} on {principal} EUR, simple interest {since}, "
-        f"actual days/{day_count} = {amount} EUR (rounded half up once)"
-    )
-    return InterestResult(
-        principal=principal,
-        first_day=first,
-        until=until,
-        days=(until - first).days + 1,
-        day_count=day_count,
-        amount=amount,
-        breakdown=tuple(breakdown),
-        rule=rule,
+    """Simple interest on a constant `principal` for every day of [first, until], rounded once."""
+    return accrue_interest(
+        [PrincipalMovement(first, principal)],
+        first,
+        until,
+        periods,
+        day_count,
+        law=law,
+        since=since,
     )
 
 
@@ -498,18 +613,50 @@ def _require_channel(channel: object) -> Channel:
     raise FieldError("channel", f"must be one of {', '.join(_CHANNELS)}, not {channel!r}")
 
 
+def civil_working_day(d: date) -> bool:
+    """A working day in the sense of Civil Code art. 1.1/1.7: not a Saturday, a Sunday or a
+    Belgian public holiday. (Labour law keeps Saturdays as working days: see domain.md
+    Corrections; this is the civil meaning Book XIX periods follow.)"""
+    return d.weekday() < 5 and d not in belgian_holidays(d.year)
+
+
+def next_civil_working_day(d: date) -> date:
+    """`d` itself if it is a civil working day, else the next one (Civil Code art. 1.7)."""
+    while not civil_working_day(d):
+        d += _ONE_DAY
+    return d
+
+
 def b2c_waiting_period_start(
     first_reminder_sent: date, channel: Channel, params: B2CParameters
 ) -> date:
     """Day 1 of the Book XIX waiting period after the (free) first reminder.
 
-    E-mail: the day after sending. Letter: the `letter_start_working_days`-th Belgian working
-    day strictly after the sending day (Mon-Fri, not a Belgian public holiday).
+    E-mail: the day after sending. Letter: the `letter_start_working_days`-th working day
+    strictly after the sending day (Mon-Fri, not a Belgian public holiday).
     """
     _require_date(first_reminder_sent, "first_reminder_sent")
     if _require_channel(channel) == "email":
         return first_reminder_sent + _ONE_DAY
-    return add_belgian_working_days(first_reminder_sent, params.letter_start_working_days)
+    day = first_reminder_sent
+    for _ in range(params.letter_start_working_days):
+        day = next_civil_working_day(day + _ONE_DAY)
+    return day
+
+
+def b2c_waiting_period_end(
+    first_reminder_sent: date, channel: Channel, params: B2CParameters
+) -> date:
+    """The last day of the Book XIX period, as printed on the first reminder.
+
+    Day 1 is the start; the `waiting_days`-th calendar day is the end, moved to the next working
+    day when it is a Saturday, a Sunday or a Belgian public holiday (Civil Code art. 1.7: "le
+    jour de l'échéance est compris dans le délai; s'il est un samedi, un dimanche ou un jour
+    férié légal, il est reporté au plus prochain jour ouvrable"). E.g. a period ending on
+    Saturday 26 Dec 2026 ends on Monday 28 Dec 2026.
+    """
+    start = b2c_waiting_period_start(first_reminder_sent, channel, params)
+    return next_civil_working_day(start + timedelta(days=params.waiting_days - 1))
 
 
 def b2c_costs_allowed_from(
@@ -517,12 +664,63 @@ def b2c_costs_allowed_from(
 ) -> date:
     """First day on which any cost, penalty or interest may be claimed from a consumer.
 
-    The period's start day counts as day 1 of `waiting_days` full calendar days, so costs are
-    allowed from `start + waiting_days` (e-mail sent on the 1st: start the 2nd, allowed from
-    the 16th). The date is not moved when it falls on a weekend or holiday.
+    The day after the (printed, possibly moved) end of the period: e-mail sent on Tue 3 Mar
+    2025, start 4 Mar, end Mon 17 Mar, allowed from 18 Mar; a period whose 14th day is a
+    Saturday ends on the Monday and costs are allowed from the Tuesday (INV-8).
     """
-    start = b2c_waiting_period_start(first_reminder_sent, channel, params)
-    return start + timedelta(days=params.waiting_days)
+    return b2c_waiting_period_end(first_reminder_sent, channel, params) + _ONE_DAY
+
+
+@dataclass(frozen=True)
+class ConsumerTerms:
+    """What the order form used for a mission stipulated against a consumer about paying late.
+
+    From the dated parameter `late_payment.consumer_terms` in force on the order form's date:
+    `version` names the order-form clause (None: no such clause). The 2002-law rate applies to
+    a consumer only if the order form stipulated it AND a reciprocal penalty for the
+    cooperative; otherwise the legal rate of the law of 5 May 1865. A penalty against a
+    consumer is charged only under a reciprocal clause (a one-sided one is unfair and void).
+    """
+
+    version: str | None = None
+    law_2002_rate: bool = False
+    reciprocal_penalty: bool = False
+
+    @classmethod
+    def from_value(cls, value: Mapping[str, Any] | None) -> ConsumerTerms:
+        """Build from a `late_payment.consumer_terms` row's value (None: no clause at all)."""
+        if value is None:
+            return cls()
+        version = value.get("version")
+        if version is not None and not isinstance(version, str):
+            raise FieldError("version", f"must be a string or null, not {version!r}")
+        flags = {}
+        for field in ("law_2002_rate", "reciprocal_penalty"):
+            flag = value.get(field, False)
+            if not isinstance(flag, bool):
+                raise FieldError(field, f"must be true or false, not {flag!r}")
+            flags[field] = flag
+        return cls(version=version, **flags)
+
+    @property
+    def rate_law(self) -> str:
+        """The table a consumer's interest is computed with: B2B_LAW or LEGAL_RATE_LAW."""
+        return B2B_LAW if self.law_2002_rate and self.reciprocal_penalty else LEGAL_RATE_LAW
+
+    @property
+    def penalty_allowed(self) -> bool:
+        """Whether the Book XIX capped penalty may be charged (only under a reciprocal clause)."""
+        return self.reciprocal_penalty
+
+    def describe(self) -> str:
+        """How the terms read in a rule text."""
+        if self.version is None:
+            return "order form without a reciprocal late-payment clause"
+        return (
+            f"order form clause {self.version}: 2002-law rate "
+            f"{'stipulated' if self.law_2002_rate else 'not stipulated'}, reciprocal penalty "
+            f"{'stipulated' if self.reciprocal_penalty else 'not stipulated'}"
+        )
 
 
 def b2c_reminder_fee(
@@ -601,7 +799,7 @@ def _b2b_step(
     level: int,
     step_date: date,
     due_date: date,
-    principal: Decimal,
+    movements: Sequence[PrincipalMovement],
     previous_step_date: date | None,
     rate_periods: Sequence[RatePeriod],
     params: B2BParameters | None,
@@ -609,7 +807,15 @@ def _b2b_step(
 ) -> DunningStepCharges:
     if params is None:
         raise FieldError("b2b", "B2B parameters are required for a B2B rung")
-    interest = b2b_interest(principal, due_date, step_date, rate_periods, day_count)
+    interest = accrue_interest(
+        movements,
+        due_date + _ONE_DAY,
+        step_date,
+        rate_periods,
+        day_count,
+        law=B2B_LAW,
+        since=f"from the day after the due date {due_date.isoformat()}",
+    )
     late = step_date > due_date
     earlier_late = previous_step_date is not None and previous_step_date > due_date
     compensation = _ZERO
@@ -639,6 +845,7 @@ def _b2c_step(
     step_date: date,
     due_date: date,
     principal: Decimal,
+    movements: Sequence[PrincipalMovement],
     first_reminder_date: date | None,
     channel: Channel | None,
     previous_step_date: date | None,
@@ -646,6 +853,7 @@ def _b2c_step(
     params: B2CParameters | None,
     reminder_fee_requested: Decimal | None,
     day_count: int,
+    terms: ConsumerTerms,
 ) -> DunningStepCharges:
     if params is None:
         raise FieldError("b2c", "B2C parameters are required for a B2C rung")
@@ -675,7 +883,8 @@ def _b2c_step(
     allowed = b2c_costs_allowed_from(first_reminder_date, channel, params)
     period = (
         f"first reminder of {first_reminder_date.isoformat()} by {channel}: "
-        f"{params.waiting_days}-day period from {start.isoformat()}, "
+        f"{params.waiting_days}-day period from {start.isoformat()} to "
+        f"{(allowed - _ONE_DAY).isoformat()} (Civil Code art. 1.7), "
         f"costs allowed from {allowed.isoformat()}"
     )
     if level == 1:
@@ -693,7 +902,13 @@ def _b2c_step(
     )
     band = _band_for(principal, params)
     cap = b2c_penalty_cap(principal, params)
-    if penalty_before:
+    if not terms.penalty_allowed:
+        penalty = _ZERO
+        penalty_rule = (
+            f"no penalty: {terms.describe()} (a penalty clause against a consumer is void "
+            "unless reciprocal)"
+        )
+    elif penalty_before:
         penalty = _ZERO
         penalty_rule = "penalty already claimed at an earlier rung"
     elif principal == 0:
@@ -705,20 +920,21 @@ def _b2c_step(
             f"penalty capped (art. XIX.4) for an open balance of {principal} EUR: "
             f"{band.describe()} = {cap} EUR, claimed at this rung (once)"
         )
-    # Interest: at most the rates passed (the law-of-2002 table is the ceiling), and only for
-    # the days from the end of the waiting period (conservative reading).
-    interest = _accrue(
-        principal,
+    # Interest: the legal rate, or the 2002-law rate (the ceiling) only under the reciprocal
+    # clause, and only for the days from the end of the waiting period (conservative reading).
+    interest = accrue_interest(
+        movements,
         allowed,
         step_date,
         rate_periods,
         _require_int(day_count, "day_count", 1),
-        f"from {allowed.isoformat()}, the day after the waiting period",
+        law=terms.rate_law,
+        since=f"from {allowed.isoformat()}, the day after the waiting period",
     )
     rule = (
         f"B2C, {B2C_LAW}: {period}; reminder fee {fee} EUR (max {params.reminder_fee_max} "
-        f"per later reminder, postage excluded); {penalty_rule}; interest at most the "
-        f"{B2B_LAW} rate: {interest.rule} "
+        f"per later reminder, postage excluded); {penalty_rule}; interest at the "
+        f"{terms.rate_law} rate ({terms.describe()}): {interest.rule} "
         f"({params.describe()})"
     )
     return DunningStepCharges(
@@ -747,6 +963,8 @@ def charges_for_step(
     b2c: B2CParameters | None = None,
     reminder_fee_requested: Decimal | None = None,
     day_count: int = 365,
+    movements: Sequence[PrincipalMovement] | None = None,
+    consumer_terms: ConsumerTerms | None = None,
 ) -> DunningStepCharges:
     """What the law allows to claim at dunning rung `level` (1 = first reminder) on `step_date`.
 
@@ -758,9 +976,15 @@ def charges_for_step(
 
     B2C (Book XIX): rung 1 is free. A later rung, once `step_date` >= the day costs are allowed
     (see `b2c_costs_allowed_from`), carries the reminder fee (<= the maximum), the capped
-    penalty on `balance_principal` (at the first such rung only) and interest at the rates of
-    `rate_periods` (pass the law-of-2002 table, the legal ceiling, or a lower contractual table)
-    from the day costs are allowed. Before that day, the rung carries nothing.
+    penalty on `balance_principal` (at the first such rung only, and only if `consumer_terms`
+    stipulated a reciprocal penalty) and interest at the rates of `rate_periods` from the day
+    costs are allowed: pass the table `consumer_terms.rate_law` names (the legal rate of the
+    law of 5 May 1865, or the 2002-law table under the reciprocal clause). Before that day, the
+    rung carries nothing. No `consumer_terms`: no clause (legal rate, no penalty).
+
+    `movements` are the principal's changes (the invoice falling due, payments' principal
+    parts, credit notes): interest is on the principal open each day. Without them, the
+    principal is taken as `balance_principal` from the due date on.
     """
     if regime not in ("b2b", "b2c"):
         raise FieldError("regime", f"must be b2b or b2c, not {regime!r}")
@@ -776,15 +1000,18 @@ def charges_for_step(
             raise FieldError("previous_step_date", "the first rung has no previous rung")
     if channel is not None:
         channel = _require_channel(channel)
+    if movements is None:
+        movements = [PrincipalMovement(due_date, principal, "invoice due")]
     if regime == "b2b":
         return _b2b_step(
-            level, step_date, due_date, principal, previous_step_date, rate_periods, b2b, day_count
+            level, step_date, due_date, movements, previous_step_date, rate_periods, b2b, day_count
         )
     return _b2c_step(
         level,
         step_date,
         due_date,
         principal,
+        movements,
         first_reminder_date,
         channel,
         previous_step_date,
@@ -792,4 +1019,5 @@ def charges_for_step(
         b2c,
         reminder_fee_requested,
         day_count,
+        consumer_terms or ConsumerTerms(),
     )

@@ -2,36 +2,55 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError, NotFound
+from core.settings import get_settings
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.late_payment import (
+    B2B_LAW,
     B2BParameters,
     B2CParameters,
+    ConsumerTerms,
     DunningStepCharges,
+    PrincipalMovement,
     RatePeriod,
     Regime,
+    accrue_interest,
     allocate_payment,
+    b2c_costs_allowed_from,
     charges_for_step,
 )
 from domain.ogm import parse_ogm
 from models import (
     Client,
+    CreditNote,
     DunningStep,
     Invoice,
+    Mission,
     Payment,
     WriteOff,
 )
 from services import fund, ledger, parameters
+from services.clock import business_today, current_clock
 from services.invoicing import mission_invoice
 from services.ledger import Line
 from services.missions import add_timeline, get_mission
+
+# Dated parameters seeded by migration 0021 (keys kept here: services/parameters.py is shared).
+LEGAL_RATES = "late_payment.legal_rates"  # law of 5 May 1865, one row per calendar year
+CONSUMER_TERMS = "late_payment.consumer_terms"  # what the order form stipulated (ConsumerTerms)
+ZERO = Decimal("0.00")
+# Rows for interest charged outside the ladder (with a payment, at write-off) sit above the
+# ladder's levels, so that the ladder's rungs keep theirs.
+OFF_LADDER_LEVEL = 100
 
 
 async def record_payment(
@@ -101,11 +120,62 @@ async def record_payment(
             lines=[Line("bank", amount), Line("payments_suspense", -amount)],
         )
         return payment, None
+    await _interest_with_payment(session, invoice, amount, received_on, tx_id)
     _check_payable(payment, invoice, "structured_communication")
     session.add(payment)
     await session.flush()
     await apply_to_invoice(session, payment, invoice)
     return payment, invoice
+
+
+async def _interest_with_payment(
+    session: AsyncSession, invoice: Invoice, amount: Decimal, received_on: date, tx_id: str
+) -> None:
+    """A payment larger than the balance may include the interest that kept running since the
+    last rung (the `amount_due` the invoice JSON and a later letter show): that interest, up to
+    the payment's date, is charged first, so the payment is accepted and imputed on it.
+
+    A payment of the balance alone is not charged anything more (the ladder's next rung, or the
+    write-off, claims what accrued since); a payment above balance + interest is refused."""
+    if invoice.status != "open" or amount <= invoice.balance:
+        return
+    position = await interest_position(session, invoice, received_on)
+    extra = position.not_yet_charged
+    if extra <= 0 or amount > invoice.balance + extra:
+        return
+    steps = await _steps(session, invoice)
+    session.add(
+        DunningStep(
+            invoice_id=invoice.id,
+            mission_id=invoice.mission_id,
+            level=max([OFF_LADDER_LEVEL, *(s.level for s in steps)]) + 1,
+            step="payment_interest",
+            regime=position.regime,
+            business_date=received_on,
+            fixed_compensation=ZERO,
+            interest=extra,
+            penalty=ZERO,
+            reminder_fee=ZERO,
+            rule=f"interest to the payment date {received_on.isoformat()} "
+            f"({position.accrued} accrued, {position.charged} charged before): {position.rule}",
+        )
+    )
+    invoice.interest_open += extra
+    invoice.balance += extra
+    await ledger.post(
+        session,
+        event_key=f"late_charges:{invoice.id}:payment:{tx_id}",
+        kind="late_charges",
+        mission_id=invoice.mission_id,
+        business_date=received_on,
+        description=f"Interest to the payment date on invoice {invoice.number}: {position.rule}"[
+            :2000
+        ],
+        lines=[
+            Line("client_receivables", extra, invoice.client_id),
+            Line("late_fee_income", -extra),
+        ],
+    )
 
 
 def _check_payable(payment: Payment, invoice: Invoice, field: str) -> None:
@@ -216,6 +286,9 @@ async def match_suspense_payment(
     await get_mission(session, found.mission_id, lock=True)
     invoice = await session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
     assert invoice is not None
+    await _interest_with_payment(
+        session, invoice, payment.amount, payment.received_on, payment.bank_transaction_id
+    )
     _check_payable(payment, invoice, "invoice_id")
     payment.invoice_id = invoice.id
     payment.matched = True
@@ -230,24 +303,219 @@ async def match_suspense_payment(
     return payment, invoice
 
 
+# ---------------------------------------------------------------- late-payment interest
+
+
+async def consumer_terms(session: AsyncSession, mission: Mission) -> ConsumerTerms:
+    """What the mission's order form stipulated against a consumer about paying late.
+
+    The order form is made for the mission's creation date and prints the clause of the
+    `late_payment.consumer_terms` row in force that day (services.document_data): the same
+    row decides here, so the interest charged always matches the order form the client got.
+    No row (a mission from before Book XIX): no clause."""
+    try:
+        row = await parameters.dated_parameter(session, CONSUMER_TERMS, mission.created_on)
+    except parameters.MissingParameter:
+        return ConsumerTerms()
+    return ConsumerTerms.from_value(row.value)
+
+
+async def rate_table(session: AsyncSession, law: str) -> list[RatePeriod]:
+    """Every dated rate of the 2002 law (half-years) or of the 1865 law (years), oldest first."""
+    key = parameters.B2B_RATES if law == B2B_LAW else LEGAL_RATES
+    return [
+        RatePeriod.from_row(row.valid_from, row.valid_to, row.value)
+        for row in await parameters.parameter_rows(session, key)
+    ]
+
+
+async def _steps(session: AsyncSession, invoice: Invoice) -> list[DunningStep]:
+    return list(
+        (
+            await session.scalars(
+                select(DunningStep)
+                .where(DunningStep.invoice_id == invoice.id)
+                .order_by(DunningStep.level)
+            )
+        ).all()
+    )
+
+
+def _ladder(steps: list[DunningStep]) -> list[DunningStep]:
+    """The dunning ladder's own rungs (reminders, formal notice), not the off-ladder rows."""
+    return [s for s in steps if s.level < OFF_LADDER_LEVEL]
+
+
+async def principal_movements(session: AsyncSession, invoice: Invoice) -> list[PrincipalMovement]:
+    """The invoice's principal over time: due in full on its due date, less each credit note on
+    its issue date and the principal part of each payment on the day it was received.
+
+    A payment pays the costs and interest charged before it first (services.collection
+    apply_to_invoice): replaying the credit notes, payments and rungs in the order they were
+    recorded gives each payment's principal part exactly as it was allocated."""
+    notes = (
+        await session.scalars(select(CreditNote).where(CreditNote.invoice_id == invoice.id))
+    ).all()
+    payments = (
+        await session.scalars(select(Payment).where(Payment.invoice_id == invoice.id))
+    ).all()
+    events: list[tuple[datetime, int, Any]] = [
+        *((n.created_at, 0, n) for n in notes),
+        *((p.created_at, 1, p) for p in payments),
+        *((s.created_at, 2, s) for s in await _steps(session, invoice)),
+    ]
+    events.sort(key=lambda e: (e[0], e[1]))
+    moves = [PrincipalMovement(invoice.due_date, invoice.total_incl_vat, "invoice due")]
+    principal, interest, costs = invoice.total_incl_vat, ZERO, ZERO
+    for _, _, row in events:
+        if isinstance(row, CreditNote):
+            principal -= row.amount_incl_vat
+            moves.append(PrincipalMovement(row.issue_date, -row.amount_incl_vat, "credit note"))
+        elif isinstance(row, DunningStep):
+            interest += row.interest
+            costs += row.fixed_compensation + row.penalty + row.reminder_fee
+        else:
+            split = allocate_payment(row.amount, costs, interest, max(principal, ZERO))
+            costs -= split.costs
+            interest -= split.interest
+            principal -= split.principal
+            if split.principal:
+                moves.append(PrincipalMovement(row.received_on, -split.principal, "payment"))
+    return moves
+
+
+@dataclass(frozen=True)
+class InterestPosition:
+    """Late-payment interest on one invoice accrued up to `until`, and what rungs charged."""
+
+    regime: Regime
+    until: date
+    law: str  # the rate table: law of 2 Aug 2002 or law of 5 May 1865
+    terms: ConsumerTerms
+    first_day: date | None  # the first day bearing interest (None: not running yet)
+    accrued: Decimal  # everything accrued from first_day to `until`
+    charged: Decimal  # what the dunning rungs (and the write-off) put on the invoice
+    rule: str
+    rates: tuple[RatePeriod, ...]
+
+    @property
+    def not_yet_charged(self) -> Decimal:
+        """Accrued since the last rung (interest keeps running until payment or write-off)."""
+        return max(self.accrued - self.charged, ZERO)
+
+    def rate_on(self, day: date) -> RatePeriod | None:
+        """The rate in force on `day` in this position's table, if any."""
+        return next((r for r in self.rates if r.valid_from <= day <= r.valid_to), None)
+
+
+async def interest_position(
+    session: AsyncSession, invoice: Invoice, until: date
+) -> InterestPosition:
+    """Interest accrued on the invoice's open principal, day by day, up to `until`.
+
+    B2B: from the day after the due date at the 2002-law rates (art. 5). Consumers: from the
+    day after the Book XIX period that the first (free) reminder opened, at the legal rate, or
+    at the 2002-law rate only if the order form stipulated it with a reciprocal penalty. It
+    never stops at the last rung; it stops with payment (the base falls to 0 on the day the
+    principal is paid) or at the write-off date."""
+    client = await session.get(Client, invoice.client_id)
+    mission = await session.get(Mission, invoice.mission_id)
+    assert client is not None and mission is not None
+    regime: Regime = "b2c" if client.kind == "consumer" else "b2b"
+    written_off = await session.scalar(select(WriteOff).where(WriteOff.invoice_id == invoice.id))
+    if written_off is not None:
+        until = min(until, written_off.business_date)
+    steps = await _steps(session, invoice)
+    charged = sum((s.interest for s in steps), ZERO)
+    terms = ConsumerTerms() if regime == "b2b" else await consumer_terms(session, mission)
+    law = B2B_LAW if regime == "b2b" else terms.rate_law
+    rates = await rate_table(session, law)
+    first: date | None = invoice.due_date + timedelta(days=1)
+    if regime == "b2c":
+        first = None
+        if _ladder(steps):
+            reminder = _ladder(steps)[0].business_date
+            b2c = B2CParameters.from_value(
+                await parameters.parameter(session, parameters.B2C, reminder)
+            )
+            first = b2c_costs_allowed_from(reminder, "email", b2c)
+    accrued, rule = ZERO, "no interest yet: the free first reminder has not been sent (Book XIX)"
+    if first is not None:
+        result = accrue_interest(
+            await principal_movements(session, invoice),
+            first,
+            until,
+            rates,
+            law=law,
+            since=f"from {first.isoformat()}",
+        )
+        accrued, rule = result.amount, result.rule
+    return InterestPosition(
+        regime=regime,
+        until=until,
+        law=law,
+        terms=terms,
+        first_day=first,
+        accrued=accrued,
+        charged=charged,
+        rule=rule,
+        rates=tuple(rates),
+    )
+
+
+async def interest_json(
+    session: AsyncSession, invoice: Invoice, today: date | None = None
+) -> dict[str, Any]:
+    """The invoice's interest to date, as the mission and invoice JSON show it.
+
+    `today` is the business date (default: the business clock's); an invoice's figures are
+    never shown as of a day before its last rung. A missing rate (past the dated table) is
+    said, not guessed."""
+    if today is None:
+        settings = get_settings()
+        today = business_today(
+            await current_clock(session, settings.day_seconds, settings.timezone)
+        )
+    steps = await _steps(session, invoice)
+    on = max([today, *(s.business_date for s in steps)])
+    try:
+        position = await interest_position(session, invoice, on)
+    except ValueError as missing:
+        return {"as_of": on.isoformat(), "error": str(missing)}
+    out: dict[str, Any] = {
+        "as_of": position.until.isoformat(),
+        "regime": position.regime,
+        "law": position.law,
+        "first_day": None if position.first_day is None else position.first_day.isoformat(),
+        "accrued": f"{position.accrued:.2f}",
+        "charged": f"{position.charged:.2f}",
+        "not_yet_charged": f"{position.not_yet_charged:.2f}",
+        "amount_due": f"{invoice.balance + position.not_yet_charged:.2f}",
+        "rule": position.rule,
+    }
+    if position.regime == "b2c":
+        out["consumer_terms"] = {
+            "version": position.terms.version,
+            "law_2002_rate": position.terms.law_2002_rate,
+            "reciprocal_penalty": position.terms.reciprocal_penalty,
+        }
+    return out
+
+
 async def _step_charges(
     session: AsyncSession, invoice: Invoice, level: int, business_date: date
 ) -> tuple[DunningStepCharges, Regime, Decimal]:
     """What the law lets us claim at this rung (domain/late_payment.py), from dated parameters."""
     client = await session.get(Client, invoice.client_id)
-    assert client is not None
+    mission = await session.get(Mission, invoice.mission_id)
+    assert client is not None and mission is not None
     regime: Regime = "b2c" if client.kind == "consumer" else "b2b"
-    earlier = (
-        await session.scalars(
-            select(DunningStep)
-            .where(DunningStep.invoice_id == invoice.id)
-            .order_by(DunningStep.level)
-        )
-    ).all()
-    rates = [
-        RatePeriod.from_row(row.valid_from, row.valid_to, row.value)
-        for row in await parameters.parameter_rows(session, parameters.B2B_RATES)
-    ]
+    earlier = await _steps(session, invoice)
+    # The ladder's own rungs decide the first reminder and the one-off amounts; the interest
+    # charged off the ladder (with a payment) only counts in what was already charged.
+    ladder = _ladder(earlier)
+    terms = await consumer_terms(session, mission) if regime == "b2c" else ConsumerTerms()
+    rates = await rate_table(session, B2B_LAW if regime == "b2b" else terms.rate_law)
     b2b = B2BParameters.from_value(
         await parameters.parameter(session, parameters.B2B, business_date)
     )
@@ -260,14 +528,16 @@ async def _step_charges(
         business_date,
         invoice.due_date,
         invoice.principal_open,
-        earlier[0].business_date if earlier else None,
+        ladder[0].business_date if ladder else None,
         "email",  # reminders leave by email (the outbox / SendGrid)
-        previous_step_date=earlier[-1].business_date if earlier else None,
+        previous_step_date=ladder[-1].business_date if ladder else None,
         rate_periods=rates,
         b2b=b2b,
         b2c=b2c,
+        movements=await principal_movements(session, invoice),
+        consumer_terms=terms,
     )
-    return charges, regime, sum((row.interest for row in earlier), Decimal("0.00"))
+    return charges, regime, sum((row.interest for row in earlier), ZERO)
 
 
 async def record_dunning_step(
@@ -362,6 +632,44 @@ async def write_off_invoice(
         return done.amount, True
     if invoice.balance <= 0:
         return invoice.balance, False
+    # Interest kept running after the last rung: it is claimed up to the write-off date (a
+    # recovery later pays it first), then reversed with the other charges below.
+    position = await interest_position(session, invoice, business_date)
+    extra = position.not_yet_charged
+    if extra > 0:
+        steps = await _steps(session, invoice)
+        session.add(
+            DunningStep(
+                invoice_id=invoice.id,
+                mission_id=mission_id,
+                level=max([OFF_LADDER_LEVEL, *(s.level for s in steps)]) + 1,
+                step="write_off",
+                regime=position.regime,
+                business_date=business_date,
+                fixed_compensation=ZERO,
+                interest=extra,
+                penalty=ZERO,
+                reminder_fee=ZERO,
+                rule=f"interest to the write-off date {business_date.isoformat()} "
+                f"({position.accrued} accrued, {position.charged} charged before): "
+                f"{position.rule}",
+            )
+        )
+        invoice.interest_open += extra
+        invoice.balance += extra
+        await ledger.post(
+            session,
+            event_key=f"late_charges:{invoice.id}:write_off",
+            kind="late_charges",
+            mission_id=mission_id,
+            business_date=business_date,
+            description=f"Interest to the write-off date on invoice {invoice.number}: "
+            f"{position.rule}"[:2000],
+            lines=[
+                Line("client_receivables", extra, invoice.client_id),
+                Line("late_fee_income", -extra),
+            ],
+        )
     balance = invoice.balance
     # Interest and costs never collected were never income: they are reversed, not absorbed.
     charges = invoice.interest_open + invoice.costs_open
@@ -405,6 +713,7 @@ async def write_off_invoice(
         None,
         {
             "amount": str(principal),
+            "interest_to_write_off": str(position.accrued),
             "charges_reversed": str(charges),
             "absorbed_by": "guarantee fund",
             "cause": cause,

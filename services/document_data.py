@@ -36,6 +36,8 @@ from documents.kinds import (
 from documents.pdf import Buyer, InvoiceDocument, InvoiceLine, Seller
 from domain import invoice as invoice_rules
 from domain.late_payment import (
+    B2B_LAW,
+    LEGAL_RATE_LAW,
     B2BParameters,
     B2CParameters,
     RatePeriod,
@@ -58,7 +60,7 @@ from models import (
     TimelineEvent,
     WriteOff,
 )
-from services import parameters
+from services import collection, parameters
 from services.invoicing import salary_base
 from services.missions import get_mission
 
@@ -270,6 +272,10 @@ class _Context:
         policy = await parameters.lifecycle_policy(self.session, mission.created_on)
         b2c = await self.b2c(issued)
         rate = _rate_on(await self.rate_periods(), issued)
+        # The consumer clause of the terms in force on the mission's date (collection decides
+        # the interest with the same row): the reciprocal clause, or the legal rate only.
+        terms = await collection.consumer_terms(self.session, mission)
+        legal = _rate_on(await collection.rate_table(self.session, LEGAL_RATE_LAW), issued)
         confirmed = await self.timeline_date("client_confirmed", mission.client_confirmed_at)
         return OrderFormDocument(
             seller=self.seller,
@@ -293,6 +299,8 @@ class _Context:
                 reminder_fee_max=b2c.reminder_fee_max,
                 waiting_days=b2c.waiting_days,
                 penalty_cap=b2c_penalty_cap(totals.total_incl_vat, b2c),
+                legal_rate=legal.annual_rate,
+                reciprocal_clause=terms.version if terms.rate_law == B2B_LAW else None,
             ),
             vat_mention=None if vat.mention in STANDARD_MENTIONS else vat.mention,
             confirmed_on=confirmed,
@@ -373,20 +381,24 @@ class _Context:
         letter_date = business_date or this.business_date
         charged = [s for s in steps if s.level <= this.level]
         figures = await self._statement(invoice, charged, letter_date)
-        interest = sum((s.interest for s in charged), ZERO)
+        # Interest keeps running after each rung: the letter states it to its own date.
+        position = await collection.interest_position(self.session, invoice, letter_date)
+        interest = max(position.accrued, sum((s.interest for s in charged), ZERO))
         fixed = sum((s.fixed_compensation for s in charged), ZERO)
         penalty = sum((s.penalty for s in charged), ZERO)
         fee = sum((s.reminder_fee for s in charged), ZERO)
 
         regime = self.regime()
-        rate = _rate_on(await self.rate_periods(), letter_date)
+        rate = _rate_on(list(position.rates), letter_date)  # legal rate or 2002-law rate
         b2c = await self.b2c(letter_date)
         waiting_start = costs_from = None
         if regime == "b2c":
             first = charged[0].business_date
             waiting_start = b2c_waiting_period_start(first, "email", b2c)
             costs_from = b2c_costs_allowed_from(first, "email", b2c)
-        b2c_penalty = penalty or b2c_penalty_cap(figures.principal, b2c)
+        b2c_penalty = penalty or (
+            b2c_penalty_cap(figures.principal, b2c) if position.terms.penalty_allowed else ZERO
+        )
 
         policy = await parameters.lifecycle_policy(self.session, self.mission.created_on)
         pay_by = letter_date + timedelta(days=15)

@@ -442,13 +442,17 @@ def credit_note_out(note: CreditNote, invoice: Invoice) -> dict[str, Any]:
 
 
 async def invoice_extras(session: AsyncSession, invoice: Invoice) -> dict[str, Any]:
-    """What the mission page adds to its invoice: the VAT regime and the credit notes."""
+    """What the mission page adds to its invoice: the VAT regime and the credit notes, and the
+    late-payment interest accrued to date (services.collection.interest_json)."""
+    from services.collection import interest_json  # collection imports this module
+
     return {
         "vat_category": invoice.vat_category,
         "vat_mention": invoice.vat_mention,
         "credit_notes": [
             credit_note_out(n, invoice) for n in await credit_notes_of(session, invoice.id)
         ],
+        "late_interest": await interest_json(session, invoice),
     }
 
 

@@ -71,6 +71,9 @@ def order_form(regime: str = "b2b") -> OrderFormDocument:
             reminder_fee_max=Decimal("7.50"),
             waiting_days=14,
             penalty_cap=Decimal("100.50"),
+            legal_rate=Decimal("4.50"),
+            # The order form with the reciprocal clause (migration 0021, from 8 Dec 2026).
+            reciprocal_clause="OF-2026-12" if regime == "b2c" else None,
         ),
         confirmed_on=date(2026, 2, 22),
         confirmation_method="signed order form",

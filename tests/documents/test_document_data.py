@@ -248,7 +248,12 @@ async def test_a_later_letter_date_can_be_asked_for(db: Database, b2b: Case) -> 
             session, b2b.mission_id, "reminder_1", business_date=date(2026, 10, 9)
         )
     assert later.data.letter_date == date(2026, 10, 9)
-    assert later.data.amount_due == b2b.data["reminder_1"].data.amount_due
+    # Interest keeps running after the rung (issue 12 §5): a letter dated a day later states
+    # one more day of it, on the principal still open (1110.00 at 10.5 %: 0.3193 a day).
+    r1 = b2b.data["reminder_1"].data
+    extra = later.data.interest - r1.interest
+    assert extra in (D("0.31"), D("0.32"))
+    assert later.data.amount_due == r1.amount_due + extra
 
 
 async def test_consumer_letters_follow_book_xix(db: Database, b2c: Case) -> None:
@@ -258,9 +263,12 @@ async def test_consumer_letters_follow_book_xix(db: Database, b2c: Case) -> None
             await parameters.parameter(session, parameters.B2C, r1.letter_date)
         )
     assert r1.regime == "b2c"
-    # The first reminder is free and announces what will be claimed after the period.
+    # The first reminder is free and announces what will be claimed after the period. This
+    # mission's order form (August 2026) had no reciprocal clause (migration 0021): no
+    # penalty may be claimed from the consumer, and interest runs at the legal rate (4.50 %).
     assert r1.charges == 0 and r1.amount_due == D("1331.00") == b2c.balances["reminder_1"]
-    assert r1.b2c_penalty == b2c_penalty_cap(D("1331.00"), params)
+    assert r1.b2c_penalty == D("0.00") < b2c_penalty_cap(D("1331.00"), params)
+    assert r1.annual_rate == D("4.50")
     assert r1.waiting_days == params.waiting_days
     assert r1.waiting_start == r1.letter_date + timedelta(days=1)  # sent by email
     assert r1.costs_from == r1.waiting_start + timedelta(days=params.waiting_days)
@@ -269,7 +277,7 @@ async def test_consumer_letters_follow_book_xix(db: Database, b2c: Case) -> None
     # Reminder 2 falls inside the period: still nothing charged.
     assert r2.letter_date < r2.costs_from and r2.charges == 0
     # The formal notice comes after it: penalty, reminder fee and interest, as recorded.
-    assert fn.penalty == r1.b2c_penalty
+    assert fn.penalty == r1.b2c_penalty == D("0.00")
     assert fn.reminder_fee == params.reminder_fee_max
     assert fn.interest > 0
     assert fn.fixed_compensation == 0
@@ -457,5 +465,6 @@ async def test_rendered_from_the_database(b2b: Case, b2c: Case) -> None:
     assert "livre XIX du Code de droit économique" in fn and "14 jours" in fn
     r1: Any = b2c.data["reminder_1"].data
     r1_text = _text(render_pdf("reminder_1", r1))
-    penalty = format_currency(r1.b2c_penalty, "EUR", locale="fr_BE")
-    assert re.sub(r"[\u00a0\u202f]", " ", penalty) in r1_text
+    # No reciprocal clause on this mission's order form: no penalty announced, legal rate.
+    assert "indemnité forfaitaire" not in r1_text
+    assert "des intérêts de retard au taux de 4,5 % par an" in r1_text

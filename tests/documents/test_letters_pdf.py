@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,51 @@ def test_consumer_order_form_states_the_book_xix_terms(language: str) -> None:
     assert money(data.late_payment.penalty_cap, language) in text
     assert money(data.late_payment.reminder_fee_max, language) in text
     assert money(data.late_payment.fixed_compensation, language) not in text
+
+
+RECIPROCAL_CLAUSE = {
+    "fr": (
+        "Clause réciproque (OF-2026-12) : l'intérêt de retard au taux de la loi du 2 août 2002 et "
+        "l'indemnité forfaitaire ci-dessus valent dans les deux sens. Si la coopérative ne vous "
+        "paie pas à l'échéance une somme qu'elle vous doit"
+    ),
+    "nl": (
+        "Wederkerig beding (OF-2026-12): de verwijlintrest tegen de rentevoet van de wet van "
+        "2 augustus 2002 en de forfaitaire schadevergoeding hierboven gelden in beide richtingen."
+    ),
+    "en": (
+        "Reciprocal clause (OF-2026-12): the late-payment interest at the rate of the law of "
+        "2 August 2002 and the flat-rate penalty above apply both ways. If the cooperative does "
+        "not pay you a sum it owes you"
+    ),
+}
+LEGAL_RATE_LAW = {"fr": "loi du 5 mai 1865", "nl": "wet van 5 mei 1865", "en": "law of 5 May 1865"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_consumer_order_form_prints_the_reciprocal_clause(language: str) -> None:
+    # Issue 12 §5: the 2002-law rate and a penalty bind a consumer only under a reciprocal
+    # clause: the order form that stipulates them prints it, in the client's language.
+    data = sample("order_form", language, "b2c")
+    assert data.late_payment.reciprocal_clause == "OF-2026-12"
+    _, text = rendered("order_form", language, "b2c")
+    assert norm(RECIPROCAL_CLAUSE[language]) in text
+    assert percent(data.late_payment.annual_rate, language) in text
+    # A business client's order form has no consumer clause.
+    assert "OF-2026-12" not in rendered("order_form", language, "b2b")[1]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_consumer_order_form_without_the_clause_states_the_legal_rate_only(language: str) -> None:
+    data = sample("order_form", language, "b2c")
+    plain = replace(data, late_payment=replace(data.late_payment, reciprocal_clause=None))
+    text = pdf_text(render_pdf("order_form", plain))
+    assert LEGAL_RATE_LAW[language] in text
+    assert percent(Decimal("4.50"), language) in text
+    assert "OF-2026-12" not in text
+    # No penalty and no 2002-law rate are stipulated against the consumer.
+    assert money(data.late_payment.penalty_cap, language) not in text
+    assert percent(data.late_payment.annual_rate, language) not in text
 
 
 def test_unsigned_documents_leave_room_for_signatures() -> None:

@@ -14,22 +14,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import is_belgian_working_day
 from domain.errors import FieldError
 from domain.late_payment import (
+    B2B_LAW,
+    LEGAL_RATE_LAW,
     Allocation,
     B2BParameters,
     B2CParameters,
+    ConsumerTerms,
     PenaltyBand,
+    PrincipalMovement,
     RatePeriod,
+    accrue_interest,
     allocate_payment,
     b2b_claim,
     b2b_interest,
     b2c_costs_allowed_from,
     b2c_penalty_cap,
     b2c_reminder_fee,
+    b2c_waiting_period_end,
     b2c_waiting_period_start,
     charges_for_step,
+    civil_working_day,
+    next_civil_working_day,
+    open_principal_on,
 )
 from domain.money import to_cents
 
@@ -298,8 +306,9 @@ def test_penalty_cap_refuses_bad_balance(bad: Decimal) -> None:
         # Wed 12 = 2nd, Thu 13 = 3rd.
         (date(2025, 11, 7), "letter", date(2025, 11, 13), date(2025, 11, 27)),
         # Letter sent Tuesday 23 Dec 2025: Wed 24 = 1st, Thu 25 (Christmas) skipped,
-        # Fri 26 = 2nd, weekend skipped, Mon 29 = 3rd; allowed from Mon 12 Jan 2026.
-        (date(2025, 12, 23), "letter", date(2025, 12, 29), date(2026, 1, 12)),
+        # Fri 26 = 2nd, weekend skipped, Mon 29 = 3rd; the 14th day is Sunday 11 Jan 2026, so
+        # the period ends Monday 12 Jan (Civil Code art. 1.7) and costs wait for Tue 13 Jan.
+        (date(2025, 12, 23), "letter", date(2025, 12, 29), date(2026, 1, 13)),
         # Same day by e-mail: start Wed 24 Dec, allowed from Wed 7 Jan 2026.
         (date(2025, 12, 23), "email", date(2025, 12, 24), date(2026, 1, 7)),
     ],
@@ -307,10 +316,15 @@ def test_penalty_cap_refuses_bad_balance(bad: Decimal) -> None:
 def test_waiting_period(sent: date, channel: Any, start: date, allowed: date) -> None:
     assert b2c_waiting_period_start(sent, channel, B2C) == start
     assert b2c_costs_allowed_from(sent, channel, B2C) == allowed
-    # Day 1 (start) .. day 14 (allowed - 1) are the 14 full calendar days of the period.
-    assert (allowed - start).days == 14
+    # Day 1 (start) .. day 14 are 14 full calendar days, longer when the 14th day is not a
+    # working day (Civil Code art. 1.7): the printed end (allowed - 1) is always a working day.
+    end = b2c_waiting_period_end(sent, channel, B2C)
+    assert end == allowed - timedelta(days=1) and civil_working_day(end)
+    assert (allowed - start).days >= 14
+    if (allowed - start).days > 14:
+        assert not civil_working_day(start + timedelta(days=13))
     if channel == "letter":
-        assert is_belgian_working_day(start)
+        assert civil_working_day(start)
 
 
 def test_waiting_period_refuses_unknown_channel() -> None:
@@ -417,8 +431,17 @@ def test_b2b_rung_before_due_claims_nothing_and_next_rung_gets_the_40() -> None:
     assert late.fixed_compensation == D("40.00")
 
 
+# The order form's reciprocal clause (2002-law rate and a penalty both ways), as 0021 seeds it.
+RECIPROCAL = ConsumerTerms("OF-2026-12", law_2002_rate=True, reciprocal_penalty=True)
+
+
 def _b2c(
-    level: int, on: date, previous: date | None, balance: str = "215.00", channel: Any = "email"
+    level: int,
+    on: date,
+    previous: date | None,
+    balance: str = "215.00",
+    channel: Any = "email",
+    terms: ConsumerTerms | None = RECIPROCAL,
 ) -> Any:
     return charges_for_step(
         "b2c",
@@ -431,19 +454,21 @@ def _b2c(
         previous_step_date=previous,
         rate_periods=RATES,
         b2c=B2C,
+        consumer_terms=terms,
     )
 
 
 def test_b2c_rungs() -> None:
-    # Due 1 Mar 2025, first reminder by e-mail on Sat 8 Mar: period 9..22 Mar, costs from 23 Mar.
+    # Due 1 Mar 2025, first reminder by e-mail on Sat 8 Mar: period from 9 Mar; its 14th day is
+    # Saturday 22 Mar, so it ends Monday 24 Mar (Civil Code art. 1.7): costs from 25 Mar.
     r1 = _b2c(1, date(2025, 3, 8), None)
     assert r1.costs == D("0.00") and r1.interest == D("0.00")
     assert "first reminder is free" in r1.rule
-    early = _b2c(2, date(2025, 3, 22), date(2025, 3, 8))
+    early = _b2c(2, date(2025, 3, 24), date(2025, 3, 8))
     assert (early.reminder_fee, early.penalty, early.interest) == (D("0"), D("0"), D("0"))
-    assert "costs allowed from 2025-03-23" in early.rule
-    r2 = _b2c(2, date(2025, 3, 23), date(2025, 3, 8))
-    # Interest only from 23 Mar: 1 day x 215 x 11.5 % / 365 = 0.0677... -> 0.07
+    assert "to 2025-03-24 (Civil Code art. 1.7), costs allowed from 2025-03-25" in early.rule
+    r2 = _b2c(2, date(2025, 3, 25), date(2025, 3, 8))
+    # Interest only from 25 Mar: 1 day x 215 x 11.5 % / 365 = 0.0677... -> 0.07
     assert (r2.fixed_compensation, r2.reminder_fee, r2.penalty, r2.interest) == (
         D("0.00"),
         D("7.50"),
@@ -452,9 +477,9 @@ def test_b2c_rungs() -> None:
     )
     assert "Book XIX" in r2.rule and "30.00 + 10.00 % above 150.00" in r2.rule
     assert "reminder_fee_max 7.50" in r2.rule and "waiting_days 14" in r2.rule
-    r3 = _b2c(3, date(2025, 4, 7), date(2025, 3, 23))
-    # Penalty once; interest 23 Mar..7 Apr = 16 days: 215 x 11.5 x 16 / 36500 = 1.0838 -> 1.08
-    assert (r3.reminder_fee, r3.penalty, r3.interest) == (D("7.50"), D("0.00"), D("1.08"))
+    r3 = _b2c(3, date(2025, 4, 7), date(2025, 3, 25))
+    # Penalty once; interest 25 Mar..7 Apr = 14 days: 215 x 11.5 x 14 / 36500 = 0.9483 -> 0.95
+    assert (r3.reminder_fee, r3.penalty, r3.interest) == (D("7.50"), D("0.00"), D("0.95"))
     assert "already claimed" in r3.rule
 
 
@@ -525,3 +550,220 @@ def _b2c_without_params() -> Any:
         previous_step_date=None,
         rate_periods=RATES,
     )
+
+
+# --------------------------------------------------------------------------- issue 12 §5
+
+# The legal rate of the law of 5 May 1865 by calendar year, as migration 0021 seeds it
+# (payroll-2026.md §6): 5.75 % in 2024, 4.50 % in 2025 and 2026.
+LEGAL = [
+    RatePeriod(date(2024, 1, 1), date(2024, 12, 31), D("5.75")),
+    RatePeriod(date(2025, 1, 1), date(2025, 12, 31), D("4.50")),
+    RatePeriod(date(2026, 1, 1), date(2026, 12, 31), D("4.50")),
+]
+
+
+def test_migration_0021_seeds_the_sourced_rates_and_terms() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "late_payment_law", MIGRATION.parent / "20261207_0021_late_payment_law.py"
+    )
+    assert spec is not None and spec.loader is not None
+    seed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seed)
+    assert seed.revision == "0021" and seed.down_revision == "0017"
+    rows = seed._rows()
+    legal = [
+        RatePeriod.from_row(r["valid_from"], r["valid_to"], r["value"])
+        for r in rows
+        if r["key"] == "late_payment.legal_rates"
+    ]
+    assert [(p.valid_from.year, p.annual_rate, p.estimate) for p in legal] == [
+        (2023, D("5.25"), False),
+        (2024, D("5.75"), False),
+        (2025, D("4.50"), False),
+        (2026, D("4.50"), False),
+        (2027, D("4.50"), True),  # not published yet: carried forward, flagged
+    ]
+    assert LEGAL == [p for p in legal if 2024 <= p.valid_from.year <= 2026]
+    terms = [r for r in rows if r["key"] == "late_payment.consumer_terms"]
+    assert [ConsumerTerms.from_value(r["value"]) for r in terms] == [ConsumerTerms(), RECIPROCAL]
+    assert terms[1]["valid_from"] == date(2026, 12, 8)
+    assert terms[0]["valid_to"] == date(2026, 12, 7)
+    for row in rows:
+        value = row["value"]
+        assert isinstance(value, dict) and value["source"] and value["confidence"], row
+    # H2 2026 commercial rate: still not found, H1 carried forward and said so.
+    assert seed.H2_2026_VALUE["annual_rate"] == "10.50" and seed.H2_2026_VALUE["estimate"]
+    assert "NOT FOUND" in seed.H2_2026_SOURCE and "carried forward" in seed.H2_2026_SOURCE
+
+
+def _due(on: date, amount: str) -> PrincipalMovement:
+    return PrincipalMovement(on, D(amount), "invoice due")
+
+
+def test_partial_payment_changes_the_base_from_its_date() -> None:
+    # Due 31 Mar 2026, 1000.00 open; 400.00 of principal paid on 11 Apr; interest to 30 Apr.
+    #   1..10 Apr  = 10 days on 1000.00 at 10.5 %: 105000 / 36500
+    #   11..30 Apr = 20 days on  600.00 at 10.5 %: 126000 / 36500   (from the payment's date)
+    #   total 231000 / 36500 = 6.3287... -> 6.33
+    # (600 retroactively over 30 days would give 5.18; 1000 over 30 days 8.63.)
+    moves = [_due(date(2026, 3, 31), "1000.00"), PrincipalMovement(date(2026, 4, 11), D("-400"))]
+    result = accrue_interest(moves, date(2026, 4, 1), date(2026, 4, 30), RATES)
+    assert result.amount == D("6.33")
+    assert [(p.start, p.end, p.days, p.base) for p in result.breakdown] == [
+        (date(2026, 4, 1), date(2026, 4, 10), 10, D("1000.00")),
+        (date(2026, 4, 11), date(2026, 4, 30), 20, D("600.00")),
+    ]
+    assert "on 600.00 EUR (2026-04-11 to 2026-04-30)" in result.rule
+    # A credit note is a movement like any other; paying everything stops the interest.
+    moves.append(PrincipalMovement(date(2026, 4, 21), D("-600.00"), "credit note"))
+    stopped = accrue_interest(moves, date(2026, 4, 1), date(2026, 5, 31), RATES)
+    # 10 days on 1000 + 10 days on 600 (11..20 Apr): (105000 + 63000) / 36500 = 4.6027 -> 4.60
+    assert stopped.amount == D("4.60")
+    assert open_principal_on(moves, date(2026, 4, 20)) == D("600.00")
+    assert open_principal_on(moves, date(2026, 4, 21)) == D("0.00")
+
+
+def test_a_rate_change_and_a_payment_split_the_accrual() -> None:
+    # B2B, due 15 Jun 2025; 500.00 paid on 1 Jul, the day the half-yearly rate changes:
+    #   16..30 Jun = 15 days on 1000.00 at 11.5 % = 172500 / 36500
+    #   1..15 Jul  = 15 days on  500.00 at 10.5 % =  78750 / 36500  -> 251250 / 36500 = 6.88
+    moves = [_due(date(2025, 6, 15), "1000.00"), PrincipalMovement(date(2025, 7, 1), D("-500"))]
+    result = accrue_interest(moves, date(2025, 6, 16), date(2025, 7, 15), RATES)
+    assert result.amount == D("6.88")
+    assert [(p.days, p.annual_rate, p.base) for p in result.breakdown] == [
+        (15, D("11.50"), D("1000.00")),
+        (15, D("10.50"), D("500.00")),
+    ]
+    # Consumer at the legal rate over New Year: 16..31 Dec 2024 at 5.75 %, 1..15 Jan 2025 at
+    # 4.50 %: 1000 x (5.75 x 16 + 4.5 x 15) / 36500 = 159500 / 36500 = 4.3698... -> 4.37
+    legal = accrue_interest(
+        [_due(date(2024, 12, 15), "1000.00")],
+        date(2024, 12, 16),
+        date(2025, 1, 15),
+        LEGAL,
+        law=LEGAL_RATE_LAW,
+    )
+    assert legal.amount == D("4.37")
+    assert [(p.days, p.annual_rate) for p in legal.breakdown] == [(16, D("5.75")), (15, D("4.50"))]
+    assert "law of 5 May 1865, art. 2 par. 1" in legal.rule
+
+
+def test_interest_keeps_accruing_after_the_last_rung() -> None:
+    # B2B, due 31 Jan 2026, formal notice on day 35 (7 Mar), still unpaid 60 days later.
+    due = date(2026, 1, 31)
+    notice = due + timedelta(days=35)
+    at_notice = _b2b_on(due, notice)
+    later = accrue_interest(
+        [_due(due, "1000.00")], due + timedelta(days=1), notice + timedelta(days=60), RATES
+    )
+    # 35 days: 1000 x 10.5 x 35 / 36500 = 10.07; 95 days: 1000 x 10.5 x 95 / 36500 = 27.33
+    assert at_notice.interest == D("10.07")
+    assert later.amount == D("27.33") and later.days == 95
+
+
+def _b2b_on(due: date, on: date) -> Any:
+    return charges_for_step(
+        "b2b",
+        3,
+        on,
+        due,
+        D("1000.00"),
+        None,
+        None,
+        previous_step_date=due + timedelta(days=21),
+        rate_periods=RATES,
+        b2b=B2B,
+    )
+
+
+def test_consumer_without_the_reciprocal_clause_gets_the_legal_rate_and_no_penalty() -> None:
+    # Same case as test_b2c_rungs (costs from 25 Mar 2025), 215.00 open.
+    def rung(terms: ConsumerTerms | None, rates: list[RatePeriod], on: date) -> Any:
+        return charges_for_step(
+            "b2c",
+            2,
+            on,
+            date(2025, 3, 1),
+            D("215.00"),
+            date(2025, 3, 8),
+            "email",
+            previous_step_date=date(2025, 3, 8),
+            rate_periods=rates,
+            b2c=B2C,
+            consumer_terms=terms,
+        )
+
+    for terms in (None, ConsumerTerms(), ConsumerTerms("OF-x", True, False)):
+        assert (terms or ConsumerTerms()).rate_law == LEGAL_RATE_LAW
+        plain = rung(terms, LEGAL, date(2025, 4, 7))
+        # 25 Mar..7 Apr = 14 days x 215 x 4.5 % / 365 = 0.3710 -> 0.37; no penalty at all.
+        assert (plain.penalty, plain.reminder_fee, plain.interest) == (
+            D("0.00"),
+            D("7.50"),
+            D("0.37"),
+        )
+        assert "law of 5 May 1865" in plain.rule and "void unless reciprocal" in plain.rule
+    # Only the 2002-law rate AND a reciprocal penalty make the 2002-law rate apply.
+    assert ConsumerTerms("OF-x", False, True).rate_law == LEGAL_RATE_LAW
+    assert RECIPROCAL.rate_law == B2B_LAW
+    stipulated = rung(RECIPROCAL, RATES, date(2025, 4, 7))
+    # 14 days x 215 x 11.5 % / 365 = 0.9483 -> 0.95; penalty 30 + 10 % above 150 = 36.50.
+    assert (stipulated.penalty, stipulated.interest) == (D("36.50"), D("0.95"))
+    assert "law of 2 Aug 2002" in stipulated.rule
+
+
+def test_consumer_terms_from_their_parameter_row() -> None:
+    assert ConsumerTerms.from_value(None) == ConsumerTerms()
+    assert (
+        ConsumerTerms.from_value(
+            {"version": "OF-2026-12", "law_2002_rate": True, "reciprocal_penalty": True}
+        )
+        == RECIPROCAL
+    )
+    with pytest.raises(FieldError, match="reciprocal_penalty"):
+        ConsumerTerms.from_value({"version": "x", "reciprocal_penalty": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("sent", "start", "end"),
+    [
+        # Sent Sat 12 Dec 2026: the 14th day is Saturday 26 Dec -> Monday 28 Dec 2026.
+        (date(2026, 12, 12), date(2026, 12, 13), date(2026, 12, 28)),
+        # Sent Sun 13 Dec: the 14th day is Sunday 27 Dec -> Monday 28 Dec.
+        (date(2026, 12, 13), date(2026, 12, 14), date(2026, 12, 28)),
+        # Sent Fri 11 Dec: the 14th day is Christmas (Fri 25 Dec), then a weekend -> Mon 28 Dec.
+        (date(2026, 12, 11), date(2026, 12, 12), date(2026, 12, 28)),
+        # Sent Fri 18 Dec: the 14th day is New Year's Day 2027 (Fri) -> Monday 4 Jan 2027.
+        (date(2026, 12, 18), date(2026, 12, 19), date(2027, 1, 4)),
+        # Sent Mon 14 Dec: the 14th day is Monday 28 Dec, a working day: not moved.
+        (date(2026, 12, 14), date(2026, 12, 15), date(2026, 12, 28)),
+    ],
+)
+def test_book_xix_end_moves_to_the_next_working_day(sent: date, start: date, end: date) -> None:
+    assert b2c_waiting_period_start(sent, "email", B2C) == start
+    assert b2c_waiting_period_end(sent, "email", B2C) == end
+    # Costs only after the printed end (INV-8).
+    assert b2c_costs_allowed_from(sent, "email", B2C) == end + timedelta(days=1)
+    assert next_civil_working_day(end) == end
+    first = charges_for_step(
+        "b2c",
+        2,
+        end,
+        sent - timedelta(days=7),
+        D("215.00"),
+        sent,
+        "email",
+        previous_step_date=sent,
+        rate_periods=RATES,
+        b2c=B2C,
+        consumer_terms=RECIPROCAL,
+    )
+    assert first.costs == D("0.00") and first.interest == D("0.00")
+
+
+def test_civil_working_days_exclude_saturdays() -> None:
+    assert not civil_working_day(date(2026, 12, 26))  # Saturday
+    assert not civil_working_day(date(2026, 12, 25))  # Christmas
+    assert civil_working_day(date(2026, 12, 28))
+    assert next_civil_working_day(date(2026, 12, 24)) == date(2026, 12, 24)  # a Thursday

@@ -290,6 +290,15 @@ async def test_never_paid_is_written_off(stack: Stack) -> None:
     await assert_books(
         stack,
         run.mission_id,
-        kinds=["invoice_issued", "salary_paid", *["late_charges"] * 3, "write_off"],
+        # Three rungs, then the interest that ran on from the formal notice to the write-off
+        # date (issue 12 §5), claimed and reversed with the other charges.
+        kinds=["invoice_issued", "salary_paid", *["late_charges"] * 4, "write_off"],
     )
+    last = m["dunning_steps"][-1]
+    assert last["step"] == "write_off" and Decimal(last["interest"]) > 0
+    assert last["business_date"] == written_off["business_date"]
+    accrued = sum(Decimal(r["interest"]) for r in m["dunning_steps"])
+    assert written_off["detail"]["interest_to_write_off"] == f"{accrued:.2f}"
+    assert m["invoice"]["late_interest"]["accrued"] == f"{accrued:.2f}"
+    assert m["invoice"]["late_interest"]["as_of"] == written_off["business_date"]
     await record_history(run, "written_off")
