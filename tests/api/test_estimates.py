@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from domain.calendar import add_belgian_working_days
+from domain.calendar import salary_transfer_date
 from tests.api.conftest import assert_refused
 from tests.conftest import Stack
 
@@ -90,7 +90,7 @@ async def test_estimate_from_price(stack: Stack) -> None:
     }
     assert answer["contract_type"] == "ordinary"
     today = await stack.today()
-    assert answer["pay_date"] == add_belgian_working_days(today, 7).isoformat()
+    assert answer["pay_date"] == salary_transfer_date(today, 7).isoformat()
     rules = rules_by_key(answer)
     assert set(rules) == {
         "payroll.fee_rate",
@@ -136,7 +136,7 @@ async def test_estimate_from_gross_is_the_inverse(stack: Stack) -> None:
     assert from_gross["employer_contributions"] == "540.00"
     assert from_gross["employee_contributions"] == "282.31"  # 2000 x 1.08 x 13.07 % = 282.312
     assert from_gross["vat"] == f"{Decimal(from_gross['amount_excl_vat']) * 6 / 100:.2f}"
-    assert from_gross["pay_date"] == add_belgian_working_days(date(2027, 1, 29), 7).isoformat()
+    assert from_gross["pay_date"] == salary_transfer_date(date(2027, 1, 29), 7).isoformat()
     assert from_gross["pay_date"] == "2027-02-09"
     rules = rules_by_key(from_gross)
     assert rules["payroll.artistic_contribution_base"]["value"] == "1.08"
