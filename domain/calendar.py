@@ -82,7 +82,7 @@ def _require_n(n: int) -> None:
 
 
 def is_wage_working_day(d: date) -> bool:
-    """A working day in wage law: not a Sunday and not a Belgian public holiday (Saturday counts)."""
+    """A working day in wage law: not a Sunday nor a Belgian public holiday (Saturday counts)."""
     return d.weekday() != _SUNDAY and d not in _holidays_of(d.year)
 
 
