@@ -410,11 +410,7 @@ async def record_signature(
         today=business_date,
     )
     # The mission's planned pay date (fixed at creation) is the one the member signed for.
-    mission.estimate = {
-        **estimate,
-        "pay_date": mission.pay_date.isoformat(),
-        "pay_due_date": _iso(mission.pay_due_date),
-    }
+    mission.estimate = {**estimate, "pay_date": mission.pay_date.isoformat()}
     await add_timeline(session, mission_id, "signed", "signed", business_date, actor)
     _contract_complete(mission)
 

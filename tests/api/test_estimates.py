@@ -137,7 +137,8 @@ async def test_estimate_from_gross_is_the_inverse(stack: Stack) -> None:
     assert from_gross["employee_contributions"] == "282.31"  # 2000 x 1.08 x 13.07 % = 282.312
     assert from_gross["vat"] == f"{Decimal(from_gross['amount_excl_vat']) * 6 / 100:.2f}"
     assert from_gross["pay_date"] == salary_transfer_date(date(2027, 1, 29), 7).isoformat()
-    assert from_gross["pay_date"] == "2027-02-09"
+    # 7th wage working day after Fri 29 Jan 2027 is Sat 6 Feb (Saturdays count): paid Fri 5 Feb.
+    assert from_gross["pay_date"] == "2027-02-05"
     rules = rules_by_key(from_gross)
     assert rules["payroll.artistic_contribution_base"]["value"] == "1.08"
     assert rules["vat.rates"]["value"] == "6"
