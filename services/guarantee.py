@@ -98,8 +98,8 @@ async def approve(
     without the fund's guarantee by its rules: the member may sign."""
     if not viewer.is_staff:
         raise DomainError("only the member's advisor or ops may approve", 403, "guarantee")
+    await visible_mission(session, viewer, mission_id)  # someone else's: 404 before anything
     note = audit.require_reason(reason)
-    await visible_mission(session, viewer, mission_id)
     mission = await get_mission(session, mission_id, lock=True)
     _require_open_gate(mission)
     await _clear(
@@ -132,10 +132,10 @@ async def record_deposit(
     ref = clean_text(reference, field="reference", max_length=64)
     if not ref.isascii() or not ref.isprintable():
         raise FieldError("reference", "printable ASCII characters only")
+    await visible_mission(session, viewer, mission_id)
     note = audit.require_reason(reason)
     if amount <= 0 or to_cents(amount) != amount:
         raise FieldError("amount", "a positive amount in cents")
-    await visible_mission(session, viewer, mission_id)
     mission = await get_mission(session, mission_id, lock=True)
     existing = await _deposit_of(session, ref)
     if existing is not None:
