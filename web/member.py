@@ -313,6 +313,17 @@ async def create_mission(
         # Committed and not lost: the worker's sweep starts every mission left without workflow.
         log.exception("workflow start of mission %s deferred to the worker's sweep", mission.id)
     response = redirect(f"/missions/{mission.id}")
+    if mission.guarantee_status == mission_service.NEEDS_APPROVAL:
+        flash(
+            response,
+            request,
+            "success",
+            page.gettext(
+                "Mission created. Before you can sign, it needs your advisor's approval or a "
+                "deposit from the client: see below."
+            ),
+        )
+        return response
     flash(response, request, "success", page.gettext("Mission created. Sign the contract below."))
     return response
 

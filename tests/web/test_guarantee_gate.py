@@ -22,6 +22,7 @@ async def test_sign_is_refused_until_the_gate_is_cleared(server: Server) -> None
         page = await http.get(f"/missions/{mission_id}")
         assert page.status_code == 200, page.text
         text = html.unescape(page.text)
+        assert "Before you can sign, it needs your advisor's approval" in text  # the flash
         assert 'id="guarantee"' in page.text
         assert "You cannot sign yet: the guarantee fund already carries a lot" in text
         assert 'id="sign-button"' not in page.text
