@@ -241,17 +241,9 @@ class MissionActivities:
 
     @activity.defn
     async def pay_salary(self, req: SalaryRequest) -> SalaryInfo:
-        """Pay the member's salary on day 7 (fund or client money), or say why it must wait."""
+        """Pay the member's salary on payday (fund or client money): always, never withheld."""
         async with self.db.session() as session:
             result = await payroll.pay_salary(session, req.mission_id, req.paid_on, req.attempt)
-            if isinstance(result, payroll.Withheld):
-                return SalaryInfo(
-                    source="withheld",
-                    net_amount=Decimal("0.00"),
-                    paid_on=None,
-                    reason=result.reason,
-                    retry_days=result.retry_days,
-                )
             setting = await gateway_setting(session, BANK)
             order = PayoutOrder(
                 end_to_end_id=result.end_to_end_id,

@@ -1,4 +1,6 @@
-"""The guarantee fund: its state for staff and top-ups by ops (services/fund.py: what it means)."""
+"""The guarantee fund: its state for staff, top-ups by ops, and clearing a mission's guarantee
+gate before signature (an approval by the member's advisor or ops, a client deposit recorded by
+ops). services/fund.py says what the figures mean, services/guarantee.py what clearing does."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from pydantic import Field, StrictStr
 
 from api.deps import OpsDep, SessionDep, SettingsDep, StaffDep
 from api.schemas import Body
+from core.errors import NotFound
 from domain.money import parse_money
-from services import fund
+from services import fund, guarantee
+from services import missions as mission_service
 from services.clock import business_today, current_clock
 
 router = APIRouter(prefix="/api")
@@ -54,3 +58,62 @@ async def top_up(
     )
     await session.commit()
     return fund.top_up_out(row)
+
+
+class ApprovalIn(Body):
+    reason: StrictStr = Field(description="why the mission may go ahead without the fund's rules")
+
+
+class DepositIn(Body):
+    amount: StrictStr = Field(description='EUR the client paid in advance, e.g. "935.00"')
+    reference: StrictStr = Field(
+        description="the bank transfer's reference: a deposit is recorded once per reference"
+    )
+    reason: StrictStr = Field(description="what the deposit is (kept with it and audited)")
+
+
+@router.post("/missions/{mission_id}/guarantee/approval", tags=["money"])
+async def approve_guarantee(
+    mission_id: int,
+    body: ApprovalIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: StaffDep,
+) -> dict[str, Any]:
+    """The member's advisor (or ops) lets a mission that needs approval go ahead: the member may
+    sign. 409 if the mission does not need it (or is signed); audited."""
+    if not 1 <= mission_id <= 2**31 - 1:
+        raise NotFound("mission")
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    mission = await guarantee.approve(
+        session, viewer, mission_id, body.reason, business_today(clock)
+    )
+    await session.commit()
+    return await mission_service.mission_detail(session, mission)
+
+
+@router.post("/missions/{mission_id}/guarantee/deposits", status_code=201, tags=["money"])
+async def record_deposit(
+    mission_id: int,
+    body: DepositIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: OpsDep,
+) -> dict[str, Any]:
+    """Ops record the client's deposit for a mission that needs approval (at least what the
+    fund's rules require: 422 on `amount` otherwise), once per `reference`; the member may sign."""
+    if not 1 <= mission_id <= 2**31 - 1:
+        raise NotFound("mission")
+    amount = parse_money(body.amount, field="amount")
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    row = await guarantee.record_deposit(
+        session,
+        viewer,
+        mission_id,
+        amount=amount,
+        reference=body.reference,
+        reason=body.reason,
+        business_date=business_today(clock),
+    )
+    await session.commit()
+    return guarantee.deposit_out(row)

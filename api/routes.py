@@ -202,10 +202,19 @@ async def get_mission(mission_id: int, session: SessionDep, viewer: ViewerDep) -
 
 @router.post("/missions/{mission_id}/sign", tags=["lifecycle"])
 async def sign(
-    mission_id: int, session: SessionDep, viewer: MemberDep, client: TemporalDep
+    mission_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: MemberDep,
+    client: TemporalDep,
 ) -> dict[str, Any]:
-    """The member signs the employment contract (empty body)."""
+    """The member signs the employment contract (empty body). 409 on field `guarantee` while
+    the guarantee fund does not cover the mission and no advisor approved it nor deposit came."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
+    clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    await mission_service.recheck_guarantee(session, mission, business_today(clock))
+    await session.commit()  # a gate the re-check closed stays closed, and on the timeline
+    mission_service.require_guarantee(mission)
     await _update(client, mission, "sign_contract", SignContract(actor=viewer.label))
     return await _detail(session, mission_id)
 

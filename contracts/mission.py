@@ -254,10 +254,10 @@ class SalaryRequest(Contract):
 
 
 class SalaryInfo(Contract):
-    """The salary paid ("fund" or "client" money) or withheld, with the reason shown to the member.
+    """The salary paid ("fund" or "client" money).
 
-    A withheld advance waits for the client's payment; `retry_days` > 0 means the fund itself may
-    allow it later (e.g. once it is back above its floor), so the workflow asks again then.
+    "withheld" (with `reason` and `retry_days`) is only in histories recorded before issue 12:
+    wages are always paid now, and these fields stay so that those histories still decode.
     """
 
     source: str  # "fund" | "client" | "withheld"

@@ -18,7 +18,7 @@ from models.finance import (
     PayrollTrueUp,
     WriteOff,
 )
-from models.fund import FundTopUp
+from models.fund import FundAlert, FundTopUp, GuaranteeDeposit
 from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
 from models.ops import AuditEntry, BulkItem, BulkRun
 from models.people import ROLES, Client, Member, User
@@ -39,10 +39,12 @@ __all__ = [
     "EmailAttachment",
     "Expense",
     "FundAdvanceBalance",
+    "FundAlert",
     "FundClientExposure",
     "FundMemberExposure",
     "FundTopUp",
     "GatewaySetting",
+    "GuaranteeDeposit",
     "IbanChange",
     "Invoice",
     "InvoiceCounter",

@@ -67,7 +67,23 @@ class Mission(Base):
     attention_step: Mapped[str | None] = mapped_column(String(32))
     dunning_level: Mapped[int] = mapped_column(Integer, default=0)
     created_on: Mapped[date] = mapped_column(Date)  # business date the mission was created
-    pay_date: Mapped[date] = mapped_column(Date)  # the day-7 salary date
+    # The day the salary's transfer executes (the workflow waits for it): the last TARGET2 day
+    # on or before `pay_due_date`, the legal latest credit date (7th wage working day after the
+    # work, Saturdays counted; domain/calendar.py). NULL only for rows older than migration 0019
+    # whose end date was not readable.
+    pay_date: Mapped[date] = mapped_column(Date)
+    pay_due_date: Mapped[date | None] = mapped_column(Date)
+    # Whether the guarantee fund stands behind the salary, decided before the contract is
+    # signed (services/missions.py): "guaranteed" by the fund's rules, "needs_approval" (the
+    # member may not sign yet; `guarantee_reasons` say why), then "approved" by an advisor or
+    # ops, or "deposit" once the client's deposit is recorded. Wages are paid whatever it says.
+    guarantee_status: Mapped[str] = mapped_column(
+        String(16), default="guaranteed", server_default="guaranteed"
+    )
+    guarantee_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    guarantee_cleared_by: Mapped[str | None] = mapped_column(String(254))
+    guarantee_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    guarantee_note: Mapped[str | None] = mapped_column(Text)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_confirmation_method: Mapped[str | None] = mapped_column(String(200))

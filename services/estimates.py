@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.calendar import add_belgian_working_days
+from domain.calendar import salary_transfer_date
 from domain.errors import FieldError
 from domain.invoice import InvoiceLine, invoice_totals
 from domain.money import MAX_AMOUNT, parse_vat_rate
@@ -192,7 +192,7 @@ async def estimate(
     end = today if end_date is None else end_date
     policy_row = await parameters.dated_parameter(session, parameters.LIFECYCLE, today)
     advance_days = int(policy_row.value["advance_working_days"])
-    pay_date = add_belgian_working_days(end, advance_days)
+    pay_date = salary_transfer_date(end, advance_days)
 
     rows = await parameters.payroll_rows(session, today)
     params = parameters.payroll_parameters_from(rows)

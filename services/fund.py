@@ -40,13 +40,23 @@ change and idempotent by its event key; the fund's lines in each:
 |                     | Dr guarantee_fund its fee share given back + the rest of that part  |
 | fund_top_up         | Dr bank / Cr guarantee_fund                                         |
 
-Rules (dated parameter `fund.rules`, migration 0006): an advance is refused (`Withheld`, asked
-again after `retry_days`) when available - advance < floor, or when the client's exposure +
-advance > client_exposure_cap. The decision and the payout are serialised by `lock()`: a
-transaction-scoped advisory lock on PostgreSQL, held until commit, so that concurrent advances
-each see the others' committed effect (SQLite serialises writers by itself). A write-off takes
-the same lock; a loss may still take the fund below its floor (it cannot be refused), and then
-every advance waits until a top-up or a payment brings it back.
+Rules (dated parameter `fund.rules`, migrations 0006 and 0019) decide **before signature**
+whether the fund stands behind a mission (`gate_reasons`: a client outside the EU, the client's
+exposure + this mission's expected salary cost over `client_exposure_cap`, or available - that
+cost under `floor` + `near_floor_margin`); such a mission needs an advisor's approval or a client
+deposit of `deposit_share` x its expected cost before the member may sign (services/missions.py,
+services/guarantee.py). They never decide whether earned wages are paid (INV-6): on payday the
+fund advances what the client has not paid, always. If that takes its available balance below
+the floor, the cooperative's treasury covers the part of this advance below the floor in a
+transaction of its own (`treasury_cover`: Dr coop_treasury / Cr guarantee_fund) and a
+`fund_alerts` row tells ops (`cover_shortfall`). The advance itself stays whole, so a client
+payment reimburses `fund_advances` exactly as before; whether the fund later pays the treasury
+back is a board decision, not an automatic posting.
+
+The decision and the payout are serialised by `lock()`: a transaction-scoped advisory lock on
+PostgreSQL, held until commit, so that each advance sees the others' committed effect (SQLite
+serialises writers by itself). A write-off takes the same lock; a loss may still take the fund
+below its floor (it cannot be refused); the next advance is then covered by the treasury.
 """
 
 from __future__ import annotations
@@ -61,11 +71,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError
 from domain.errors import FieldError
-from domain.identifiers import clean_text
+from domain.identifiers import EU_COUNTRIES, clean_text
 from domain.money import to_cents
 from models import (
     Client,
     FundAdvanceBalance,
+    FundAlert,
     FundClientExposure,
     FundMemberExposure,
     FundTopUp,
@@ -81,6 +92,9 @@ from services.ledger import Line
 FUND_RULES = "fund.rules"
 AVAILABLE = "guarantee_fund"
 ADVANCES = ledger.ADVANCES
+TREASURY = "coop_treasury"
+DEPOSITS = "client_deposits"
+BELOW_FLOOR = "below_floor"
 ZERO = Decimal("0.00")
 
 # One constant for the whole database: pg_advisory_xact_lock(LOCK_KEY) serialises the fund.
@@ -100,7 +114,10 @@ WRITE_OFF_CAUSES: dict[str, tuple[bool, str]] = {
 class FundRules:
     floor: Decimal
     client_exposure_cap: Decimal
-    retry_days: int
+    # Rows older than migration 0019 have no gate parameters: no margin above the floor, and a
+    # deposit covering the mission's whole expected cost.
+    near_floor_margin: Decimal
+    deposit_share: Decimal
     valid_from: date
 
 
@@ -109,7 +126,8 @@ async def fund_rules(session: AsyncSession, on: date) -> FundRules:
     return FundRules(
         floor=Decimal(str(row.value["floor"])),
         client_exposure_cap=Decimal(str(row.value["client_exposure_cap"])),
-        retry_days=int(row.value.get("retry_days", 1)),
+        near_floor_margin=Decimal(str(row.value.get("near_floor_margin", "0.00"))),
+        deposit_share=Decimal(str(row.value.get("deposit_share", "1"))),
         valid_from=row.valid_from,
     )
 
@@ -166,6 +184,175 @@ async def advances_per_mission(
         await session.execute(select(func.count(), func.sum(per_mission.c.amount)))
     ).one()
     return int(count), amount or ZERO
+
+
+# ---------------------------------------------------------------- the gate before signature
+
+
+@dataclass(frozen=True)
+class GateReason:
+    """Why the fund does not stand behind a mission by itself: `rule` is one of eu_client,
+    client_cap, near_floor (pages translate by it); `facts` are the figures, as strings."""
+
+    rule: str
+    message: str
+    facts: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "message": self.message, **self.facts}
+
+
+async def expected_salary_cost(
+    session: AsyncSession, amount_excl_vat: Decimal, on: date
+) -> Decimal:
+    """What the fund would advance on payday if the client paid nothing: the price less the
+    coop's fee (the whole employment budget, as `payroll.pay_salary` computes its advance)."""
+    params = await parameters.payroll_parameters(session, on)
+    return amount_excl_vat - to_cents(amount_excl_vat * params.fee_rate)
+
+
+async def gate_reasons(
+    session: AsyncSession, client: Client, cost: Decimal, on: date
+) -> list[GateReason]:
+    """Why the fund's rules in force on `on` do not let a mission of expected salary cost `cost`
+    for `client` go ahead by itself (empty: the fund guarantees it)."""
+    rules = await fund_rules(session, on)
+    reasons: list[GateReason] = []
+    if client.country not in EU_COUNTRIES:
+        reasons.append(
+            GateReason(
+                "eu_client",
+                f"the client is based outside the EU ({client.country}): the guarantee fund "
+                "cannot count on recovering an unpaid invoice there",
+                {"country": client.country},
+            )
+        )
+    exposure = await client_exposure(session, client.id)
+    if exposure + cost > rules.client_exposure_cap:
+        reasons.append(
+            GateReason(
+                "client_cap",
+                f"the fund has advanced {exposure:.2f} EUR on this client's unpaid invoices; "
+                f"this mission's {cost:.2f} EUR would pass its cap of "
+                f"{rules.client_exposure_cap:.2f} EUR per client",
+                {
+                    "exposure": f"{exposure:.2f}",
+                    "cap": f"{rules.client_exposure_cap:.2f}",
+                    "expected_cost": f"{cost:.2f}",
+                },
+            )
+        )
+    free = await available(session)
+    if free - cost < rules.floor + rules.near_floor_margin:
+        reasons.append(
+            GateReason(
+                "near_floor",
+                f"the fund has {free:.2f} EUR available; this mission's {cost:.2f} EUR would leave "
+                f"it less than {rules.near_floor_margin:.2f} EUR above its floor of "
+                f"{rules.floor:.2f} EUR",
+                {
+                    "available": f"{free:.2f}",
+                    "floor": f"{rules.floor:.2f}",
+                    "margin": f"{rules.near_floor_margin:.2f}",
+                    "expected_cost": f"{cost:.2f}",
+                },
+            )
+        )
+    return reasons
+
+
+async def required_deposit(session: AsyncSession, cost: Decimal, on: date) -> Decimal:
+    """The client deposit that clears the gate: `deposit_share` of the expected salary cost."""
+    rules = await fund_rules(session, on)
+    return to_cents(cost * rules.deposit_share)
+
+
+# ---------------------------------------------------------------- payday: always paid
+
+
+async def cover_shortfall(
+    session: AsyncSession, *, mission_id: int, advance: Decimal, business_date: date
+) -> FundAlert | None:
+    """After the salary's transaction advanced `advance` (the caller holds `lock()`): if the fund
+    is now below its floor, the treasury covers what this advance took below it (Dr
+    coop_treasury / Cr guarantee_fund, its own transaction) and an alert tells ops. None when
+    the fund stayed at or above its floor. Once per mission (the salary is paid once)."""
+    from services.missions import add_timeline  # missions imports this module
+
+    if advance <= 0:
+        return None
+    rules = await fund_rules(session, business_date)
+    after = await available(session)
+    if after >= rules.floor:
+        return None
+    before = after + advance
+    covered = min(advance, rules.floor - after)
+    message = (
+        f"the salary of mission {mission_id} needed an advance of {advance:.2f} EUR with "
+        f"{before:.2f} EUR available: the fund went below its floor of {rules.floor:.2f} EUR, "
+        f"the treasury covered {covered:.2f} EUR; top the fund up or review its rules"
+    )
+    await ledger.post(
+        session,
+        event_key=f"treasury_cover:{mission_id}",
+        kind="treasury_cover",
+        mission_id=mission_id,
+        business_date=business_date,
+        description=f"Treasury covers the guarantee fund below its floor: {message}"[:2000],
+        lines=[Line(TREASURY, covered), Line(AVAILABLE, -covered)],
+    )
+    alert = FundAlert(
+        kind=BELOW_FLOOR,
+        mission_id=mission_id,
+        business_date=business_date,
+        message=message,
+        advance=advance,
+        available_before=before,
+        floor=rules.floor,
+        covered_by_treasury=covered,
+    )
+    session.add(alert)
+    await session.flush()
+    await add_timeline(
+        session,
+        mission_id,
+        "fund_below_floor",
+        "fund_below_floor",
+        business_date,
+        None,
+        {
+            "advance": f"{advance:.2f}",
+            "available_before": f"{before:.2f}",
+            "floor": f"{rules.floor:.2f}",
+            "covered_by_treasury": f"{covered:.2f}",
+        },
+    )
+    return alert
+
+
+async def open_alerts(session: AsyncSession, limit: int = 50) -> list[FundAlert]:
+    """The fund's alerts ops have not dealt with yet, newest first."""
+    rows = await session.scalars(
+        select(FundAlert)
+        .where(FundAlert.resolved_at.is_(None))
+        .order_by(FundAlert.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+def alert_out(alert: FundAlert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "mission_id": alert.mission_id,
+        "business_date": alert.business_date.isoformat(),
+        "message": alert.message,
+        "advance": _money(alert.advance),
+        "available_before": _money(alert.available_before),
+        "floor": _money(alert.floor),
+        "covered_by_treasury": _money(alert.covered_by_treasury),
+    }
 
 
 # ---------------------------------------------------------------- the fund's ledger lines
@@ -366,6 +553,7 @@ async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict
     top_ups = (
         await session.execute(select(func.count(FundTopUp.id), func.sum(FundTopUp.amount)))
     ).one()
+    alerts = await open_alerts(session, top)
     return {
         "balance": _money(free + advanced),
         "available": _money(free),
@@ -389,6 +577,10 @@ async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict
         },
         "recoveries": {"count": recoveries[0], "amount": _money(recoveries[1])},
         "top_ups": {"count": top_ups[0], "amount": _money(top_ups[1])},
+        "near_floor_margin": _money(rules.near_floor_margin),
+        "deposit_share": str(rules.deposit_share),
+        "treasury_cover": _money(await ledger.account_balance(session, TREASURY)),
+        "alerts": [alert_out(a) for a in alerts],
     }
 
 

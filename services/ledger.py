@@ -57,6 +57,10 @@ ACCOUNTS = (
     "fee_income",
     "late_fee_income",
     "bad_debt_expense",
+    # Issue 12: the cooperative's own reserves cover the fund below its floor (wages are always
+    # paid), and client deposits held for a mission the fund would not guarantee alone.
+    "coop_treasury",
+    "client_deposits",
 )
 # The fund's advances are also summed per mission and client (services/fund.py): each of their
 # lines must say which client owes it and the transaction which mission it was advanced on.
@@ -77,6 +81,8 @@ EVENT_KINDS = frozenset(
         "recovery",  # Dr bank / Cr the fund (and VAT due again): a payment after write-off
         "fund_top_up",  # Dr bank / Cr the fund
         "payroll_true_up",  # contributions and tax corrected; the net difference paid or borne
+        "treasury_cover",  # Dr coop treasury / Cr the fund: an advance took it below its floor
+        "client_deposit",  # Dr bank / Cr client deposits: clears a mission's guarantee gate
     }
 )
 

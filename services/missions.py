@@ -19,7 +19,7 @@ from contracts.mission import (
     mission_workflow_id,
 )
 from core.errors import DomainError, NotFound
-from domain.calendar import add_belgian_working_days
+from domain.calendar import legal_pay_date, transfer_execution_date
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money, parse_vat_rate
@@ -38,7 +38,7 @@ from models import (
     User,
     utcnow,
 )
-from services import estimates, parameters
+from services import estimates, fund, parameters
 
 S = TypeVar("S", bound=Select[Any])
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -167,7 +167,14 @@ async def create_mission(
     vat_rate = parse_vat_rate(data.get("vat_rate"), field="vat_rate", allowed=rates)
     contract_type = parse_contract_type(data.get("contract_type"))
     policy = await parameters.lifecycle_policy(session, today)
-    pay_date = add_belgian_working_days(end, policy.advance_working_days)
+    # Wages: credited at the latest on the 7th wage working day (Saturdays count); the transfer
+    # executes on the last TARGET2 day on or before it, and the workflow pays on that day.
+    pay_due_date = legal_pay_date(end, policy.advance_working_days)
+    pay_date = transfer_execution_date(pay_due_date)
+    # Before anything is signed: does the guarantee fund stand behind this mission by itself?
+    reasons = await fund.gate_reasons(
+        session, client, await fund.expected_salary_cost(session, amount, today), today
+    )
     mission = Mission(
         member_id=member_id,
         client_id=client_id,
@@ -180,6 +187,9 @@ async def create_mission(
         stage="contract",
         created_on=today,
         pay_date=pay_date,
+        pay_due_date=pay_due_date,
+        guarantee_status=NEEDS_APPROVAL if reasons else GUARANTEED,
+        guarantee_reasons=[r.as_dict() for r in reasons] or None,
         created_by_user_id=viewer.user_id,
     )
     session.add(mission)
@@ -192,8 +202,14 @@ async def create_mission(
         "created",
         today,
         viewer.label,
-        {"pay_date": pay_date.isoformat()},
+        {
+            "pay_date": pay_date.isoformat(),
+            "pay_due_date": pay_due_date.isoformat(),
+            "guarantee_status": mission.guarantee_status,
+        },
     )
+    if reasons:
+        await _needs_approval(session, mission, reasons, today, viewer.label)
     plan = MissionPlan(
         mission_id=mission.id,
         start_date=start,
@@ -219,6 +235,79 @@ async def workflow_input(session: AsyncSession, mission: Mission, clock: ClockSp
         policy=policy,
     )
     return MissionInput(mission_id=mission.id, clock=clock, plan=plan, revision=CURRENT_REVISION)
+
+
+# ---------------------------------------------------------------- the guarantee gate
+
+GUARANTEED = "guaranteed"  # the fund's rules let the mission go ahead by themselves
+NEEDS_APPROVAL = "needs_approval"  # the member may not sign until an advisor or a deposit clears it
+APPROVED = "approved"  # an advisor of the member, or ops, approved it with a reason
+DEPOSIT = "deposit"  # the client paid the deposit the rules require
+GUARANTEE_STATUSES = (GUARANTEED, NEEDS_APPROVAL, APPROVED, DEPOSIT)
+
+
+async def _needs_approval(
+    session: AsyncSession,
+    mission: Mission,
+    reasons: list[fund.GateReason],
+    today: date,
+    actor: str | None,
+) -> None:
+    required = await fund.required_deposit(
+        session, await fund.expected_salary_cost(session, mission.amount_excl_vat, today), today
+    )
+    await add_timeline(
+        session,
+        mission.id,
+        "guarantee_needs_approval",
+        "guarantee_needs_approval",
+        today,
+        actor,
+        {
+            "reasons": [r.as_dict() for r in reasons],
+            "rules": [r.rule for r in reasons],
+            "required_deposit": f"{required:.2f}",
+            "next": "an advisor approves the mission, or the client pays the deposit; "
+            "then the member can sign",
+        },
+    )
+
+
+async def recheck_guarantee(session: AsyncSession, mission: Mission, today: date) -> str:
+    """Before the member signs: the fund's rules again, on today's figures (the fund may have
+    moved since the mission was created). A mission guaranteed until now that no longer is
+    becomes `needs_approval` (the caller commits that before refusing the signature); one an
+    advisor approved or a deposit cleared stays cleared: a person decided it."""
+    if mission.guarantee_status != GUARANTEED or mission.signed_at is not None:
+        return mission.guarantee_status
+    client = await session.get(Client, mission.client_id)
+    assert client is not None
+    reasons = await fund.gate_reasons(
+        session,
+        client,
+        await fund.expected_salary_cost(session, mission.amount_excl_vat, today),
+        today,
+    )
+    if reasons:
+        mission.guarantee_status = NEEDS_APPROVAL
+        mission.guarantee_reasons = [r.as_dict() for r in reasons]
+        await _needs_approval(session, mission, reasons, today, "system")
+    return mission.guarantee_status
+
+
+def require_guarantee(mission: Mission) -> None:
+    """Refuse the signature (409, field `guarantee`) while the gate is not cleared."""
+    if mission.guarantee_status != NEEDS_APPROVAL:
+        return
+    why = "; ".join(str(r.get("message")) for r in mission.guarantee_reasons or [])
+    raise DomainError(
+        "the guarantee fund does not cover this mission by itself"
+        + (f" ({why})" if why else "")
+        + ": an advisor must approve it, or the client must pay a deposit, before the "
+        "contract can be signed",
+        409,
+        "guarantee",
+    )
 
 
 async def add_timeline(
@@ -520,6 +609,13 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
         "expenses": [{"label": e.label, "amount": _money(e.amount)} for e in expenses],
         "cancel_reason": mission.cancel_reason,
         "estimate": mission.estimate,
+        "guarantee": {
+            "status": mission.guarantee_status,
+            "reasons": mission.guarantee_reasons or [],
+            "cleared_by": mission.guarantee_cleared_by,
+            "cleared_at": _iso(mission.guarantee_cleared_at),
+            "note": mission.guarantee_note,
+        },
         "workflow_id": mission.workflow_id,
         "timeline": [
             {
@@ -609,6 +705,8 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "attention_step": mission.attention_step,
         "dunning_level": mission.dunning_level,
         "pay_date": _iso(mission.pay_date),
+        "pay_due_date": _iso(mission.pay_due_date),
+        "guarantee_status": mission.guarantee_status,
         "created_on": _iso(mission.created_on),
     }
 

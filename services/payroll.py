@@ -1,4 +1,4 @@
-"""The member's salary on day 7: from the client's money, or advanced by the guarantee fund.
+"""The member's salary on payday: from the client's money, or advanced by the guarantee fund.
 
 The figures come from the payroll engine (domain/payroll.py) with the dated rows in force on
 payday: the gross of the signed contract, the mission's contract type, its paid days, the
@@ -7,7 +7,6 @@ member's earlier payouts of the same calendar month and, for artists, their chos
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError
 from domain.errors import FieldError
-from domain.identifiers import EU_COUNTRIES, clean_text
+from domain.identifiers import clean_text
 from domain.money import parse_money
 from domain.payroll import (
     MonthToDate,
@@ -35,7 +34,6 @@ from models import (
     Payment,
     Payout,
     PayrollTrueUp,
-    TimelineEvent,
 )
 from services import estimates, fund, ledger, parameters, people
 from services.invoicing import expense_lines, mission_invoice, salary_base
@@ -43,87 +41,6 @@ from services.ledger import Line
 from services.missions import add_timeline, get_mission
 
 ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class Withheld:
-    """The fund may not advance this salary now; it waits for the client's payment.
-
-    `retry_days` > 0: the fund itself may allow it later (a top-up, or a payment that brings it
-    back above its floor or the client under its cap), so the workflow asks again then.
-    `rule` names the rule that refused it; `facts` are the figures shown on the timeline.
-    """
-
-    reason: str
-    retry_days: int = 0
-    rule: str = ""
-    facts: dict[str, str] = field(default_factory=dict)
-
-
-async def advance_refusal(
-    session: AsyncSession, mission: Mission, client: Client, amount: Decimal, on: date
-) -> Withheld | None:
-    """Why the guarantee fund may not advance `amount` for this mission, or None if it may.
-
-    The guarantee rests on a confirmed order from a client based in the EU (domain.md §1.6),
-    and on the fund's rules in force on `on` (`fund.rules`): the advance may not take the fund's
-    available balance below its floor, nor the client's exposure above its cap.
-
-    From the fund checks on, the caller's transaction holds the fund's lock (services/fund.py)
-    until it commits: concurrent advances are decided one after the other, each seeing the
-    others' payouts, so together they cannot push the fund below its floor.
-    """
-    if mission.client_confirmed_at is None:
-        return Withheld(
-            "the client never confirmed the order: no guarantee without it", rule="confirmed"
-        )
-    if client.country not in EU_COUNTRIES:
-        return Withheld(
-            f"the client is based outside the EU ({client.country}): the guarantee fund does not "
-            "advance salaries for such clients",
-            rule="eu_client",
-        )
-    rules = await fund.fund_rules(session, on)
-    await fund.lock(session)
-    available = await fund.available(session)
-    if available - amount < rules.floor:
-        return Withheld(
-            f"the guarantee fund may not go below its floor of {rules.floor:.2f} EUR to advance "
-            f"{amount:.2f} EUR: the salary waits for a top-up of the fund or the client's payment",
-            retry_days=rules.retry_days,
-            rule="fund_floor",
-            facts={
-                "available": f"{available:.2f}",
-                "floor": f"{rules.floor:.2f}",
-                "advance": f"{amount:.2f}",
-            },
-        )
-    exposure = await fund.client_exposure(session, client.id)
-    if exposure + amount > rules.client_exposure_cap:
-        return Withheld(
-            f"the guarantee fund has advanced {exposure:.2f} EUR on this client's unpaid "
-            f"invoices; {amount:.2f} EUR more would pass its cap of "
-            f"{rules.client_exposure_cap:.2f} EUR per client: the salary waits for the client's "
-            "payments",
-            retry_days=rules.retry_days,
-            rule="client_cap",
-            facts={
-                "exposure": f"{exposure:.2f}",
-                "cap": f"{rules.client_exposure_cap:.2f}",
-                "advance": f"{amount:.2f}",
-            },
-        )
-    return None
-
-
-async def _last_withheld_reason(session: AsyncSession, mission_id: int) -> str | None:
-    detail = await session.scalar(
-        select(TimelineEvent.detail)
-        .where(TimelineEvent.mission_id == mission_id, TimelineEvent.step == "advance_withheld")
-        .order_by(TimelineEvent.id.desc())
-        .limit(1)
-    )
-    return None if detail is None else str(detail.get("reason"))
 
 
 async def _month_to_date(
@@ -253,8 +170,8 @@ def payroll_record(payroll: Payroll, rows: dict[str, Any], month: str) -> dict[s
 
 async def pay_salary(
     session: AsyncSession, mission_id: int, paid_on: date, attempt: int = 0
-) -> Payout | Withheld:
-    """Pay the member on day 7: from the client's money if it came in full, else from the fund.
+) -> Payout:
+    """Pay the member on payday: from the client's money if it came in full, else from the fund.
 
     The gross paid is the one of the signed contract (mission.estimate, as amended). If the
     employment budget no longer covers it (a credit note lowered the salary base before payday),
@@ -263,6 +180,10 @@ async def pay_salary(
     the member's row is locked so that two payouts of one member are computed one at a time.
 
     When the fund may not advance it, nothing is paid and the timeline says why.
+    Always (INV-6): earned wages never wait for the client or the fund. The fund's rules were
+    applied before the contract was signed (services/missions.py); below its floor, the treasury
+    covers the advance and ops get an alert (services/fund.py). `attempt` is kept for the
+    workflow's recorded calls.
     """
     existing = await session.scalar(
         select(Payout).where(Payout.mission_id == mission_id, Payout.period == "salary")
@@ -317,20 +238,8 @@ async def pay_salary(
     advance = ZERO if invoice.balance <= 0 else max(cost - (received or ZERO), ZERO)
     source = "fund" if advance > 0 else "client"
     if source == "fund":
-        refusal = await advance_refusal(session, mission, client, advance, paid_on)
-        if refusal is not None:
-            # Asked again every few days: the timeline says it once per reason.
-            if await _last_withheld_reason(session, mission_id) != refusal.reason:
-                await add_timeline(
-                    session,
-                    mission_id,
-                    f"advance_withheld:{attempt}",
-                    "advance_withheld",
-                    paid_on,
-                    None,
-                    {"reason": refusal.reason, "rule": refusal.rule, **refusal.facts},
-                )
-            return refusal
+        # The fund advances; its lock serialises advances (the fund's floor check after posting).
+        await fund.lock(session)
     payout = Payout(
         mission_id=mission_id,
         period="salary",
@@ -371,6 +280,9 @@ async def pay_salary(
             *fund.advance_lines(client.id, advance),
         ],
     )
+    cover = await fund.cover_shortfall(
+        session, mission_id=mission_id, advance=advance, business_date=paid_on
+    )
     await add_timeline(
         session,
         mission_id,
@@ -384,6 +296,7 @@ async def pay_salary(
             "expenses": str(payroll.expenses),
             "source": source,
             "fund_advance": str(advance),
+            "treasury_cover": "0.00" if cover is None else str(cover.covered_by_treasury),
             "note": "paid by the guarantee fund; the client has not paid in full yet"
             if source == "fund"
             else "paid from the client's payment",

@@ -1,5 +1,7 @@
 """Stuck cases for the ops console, each with why: flagged needs-attention, an activity that keeps
-failing (read from Temporal's pending activities), a human step overdue, a payment in suspense.
+failing (read from Temporal's pending activities), a human step overdue, a payment in suspense,
+a mission waiting for the guarantee gate's approval or deposit, a salary that took the guarantee
+fund below its floor (issue 12).
 
 Temporal is asked about a bounded number of missions only (open, recently active, most recent
 first) and a few at a time: the console must not turn into a load test of the frontend.
@@ -17,7 +19,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from models import Mission, Payment, Payout, TimelineEvent, utcnow
+from models import FundAlert, Mission, Payment, Payout, TimelineEvent, utcnow
 from services import parameters
 from services.mission_filters import anchored_today
 from services.missions import Viewer, scope_missions
@@ -28,7 +30,14 @@ MAX_DESCRIBES = 50  # Temporal describe calls per listing
 DESCRIBE_CONCURRENCY = 5
 ACTIVE_WITHIN = timedelta(days=30)  # real time since the mission row last changed
 MAX_LISTED = 500  # per kind of case: a console page, not an export
-KINDS = ("needs_attention", "failing_activity", "overdue_human_step", "payment_in_suspense")
+KINDS = (
+    "needs_attention",
+    "failing_activity",
+    "overdue_human_step",
+    "payment_in_suspense",
+    "guarantee_needs_approval",
+    "fund_below_floor",
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,59 @@ async def stuck_cases(
             session, temporal_client, viewer, min_attempts, max_describes, flagged_ids
         )
     cases += await _overdue_human_steps(session, viewer, today)
-    if viewer.role == "ops":  # suspense belongs to no member: ops work it
+    cases += await _awaiting_guarantee(session, viewer)
+    if viewer.role == "ops":  # suspense and the fund belong to no member: ops work them
         cases += await _suspense(session)
+        cases += await _fund_alerts(session)
     return cases
+
+
+async def _awaiting_guarantee(session: AsyncSession, viewer: Viewer) -> list[StuckCase]:
+    """Missions the member may not sign until an advisor approves or the client pays a deposit."""
+    rows = (
+        await session.scalars(
+            scope_missions(select(Mission), viewer)
+            .where(Mission.guarantee_status == "needs_approval", Mission.stage == "contract")
+            .order_by(Mission.id)
+            .limit(MAX_LISTED)
+        )
+    ).all()
+    return [
+        StuckCase(
+            kind="guarantee_needs_approval",
+            why="the member cannot sign until an advisor approves or the client pays a deposit: "
+            + "; ".join(str(r.get("message")) for r in m.guarantee_reasons or []),
+            mission_id=m.id,
+            member_id=m.member_id,
+            stage=m.stage,
+            since=m.created_on,
+        )
+        for m in rows
+    ]
+
+
+async def _fund_alerts(session: AsyncSession) -> list[StuckCase]:
+    """Salaries paid while the fund could not carry them: the treasury covered, ops decide."""
+    rows = (
+        await session.execute(
+            select(FundAlert, Mission.member_id, Mission.stage)
+            .join(Mission, Mission.id == FundAlert.mission_id)
+            .where(FundAlert.resolved_at.is_(None))
+            .order_by(FundAlert.id)
+            .limit(MAX_LISTED)
+        )
+    ).all()
+    return [
+        StuckCase(
+            kind="fund_below_floor",
+            why=alert.message,
+            mission_id=alert.mission_id,
+            member_id=member_id,
+            stage=stage,
+            since=alert.business_date,
+        )
+        for alert, member_id, stage in rows
+    ]
 
 
 async def _flagged(session: AsyncSession, viewer: Viewer) -> list[StuckCase]:

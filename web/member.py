@@ -313,6 +313,17 @@ async def create_mission(
         # Committed and not lost: the worker's sweep starts every mission left without workflow.
         log.exception("workflow start of mission %s deferred to the worker's sweep", mission.id)
     response = redirect(f"/missions/{mission.id}")
+    if mission.guarantee_status == mission_service.NEEDS_APPROVAL:
+        flash(
+            response,
+            request,
+            "success",
+            page.gettext(
+                "Mission created. Before you can sign, it needs your advisor's approval or a "
+                "deposit from the client: see below."
+            ),
+        )
+        return response
     flash(response, request, "success", page.gettext("Mission created. Sign the contract below."))
     return response
 
@@ -333,6 +344,7 @@ async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -
         "mission": detail,
         "client": client,
         "story": narrative.story(page.t, detail),
+        "guarantee_notice": narrative.guarantee_notice(page.t, detail),
         "documents": member_docs,
         "actions_key": narrative.actions_key(detail),
         "step_label": lambda step: narrative.step_label(page.t, step),
@@ -391,11 +403,29 @@ async def mission_live(
 
 @router.post("/missions/{mission_id}/sign")
 async def sign(
-    request: Request, mission_id: str, page: MemberPage, session: SessionDep
+    request: Request,
+    mission_id: str,
+    page: MemberPage,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     assert page.viewer is not None
     mission = await mission_service.visible_mission(session, page.viewer, _mission_id(mission_id))
     response = redirect(f"/missions/{mission.id}")
+    # The guarantee gate, on today's figures, before the workflow is asked (as the API does).
+    await mission_service.recheck_guarantee(session, mission, await _today(session, settings))
+    await session.commit()
+    if mission.guarantee_status == mission_service.NEEDS_APPROVAL:
+        detail = await mission_service.mission_detail(session, mission)
+        flash(
+            response,
+            request,
+            "error",
+            page.gettext(
+                "Not signed: %(reason)s", reason=narrative.guarantee_notice(page.t, detail) or ""
+            ),
+        )
+        return response
     try:
         client = await temporal_client(request)
         await lifecycle.run_update(

@@ -48,6 +48,16 @@ STEP_LABELS = {
     "needs_attention": N_("Our team is looking into a problem"),
     "cancelled": N_("Mission cancelled"),
     "payroll_true_up": N_("Salary corrected"),
+    "guarantee_needs_approval": N_("Approval or client deposit needed before signing"),
+    "guarantee_cleared": N_("Cleared for signature"),
+    "fund_below_floor": N_("Salary paid with the cooperative's reserves"),
+}
+
+# Why the guarantee fund does not stand behind a mission by itself (services/fund.gate_reasons).
+GATE_RULES = {
+    "eu_client": N_("the client is based outside the EU"),
+    "client_cap": N_("the guarantee fund already carries a lot for this client"),
+    "near_floor": N_("the guarantee fund is close to its minimum reserve"),
 }
 
 DONE_STAGES = ("paid", "written_off", "cancelled")
@@ -92,26 +102,41 @@ def _salary_sentence(t: Formatter, mission: dict[str, Any], net: str | None) -> 
             amount=t.money(advance["net_amount"]),
             date=t.date(advance["paid_on"], "weekday"),
         )
-    withheld = [s for s in mission.get("timeline", []) if s["step"] == "advance_withheld"]
-    if withheld:
-        return t.gettext(
-            "Your salary waits for the client's payment: the guarantee fund may not advance it "
-            "(%(reason)s).",
-            reason=withheld[-1]["detail"].get("reason", ""),
-        )
     amount = t.money(net) if net else t.gettext("your salary")
-    if mission.get("client_confirmed_at"):
-        return t.gettext(
-            "Salary of %(amount)s net on %(date)s — paid by the guarantee fund even if the "
-            "client pays late.",
-            amount=amount,
-            date=t.date(mission["pay_date"], "weekday"),
-        )
+    # Wages are always paid on their date, whatever the client does (INV-6).
     return t.gettext(
-        "Salary of %(amount)s net on %(date)s, once the client has confirmed the order.",
+        "Salary of %(amount)s net on %(date)s — paid by the guarantee fund even if the "
+        "client pays late.",
         amount=amount,
         date=t.date(mission["pay_date"], "weekday"),
     )
+
+
+def gate_reasons(t: Formatter, mission: dict[str, Any]) -> str:
+    """The gate's reasons in the page's language, joined."""
+    reasons = (mission.get("guarantee") or {}).get("reasons") or []
+    return "; ".join(
+        t.gettext(GATE_RULES[r["rule"]]) if r.get("rule") in GATE_RULES else str(r.get("rule"))
+        for r in reasons
+    )
+
+
+def guarantee_notice(t: Formatter, mission: dict[str, Any]) -> str | None:
+    """Before signature: whether the member may sign and, if not, why and what happens next."""
+    if mission.get("signed_at") or mission.get("stage") != "contract":
+        return None
+    status = (mission.get("guarantee") or {}).get("status") or mission.get("guarantee_status")
+    if status == "needs_approval":
+        return t.gettext(
+            "You cannot sign yet: %(reasons)s. Your advisor will look at the mission: once "
+            "they approve it, or the client pays a deposit, you can sign.",
+            reasons=gate_reasons(t, mission),
+        )
+    if status == "approved":
+        return t.gettext("Your advisor approved this mission: you can sign.")
+    if status == "deposit":
+        return t.gettext("The client paid a deposit for this mission: you can sign.")
+    return None
 
 
 def story(t: Formatter, mission: dict[str, Any]) -> Story:
@@ -121,7 +146,13 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
     salary = _salary_sentence(t, mission, net)
     action: str | None = None
     if stage == "contract":
-        if not mission.get("signed_at"):
+        notice = guarantee_notice(t, mission)
+        if (
+            not mission.get("signed_at")
+            and (mission.get("guarantee") or {}).get("status") == "needs_approval"
+        ):
+            text = notice or ""
+        elif not mission.get("signed_at"):
             action = t.gettext("Sign your contract.")
             text = t.gettext("Sign the contract so that we can declare your employment.")
         else:
@@ -176,4 +207,8 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
 
 def actions_key(mission: dict[str, Any]) -> str:
     """Changes when the page's forms must change (sign, report): the page then reloads whole."""
-    return f"{mission['stage']}|{bool(mission.get('signed_at'))}|{mission.get('days_worked')}"
+    guarantee = (mission.get("guarantee") or {}).get("status")
+    return (
+        f"{mission['stage']}|{bool(mission.get('signed_at'))}|{mission.get('days_worked')}"
+        f"|{guarantee}"
+    )

@@ -230,7 +230,11 @@ class MissionWorkflow:
         await self._email("invoice", "invoice", "client")
 
     async def _advance_phase(self) -> None:
-        """Day 7: the salary is paid whether or not the client has paid, if the fund may."""
+        """Payday: the salary is paid whether or not the client has paid (INV-6).
+
+        Since issue 12 pay_salary never answers "withheld": the loop below only runs for
+        workflows that recorded a withheld result before; they ask again (retry timer, or once
+        the collection ended) and are paid then, never left unpaid ("wages-always-paid")."""
         plan = self._plan()
         await self._wait_until(plan.pay_date)
         attempt = 0
@@ -256,6 +260,8 @@ class MissionWorkflow:
             else:
                 await workflow.wait_condition(self._collection_over)
             if not self.settled and self.collection_done:
+                if self._patched("wages-always-paid"):
+                    continue  # earned wages are paid, client or no client
                 await self._record(
                     "salary_not_paid",
                     "salary_not_paid",

@@ -81,6 +81,13 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("GET", "/api/payments", STAFF, None),
     ("GET", "/api/guarantee-fund", STAFF, None),
     ("POST", "/api/guarantee-fund/top-ups", OPS, {"amount": "1e3", "reference": "P", "reason": ""}),
+    ("POST", "/api/missions/{mission_id}/guarantee/approval", STAFF, {"reason": ""}),
+    (
+        "POST",
+        "/api/missions/{mission_id}/guarantee/deposits",
+        OPS,
+        {"amount": "1e3", "reference": "P", "reason": ""},
+    ),
     ("GET", "/api/ledger/balances", STAFF, None),
     ("GET", "/api/invoices/{invoice_id}", ANY, None),
     ("POST", "/api/invoices/{invoice_id}/credit-notes", OPS, {"full": True, "reason": "probe"}),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from domain.calendar import add_belgian_working_days
+from domain.calendar import salary_transfer_date
 from tests.api.conftest import assert_refused
 from tests.conftest import Stack
 
@@ -120,7 +120,7 @@ async def test_estimate_from_price(stack: Stack) -> None:
     assert "key formula" in answer["basis"]
     assert "only pay of the month" in answer["basis"]
     today = await stack.today()
-    assert answer["pay_date"] == add_belgian_working_days(today, 7).isoformat()
+    assert answer["pay_date"] == salary_transfer_date(today, 7).isoformat()
     rules = rules_by_key(answer)
     assert set(rules) == {
         "payroll.fee_rate",
@@ -234,8 +234,9 @@ async def test_estimate_from_gross_is_the_inverse(stack: Stack) -> None:
     assert from_gross["employee_contributions"] == "282.31"  # 2000 x 1.08 x 13.07 % = 282.312
     assert from_gross["holiday_contribution"] == "342.14"  # 2160 x 15.84 % = 342.144
     assert from_gross["vat"] == f"{Decimal(from_gross['amount_excl_vat']) * 6 / 100:.2f}"
-    assert from_gross["pay_date"] == add_belgian_working_days(date(2027, 1, 29), 7).isoformat()
-    assert from_gross["pay_date"] == "2027-02-09"
+    assert from_gross["pay_date"] == salary_transfer_date(date(2027, 1, 29), 7).isoformat()
+    # 7th wage working day after Fri 29 Jan 2027 is Sat 6 Feb (Saturdays count): paid Fri 5 Feb.
+    assert from_gross["pay_date"] == "2027-02-05"
     rules = rules_by_key(from_gross)
     assert rules["payroll.artistic_contribution_base"]["value"] == "1.08"
     assert rules["vat.rates"]["value"] == "6"

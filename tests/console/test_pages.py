@@ -22,7 +22,7 @@ from models import AuditEntry
 from services import collection, people
 from services.invoicing import mission_invoice
 from tests.conftest import member_payload, unique
-from tests.console.conftest import PASSWORD, Book
+from tests.console.conftest import PASSWORD, Book, _mission
 
 ANON, MEMBER, ADVISOR, OTHER_ADVISOR, OPS = "anonymous", "member", "advisor", "other", "ops"
 STAFF = (ADVISOR, OTHER_ADVISOR, OPS)
@@ -38,6 +38,7 @@ POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/console/missions/{mission_id}/documents/{document_id}", STAFF),
     ("GET", "/console/ops", ONLY_OPS),
     ("POST", "/console/ops/missions/{mission_id}/repairs/{action}", ONLY_OPS),
+    ("POST", "/console/missions/{mission_id}/guarantee/approval", STAFF),
     ("POST", "/console/ops/payments/{payment_id}/match", ONLY_OPS),
     ("GET", "/console/ops/bulk", ONLY_OPS),
     ("POST", "/console/ops/bulk", ONLY_OPS),
@@ -353,3 +354,36 @@ async def test_ops_match_a_payment_in_suspense_by_hand(
     assert f'data-payment="{payment_id}"' not in page.text
     data = {"csrf_token": csrf, "invoice_id": "1", "reason": "x"}
     assert (await http.post("/console/ops/payments/99999999/match", data=data)).status_code == 404
+
+
+async def test_advisor_approves_a_mission_waiting_for_the_guarantee_gate(
+    browsers: Browsers, book: Book, db: Database
+) -> None:
+    """Issue 12: the staff mission page shows why the fund does not cover a mission and lets the
+    member's advisor approve it with a reason (audited); without a reason nothing changes."""
+    async with db.session() as session:
+        mission = await _mission(
+            session, book.members[1], book.clients[1], "Big stage", "30000.00", "contract",
+            book.today, signed_at=None, guarantee_status="needs_approval",
+            guarantee_reasons=[{"rule": "client_cap", "message": "over the client cap"}],
+        )  # fmt: skip
+        await session.commit()
+    http = await browsers.as_(ADVISOR)
+    page = await http.get(f"/console/missions/{mission.id}")
+    assert page.status_code == 200
+    assert 'id="approve-guarantee"' in page.text and "over the client cap" in page.text
+    r = await http.post(
+        f"/console/missions/{mission.id}/guarantee/approval",
+        data={"csrf_token": await _csrf(http, ADVISOR), "reason": "  "},
+    )
+    assert r.status_code == 422 and 'id="guarantee-error"' in r.text
+    assert await _audit_rows(db, mission_id=mission.id) == 0
+    r = await http.post(
+        f"/console/missions/{mission.id}/guarantee/approval",
+        data={"csrf_token": await _csrf(http, ADVISOR), "reason": "known client, small risk"},
+    )
+    assert r.status_code == 303, r.text
+    assert await _audit_rows(db, mission_id=mission.id, action="guarantee_approved") == 1
+    page = await http.get(f"/console/missions/{mission.id}")
+    assert 'id="approve-guarantee"' not in page.text
+    assert 'data-guarantee="approved"' in page.text

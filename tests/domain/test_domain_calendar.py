@@ -1,4 +1,5 @@
-"""Belgian working days (salary SLA of 7 working days, dunning deadlines)."""
+"""Belgian calendars: wage working days (Saturdays count), Mon-Fri business days (dunning), and
+TARGET2 settlement days (the salary transfer's execution date)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from domain.calendar import (
     add_days,
     belgian_holidays,
     is_belgian_working_day,
+    is_target2_day,
+    is_wage_working_day,
+    legal_pay_date,
+    salary_transfer_date,
+    target2_closing_days,
+    transfer_execution_date,
 )
 
 
@@ -102,3 +109,94 @@ def test_add_days() -> None:
     assert add_days(date(2028, 2, 28), 1) == date(2028, 2, 29)
     assert add_days(date(2026, 1, 1), -1) == date(2025, 12, 31)
     assert add_days(date(2026, 1, 1), 0) == date(2026, 1, 1)
+
+
+# ---------------------------------------------------------------- wages: Saturdays count
+
+
+def test_saturday_is_a_wage_working_day_sunday_and_holidays_are_not() -> None:
+    assert is_wage_working_day(date(2026, 12, 19))  # Saturday
+    assert is_wage_working_day(date(2026, 12, 26))  # Saturday 26 Dec: no Belgian holiday
+    assert not is_wage_working_day(date(2026, 12, 20))  # Sunday
+    assert not is_wage_working_day(date(2026, 12, 25))  # Christmas
+    assert not is_wage_working_day(date(2027, 3, 29))  # Easter Monday 2027
+    assert is_wage_working_day(date(2027, 3, 26))  # Good Friday: not a Belgian public holiday
+
+
+@pytest.mark.parametrize(
+    ("end", "n", "legal"),
+    [
+        # Christmas 2026: Sat 19 counts, Sun 20 and Fri 25 do not, Sat 26 counts -> Mon 28
+        # (the Mon-Fri count gave Wed 30: two days later than the law allows).
+        (date(2026, 12, 18), 7, date(2026, 12, 28)),
+        # Easter 2027: Good Friday and Saturday count, Sunday and Easter Monday do not.
+        (date(2027, 3, 22), 7, date(2027, 3, 31)),
+        (date(2027, 3, 26), 1, date(2027, 3, 27)),  # Good Friday -> the Saturday
+        (date(2027, 3, 27), 1, date(2027, 3, 30)),  # Saturday -> skips Sunday + Easter Monday
+        (date(2026, 4, 24), 7, date(2026, 5, 4)),  # 1 May (Friday) skipped, Saturdays count
+        (date(2026, 12, 31), 1, date(2027, 1, 2)),  # 1 Jan skipped, Saturday 2 Jan counts
+    ],
+)
+def test_legal_pay_date_counts_saturdays(end: date, n: int, legal: date) -> None:
+    assert legal_pay_date(end, n) == legal
+    assert is_wage_working_day(legal)
+
+
+def test_legal_pay_date_is_never_later_than_the_business_day_count() -> None:
+    start = date(2026, 1, 1)
+    for offset in range(400):
+        end = add_days(start, offset)
+        legal = legal_pay_date(end, 7)
+        assert end < legal <= add_belgian_working_days(end, 7)
+        assert legal.weekday() != 6
+
+
+@pytest.mark.parametrize("n", [0, -1, True])
+def test_legal_pay_date_refuses_non_positive(n: int) -> None:
+    with pytest.raises(ValueError):
+        legal_pay_date(date(2026, 1, 5), n)
+
+
+# ---------------------------------------------------------------- TARGET2: the execution date
+
+
+def test_target2_calendar_is_the_ecb_one() -> None:
+    assert target2_closing_days(2026) == {
+        date(2026, 1, 1),
+        date(2026, 4, 3),  # Good Friday
+        date(2026, 4, 6),  # Easter Monday
+        date(2026, 5, 1),
+        date(2026, 12, 25),
+        date(2026, 12, 26),
+    }
+    assert is_target2_day(date(2026, 7, 21))  # Belgian National Day: TARGET2 is open
+    assert not is_target2_day(date(2026, 12, 19))  # Saturday
+    assert not is_target2_day(date(2027, 3, 29))  # Easter Monday 2027
+
+
+@pytest.mark.parametrize(
+    ("legal", "execution"),
+    [
+        (date(2026, 12, 28), date(2026, 12, 28)),  # a Monday: executes that day
+        (date(2026, 12, 19), date(2026, 12, 18)),  # Saturday -> Friday
+        (date(2026, 12, 26), date(2026, 12, 24)),  # Sat 26 Dec and Fri 25 Dec closed -> Thu 24
+        (date(2027, 3, 27), date(2027, 3, 25)),  # Sat before Easter, Good Friday closed -> Thu
+        (date(2027, 3, 29), date(2027, 3, 25)),  # Easter Monday 2027 -> Thursday before Easter
+        (date(2027, 1, 1), date(2026, 12, 31)),  # New Year -> the last day of the year
+    ],
+)
+def test_execution_moves_back_to_the_previous_target2_day(legal: date, execution: date) -> None:
+    assert transfer_execution_date(legal) == execution
+
+
+def test_salary_transfer_date_end_to_end() -> None:
+    # Work ended Fri 2027-03-19: the 7th wage working day is Sat 27 March; Good Friday (26)
+    # closes TARGET2, so the transfer executes on Thursday 25 March.
+    assert legal_pay_date(date(2027, 3, 19), 7) == date(2027, 3, 27)
+    assert salary_transfer_date(date(2027, 3, 19), 7) == date(2027, 3, 25)
+    # Work ended Fri 2026-12-11: legal date Sat 19 December, executed Fri 18 December.
+    assert salary_transfer_date(date(2026, 12, 11), 7) == date(2026, 12, 18)
+    for offset in range(400):
+        end = add_days(date(2026, 1, 1), offset)
+        executed = salary_transfer_date(end, 7)
+        assert is_target2_day(executed) and end < executed <= legal_pay_date(end, 7)

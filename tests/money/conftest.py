@@ -36,7 +36,8 @@ async def set_fund_rules(
     *,
     floor: Decimal,
     cap: Decimal = Decimal("1000000000.00"),
-    retry_days: int = 1,
+    margin: Decimal = Decimal("0.00"),
+    deposit_share: Decimal = Decimal("1.00"),
 ) -> None:
     """The fund's rules in force on day `on` only (a dated row valid from `on` to `on`)."""
     session.add(
@@ -47,7 +48,8 @@ async def set_fund_rules(
             value={
                 "floor": f"{floor:.2f}",
                 "client_exposure_cap": f"{cap:.2f}",
-                "retry_days": retry_days,
+                "near_floor_margin": f"{margin:.2f}",
+                "deposit_share": f"{deposit_share}",
             },
             source="test: rules of one test day",
         )

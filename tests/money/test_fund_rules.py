@@ -1,4 +1,5 @@
-"""The guarantee fund's rules on PostgreSQL: floor, client cap, concurrency, write-off, top-ups.
+"""The guarantee fund's rules on PostgreSQL: wages always paid (the treasury covers the fund
+below its floor), the gate before signature, concurrency, write-off, top-ups.
 
 Missions are made directly through the services (no workflow); each test works on business days
 of its own, where `fund.rules` puts the floor where the test needs it (tests/money/conftest.py).
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database
 from core.settings import Settings
 from domain.errors import FieldError
-from models import LedgerEntry, Payout, TimelineEvent, WriteOff
+from models import Client, FundAlert, LedgerEntry, Payout, TimelineEvent, WriteOff
 from services import collection, fund, ledger, payroll
 from services.invoicing import issue_credit_note, issue_invoice
 from services.people import create_staff_user
@@ -54,12 +55,10 @@ async def ready_missions(
         return ids
 
 
-async def pay_all(
-    db: Database, mission_ids: list[int], on: date, attempt: int = 0
-) -> list[Payout | payroll.Withheld]:
+async def pay_all(db: Database, mission_ids: list[int], on: date, attempt: int = 0) -> list[Payout]:
     """Pay every salary at once, each in its own session and transaction."""
 
-    async def one(mission_id: int) -> Payout | payroll.Withheld:
+    async def one(mission_id: int) -> Payout:
         async with db.session() as session:
             return await payroll.pay_salary(session, mission_id, on, attempt)
 
@@ -69,6 +68,12 @@ async def pay_all(
 async def available(db: Database) -> Decimal:
     async with db.session() as session:
         return await fund.available(session)
+
+
+async def treasury(db: Database) -> Decimal:
+    """What the cooperative's treasury has put into the fund (a debit balance: positive)."""
+    async with db.session() as session:
+        return await ledger.account_balance(session, fund.TREASURY)
 
 
 async def pay_invoice(db: Database, mission_id: int, amount: Decimal, on: date) -> None:
@@ -85,98 +90,90 @@ async def pay_invoice(db: Database, mission_id: int, amount: Decimal, on: date) 
         )
 
 
-def paid(results: list[Any]) -> list[Payout]:
-    return [r for r in results if isinstance(r, Payout)]
+async def alerts_of(db: Database, mission_ids: list[int]) -> dict[int, FundAlert]:
+    async with db.session() as session:
+        rows = await session.scalars(select(FundAlert).where(FundAlert.mission_id.in_(mission_ids)))
+        return {a.mission_id: a for a in rows}
 
 
-def withheld(results: list[Any]) -> list[payroll.Withheld]:
-    return [r for r in results if isinstance(r, payroll.Withheld)]
+# ---------------------------------------------------------------- always paid (INV-6)
 
 
-# ---------------------------------------------------------------- concurrency
-
-
-async def test_concurrent_advances_never_push_the_fund_below_its_floor(db: Database) -> None:
-    """30 advances at once against room for 7: exactly 7 are paid, the rest wait, visibly, and
-    are paid once a top-up makes room."""
+async def test_concurrent_advances_below_the_floor_are_all_paid_and_covered(db: Database) -> None:
+    """30 advances at once against room for 7 above the floor: all 30 are paid on the day; the
+    treasury covers what each advance took below the floor, and each of those raises an alert."""
     day = own_day()
     ids = await ready_missions(db, 30, day)
     before = await available(db)
     floor = before - (7 * ADVANCE + Decimal("500.00"))
     async with db.session() as session:
         await set_fund_rules(session, day, floor=floor)
+    covered_before = await treasury(db)
 
     results = await pay_all(db, ids, day)
 
-    assert len(paid(results)) == 7, results
-    assert all(p.source == "fund" for p in paid(results))
-    refused = withheld(results)
-    assert len(refused) == 23
-    assert {(w.rule, w.retry_days) for w in refused} == {("fund_floor", 1)}
-    after = await available(db)
-    assert after == before - 7 * ADVANCE
-    assert after >= floor
+    assert len(results) == 30 and all(isinstance(r, Payout) for r in results)
+    assert all(p.source == "fund" and p.paid_on == day for p in results)
+    # The fund ends at its floor exactly: 7 advances fit, the 8th is covered for 435.00 (the
+    # part below the floor), the 22 others in full.
+    assert await available(db) == floor
+    assert await treasury(db) - covered_before == 23 * ADVANCE - Decimal("500.00")
+    alerts = await alerts_of(db, ids)
+    assert len(alerts) == 23
+    assert {a.kind for a in alerts.values()} == {"below_floor"}
+    assert sorted(a.covered_by_treasury for a in alerts.values()) == [
+        ADVANCE - Decimal("500.00"),
+        *[ADVANCE] * 22,
+    ]
     async with db.session() as session:
         assert await unbalanced_transactions(session) == []
-        waiting = [m for m, r in zip(ids, results, strict=True) if isinstance(r, payroll.Withheld)]
         shown = await session.scalars(
-            select(TimelineEvent).where(
-                TimelineEvent.mission_id.in_(waiting), TimelineEvent.step == "advance_withheld"
+            select(TimelineEvent.mission_id).where(
+                TimelineEvent.mission_id.in_(ids), TimelineEvent.step == "fund_below_floor"
             )
         )
-        shown_by_mission = {t.mission_id: t.detail for t in shown}
-        assert set(shown_by_mission) == set(waiting), "every refusal is on its timeline"
-        assert all(
-            "floor" in d["reason"] and d["rule"] == "fund_floor" for d in shown_by_mission.values()
-        )
-
-        # A top-up makes room: asked again (as the workflow does after retry_days), all are paid.
-        await fund.top_up(
-            session,
-            amount=23 * ADVANCE,
-            reference=unique("TOPUP-"),
-            reason="room for the waiting salaries",
-            business_date=day,
-            recorded_by_user_id=None,
-        )
-    again = await pay_all(db, waiting, day, attempt=1)
-    assert len(paid(again)) == 23
-    assert await available(db) == floor + Decimal("500.00")
+        assert set(shown) == set(alerts), "every cover is on its mission's timeline"
+        report = await fund.guarantee_fund(session, day, top=100)
+        assert {a["mission_id"] for a in report["alerts"]} >= set(alerts)
+    # Paid once: asked again (a retried activity), nothing moves.
+    again = await pay_all(db, ids, day, attempt=1)
+    assert [p.id for p in again] == [p.id for p in results]
+    assert await available(db) == floor
 
 
-async def test_concurrent_advances_respect_the_client_cap(db: Database) -> None:
-    """12 salaries for one client at once, room under the cap for 3: 3 paid; when the client pays
-    one invoice the fund is reimbursed first, and one more fits."""
+async def test_client_never_pays_and_fund_at_its_floor_still_pays_the_salary(db: Database) -> None:
+    """INV-6 at the service level: the fund is exactly at its floor, the client has paid nothing,
+    outside the EU and over its cap: the salary is paid on its date all the same."""
     day = own_day()
-    ids = await ready_missions(db, 12, day, one_client=True)
+    [mission_id] = await ready_missions(db, 1, day, country="US")
     async with db.session() as session:
-        await set_fund_rules(
-            session, day, floor=Decimal("0.00"), cap=3 * ADVANCE + Decimal("400.00")
+        await set_fund_rules(session, day, floor=await fund.available(session), cap=Decimal("1"))
+    before = await available(db)
+    async with db.session() as session:
+        payout = await payroll.pay_salary(session, mission_id, day)
+        assert isinstance(payout, Payout)
+        assert (payout.source, payout.paid_on) == ("fund", day)
+        assert payout.net_amount > 0
+        assert await fund.mission_advance(session, mission_id) == ADVANCE
+        assert await ledger_kinds(session, mission_id) == [
+            "invoice_issued",
+            "salary_paid",
+            "treasury_cover",
+        ]
+        assert await unbalanced_transactions(session) == []
+        paid = await session.scalar(
+            select(TimelineEvent.detail).where(
+                TimelineEvent.mission_id == mission_id, TimelineEvent.step == "salary_paid"
+            )
         )
-
-    results = await pay_all(db, ids, day)
-    assert len(paid(results)) == 3
-    assert {w.rule for w in withheld(results)} == {"client_cap"}
-    first = next(m for m, r in zip(ids, results, strict=True) if isinstance(r, Payout))
-    async with db.session() as session:
-        client_id = (await collection.mission_invoice(session, first)).client_id
-        assert await fund.client_exposure(session, client_id) == 3 * ADVANCE
-
-    await pay_invoice(db, first, TOTAL, day)
-    async with db.session() as session:
-        assert await fund.client_exposure(session, client_id) == 2 * ADVANCE
-        assert await fund.mission_advance(session, first) == 0
-    waiting = [m for m, r in zip(ids, results, strict=True) if isinstance(r, payroll.Withheld)]
-    again = await pay_all(db, waiting, day, attempt=1)
-    assert len(paid(again)) == 1
-    async with db.session() as session:
-        assert await fund.client_exposure(session, client_id) == 3 * ADVANCE
+        assert paid is not None and paid["treasury_cover"] == f"{ADVANCE:.2f}"
+    assert await available(db) == before, "the treasury put back all the fund advanced"
+    [alert] = (await alerts_of(db, [mission_id])).values()
+    assert alert.available_before == before and alert.covered_by_treasury == ADVANCE
+    assert "floor" in alert.message
 
 
-# ---------------------------------------------------------------- one advance
-
-
-async def test_no_advance_without_a_confirmed_order_from_an_eu_client(db: Database) -> None:
+async def test_unconfirmed_or_non_eu_client_does_not_hold_back_wages(db: Database) -> None:
     day = own_day()
     async with db.session() as session:
         member = await new_member(session)
@@ -187,22 +184,88 @@ async def test_no_advance_without_a_confirmed_order_from_an_eu_client(db: Databa
     async with db.session() as session:
         no_order = await payroll.pay_salary(session, unconfirmed.id, day)
         not_eu = await payroll.pay_salary(session, abroad.id, day)
-    assert isinstance(no_order, payroll.Withheld) and no_order.rule == "confirmed"
-    assert isinstance(not_eu, payroll.Withheld) and not_eu.rule == "eu_client"
-    assert no_order.retry_days == not_eu.retry_days == 0, "only the client's payment frees them"
-    assert "outside the EU (US)" in not_eu.reason
-
-    # The client pays: the salary comes from the client's money, the fund is not involved.
+        assert no_order.source == not_eu.source == "fund"
+        assert no_order.paid_on == not_eu.paid_on == day
+    # The client pays later: the fund is reimbursed first, as for any advance.
     await pay_invoice(db, abroad.id, Decimal("1000.00"), day)  # out of scope: no VAT
     async with db.session() as session:
-        result = await payroll.pay_salary(session, abroad.id, day, attempt=1)
-        assert isinstance(result, Payout) and result.source == "client"
         assert await fund.mission_advance(session, abroad.id) == 0
         assert await ledger_kinds(session, abroad.id) == [
             "invoice_issued",
-            "client_payment",
             "salary_paid",
+            "client_payment",
         ]
+
+
+async def test_the_client_cap_does_not_hold_back_wages(db: Database) -> None:
+    """12 salaries for one client at once, room under the cap for 3: all 12 are paid (the cap
+    gates new missions before signature, not payday); when the client pays one invoice the fund
+    is reimbursed first."""
+    day = own_day()
+    ids = await ready_missions(db, 12, day, one_client=True)
+    async with db.session() as session:
+        await set_fund_rules(
+            session, day, floor=Decimal("0.00"), cap=3 * ADVANCE + Decimal("400.00")
+        )
+    results = await pay_all(db, ids, day)
+    assert len(results) == 12 and all(p.source == "fund" for p in results)
+    async with db.session() as session:
+        client_id = (await collection.mission_invoice(session, ids[0])).client_id
+        assert await fund.client_exposure(session, client_id) == 12 * ADVANCE
+    await pay_invoice(db, ids[0], TOTAL, day)
+    async with db.session() as session:
+        assert await fund.client_exposure(session, client_id) == 11 * ADVANCE
+        assert await fund.mission_advance(session, ids[0]) == 0
+
+
+# ---------------------------------------------------------------- the gate before signature
+
+
+async def test_gate_each_rule_asks_for_approval(db: Database) -> None:
+    """Each rule alone makes a mission need approval; none of them: the fund guarantees it."""
+    day = own_day()
+    async with db.session() as session:
+        free = await fund.available(session)
+        cost = await fund.expected_salary_cost(session, Decimal("1000.00"), day)
+        assert cost == ADVANCE
+        eu = await new_client(session, "FR", "consumer")
+        abroad = await new_client(session, "US")
+        await set_fund_rules(
+            session,
+            day,
+            floor=free - ADVANCE - Decimal("600.00"),
+            margin=Decimal("500.00"),
+            cap=ADVANCE,
+        )
+        assert await fund.gate_reasons(session, eu, cost, day) == []
+        [outside] = await fund.gate_reasons(session, abroad, cost, day)
+        assert outside.rule == "eu_client" and "outside the EU (US)" in outside.message
+        [capped] = await fund.gate_reasons(session, eu, cost + Decimal("0.01"), day)
+        assert capped.rule == "client_cap"
+        assert capped.facts == {"exposure": "0.00", "cap": "935.00", "expected_cost": "935.01"}
+        # 100.01 more than this mission would leave the fund less than its margin above the floor.
+        near = await fund.gate_reasons(session, eu, cost + Decimal("100.01"), day)
+        assert [r.rule for r in near] == ["client_cap", "near_floor"]
+        assert near[1].facts["margin"] == "500.00"
+        assert await fund.required_deposit(session, cost, day) == ADVANCE
+
+
+async def test_gate_counts_the_clients_exposure(db: Database) -> None:
+    day = own_day()
+    [first] = await ready_missions(db, 1, day)
+    async with db.session() as session:
+        await set_fund_rules(session, day, floor=Decimal("0.00"), cap=2 * ADVANCE)
+    await pay_all(db, [first], day)
+    async with db.session() as session:
+        client = await collection.mission_invoice(session, first)
+        c = await session.get(Client, client.client_id)
+        assert c is not None
+        assert await fund.gate_reasons(session, c, ADVANCE, day) == []
+        [capped] = await fund.gate_reasons(session, c, ADVANCE + Decimal("0.01"), day)
+        assert capped.rule == "client_cap" and capped.facts["exposure"] == "935.00"
+
+
+# ---------------------------------------------------------------- one advance
 
 
 async def test_client_money_received_before_payday_reduces_the_advance(db: Database) -> None:
@@ -232,7 +295,7 @@ async def test_client_money_received_before_payday_reduces_the_advance(db: Datab
 async def _advanced_mission(db: Database, day: date) -> int:
     [mission_id] = await ready_missions(db, 1, day)
     [result] = await pay_all(db, [mission_id], day)
-    assert isinstance(result, Payout) and result.source == "fund"
+    assert result.source == "fund"
     return mission_id
 
 
@@ -456,6 +519,8 @@ async def test_top_ups_and_the_fund_report(db: Database, settings: Settings) -> 
             report["outstanding_advances"]["amount"]
         )
         assert report["floor"] == "10000.00" and report["client_exposure_cap"] == "25000.00"
+        assert report["near_floor_margin"] == "5000.00" and report["deposit_share"] == "1.00"
+        assert isinstance(report["alerts"], list)
         for key in ("write_offs", "recoveries"):
             assert set(report[key]) >= {"count", "amount"}
         balances = (await http.get("/api/ledger/balances", headers=ops)).json()

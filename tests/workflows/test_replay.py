@@ -36,8 +36,13 @@ PATHS = [
     # Further branches: a cancellation while ops are asked to look, a late work report.
     "cancelled_while_needing_attention",
     "late_work_report",
-    # The guarantee fund's rules: an advance refused, the salary paid from the client's money.
+    # The guarantee fund's rules before issue 12: an advance refused, the salary paid from the
+    # client's money (kept: workflows recorded then must still replay).
     "salary_waits_for_non_eu_client",
+    # Issue 12: the fund at its floor on payday, the client never pays: paid on its date, the
+    # treasury covers; a non-EU client approved by the advisor before signing.
+    "salary_paid_with_the_fund_at_its_floor",
+    "non_eu_client_approved_then_paid",
 ]
 
 

@@ -12,11 +12,11 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, SettingsDep
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.settings import Settings
 from domain.errors import FieldError
 from models import Client, Member
-from services import audit, dashboard, documents, queries, repairs
+from services import audit, dashboard, documents, guarantee, queries, repairs
 from services import missions as mission_service
 from services.missions import parse_date
 from web.auth import WebRoute
@@ -28,7 +28,7 @@ from web.console.common import (
     parse_list,
     query_string,
 )
-from web.render import Page, render, with_headers
+from web.render import Page, flash, redirect, render, with_headers
 
 router = APIRouter(prefix="/console", route_class=WebRoute, include_in_schema=False)
 
@@ -198,8 +198,11 @@ async def mission_page(
     status_code: int = 200,
     repair_errors: dict[str, dict[str, str]] | None = None,
     repair_values: dict[str, dict[str, str]] | None = None,
+    guarantee_error: str | None = None,
+    guarantee_reason: str = "",
 ) -> Response:
-    """The staff mission page: with its audit trail, and for ops the repair forms."""
+    """The staff mission page: with its audit trail, the guarantee gate's approval form when the
+    mission waits for it, and for ops the repair forms."""
     context = await mission_context(page, session, settings, mission_id)
     entries, _ = await audit.list_entries(
         session, audit.AuditFilter(mission_id=mission_id), limit=100
@@ -213,6 +216,8 @@ async def mission_page(
         repair_params=repairs.REPAIR_PARAMS,
         repair_errors=repair_errors or {},
         repair_values=repair_values or {},
+        guarantee_error=guarantee_error,
+        guarantee_reason=guarantee_reason,
         today=await business_date(session, settings),
         **context,
     )
@@ -242,3 +247,41 @@ async def staff_mission_page(
     mission_id: str, page: StaffPage, session: SessionDep, settings: SettingsDep
 ) -> Response:
     return await mission_page(page, session, settings, path_mission_id(mission_id))
+
+
+@router.post("/missions/{mission_id}/guarantee/approval")
+async def approve_guarantee(
+    mission_id: str,
+    request: Request,
+    page: StaffPage,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """The member's advisor (or ops) lets a mission the fund's rules do not cover go ahead, with
+    a reason for the audit trail: the member may then sign (services/guarantee.py)."""
+    assert page.viewer is not None
+    mid = path_mission_id(mission_id)
+    form = await request.form()
+    reason = form.get("reason")
+    reason_text = reason[:2000] if isinstance(reason, str) else ""
+    try:
+        await guarantee.approve(
+            session, page.viewer, mid, reason_text, await business_date(session, settings)
+        )
+    except (FieldError, DomainError) as err:
+        if isinstance(err, DomainError) and err.status_code in (403, 404):
+            raise
+        await session.rollback()
+        return await mission_page(
+            page,
+            session,
+            settings,
+            mid,
+            status_code=422 if isinstance(err, FieldError) else err.status_code,
+            guarantee_error=page.gettext(err.message),
+            guarantee_reason=reason_text,
+        )
+    await session.commit()
+    response = redirect(f"/console/missions/{mid}")
+    flash(response, request, "success", page.gettext("Mission approved: the member can sign."))
+    return response
