@@ -288,9 +288,19 @@ class LedgerMachine(RuleBasedStateMachine):
 
         async def go() -> None:
             async with self.db.session() as session:
+                paid = amount
+                if kind == "too_much":
+                    # Above what is due: the balance plus the interest run on since the last
+                    # rung, which a payment may include (services/collection.py).
+                    invoice = await session.scalar(
+                        select(Invoice).where(Invoice.structured_communication == m.communication)
+                    )
+                    assert invoice is not None
+                    position = await collection.interest_position(session, invoice, self.day)
+                    paid = amount + max(position.not_yet_charged, ZERO)
                 await collection.record_payment(
                     session,
-                    amount=amount,
+                    amount=paid,
                     received_on=self.day,
                     structured_communication=m.communication,
                     bank_transaction_id=unique("BANK-"),
