@@ -164,6 +164,37 @@ async def document_data(
     return DocumentData(kind=kind, language=language, audience=audience, data=data)
 
 
+async def _context_of(session: AsyncSession, mission_id: int) -> _Context:
+    mission = await get_mission(session, mission_id)
+    client = await session.get(Client, mission.client_id)
+    member = await session.get(Member, mission.member_id)
+    if client is None or member is None:
+        raise NotFound("client" if client is None else "member")
+    return _Context(session, mission, client, member, _language(member.language))
+
+
+async def payslip_and_estimate(
+    session: AsyncSession, mission_id: int, payout_id: int
+) -> tuple[PayslipDocument, tuple[PayslipLine, ...]]:
+    """A payout's payslip and the lines of the estimate it is compared with (for the portal)."""
+    ctx = await _context_of(session, mission_id)
+    data = await ctx.payslip(payout_id)
+    payout = await session.get(Payout, payout_id)
+    assert payout is not None
+    _, estimated, _ = await ctx.payslip_figures(payout)
+    return data, estimated
+
+
+async def contract_gross(session: AsyncSession, mission_id: int) -> Decimal:
+    """The gross of the mission's contract as it stands: the last amendment's, else the one
+    signed for (services.documents.store_amendment checks an amendment against it)."""
+    ctx = await _context_of(session, mission_id)
+    amendments = await ctx.amendments()
+    if amendments:
+        return amendments[-1].new_gross
+    return await ctx.gross_signed_for()
+
+
 def _language(preferred: str | None) -> str:
     return preferred if preferred in LOCALES else FALLBACK_LANGUAGE
 

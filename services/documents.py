@@ -43,7 +43,6 @@ from models import (
     CreditNote,
     Document,
     Invoice,
-    Member,
     Mission,
     Payout,
 )
@@ -222,7 +221,7 @@ async def store_amendment(
     Idempotent: the same amendment asked again (a retried activity) returns its document.
     `old_gross` must be the contract's gross as it stands (the signed one, or the last
     amendment's): an amendment of a stale figure is refused."""
-    from services.document_data import _Context  # noqa: PLC0415 - heavy only where needed
+    from services.document_data import contract_gross
 
     old = parse_money(_text(old_gross), field="old_gross", allow_zero=True)
     new = parse_money(_text(new_gross), field="new_gross")
@@ -230,7 +229,7 @@ async def store_amendment(
     if old == new:
         raise FieldError("new_gross", "is the contract's gross already: nothing to amend")
     async with db.session() as session:
-        mission = await get_mission(session, mission_id, lock=True)
+        await get_mission(session, mission_id, lock=True)  # one amendment at a time per mission
         rows = list(
             await session.scalars(
                 select(ContractAmendment)
@@ -242,14 +241,7 @@ async def store_amendment(
             (r for r in rows if (r.old_gross, r.new_gross, r.reason) == (old, new, text)), None
         )
         if same is None:
-            if rows:
-                current = rows[-1].new_gross
-            else:
-                client = await session.get(Client, mission.client_id)
-                member = await session.get(Member, mission.member_id)
-                assert client is not None and member is not None
-                ctx = _Context(session, mission, client, member, member.language)
-                current = await ctx.gross_signed_for()
+            current = await contract_gross(session, mission_id)
             if old != current:
                 raise FieldError(
                     "old_gross", f"the contract's gross is {current:.2f}, not {old:.2f}"
