@@ -274,6 +274,11 @@ class MissionActivities:
             await bank.transfer(order)
         except GatewayUnavailable as err:
             raise ApplicationError(str(err), type="GatewayUnavailable") from err
+        # The payout's final payslip, stored once ("payslip:<payout id>"). Made in the step that
+        # paid: no payout goes without one, and the workflow gains no step (no new action, no
+        # patch). If it fails, the retry finds the payout, re-sends the same bank order (one
+        # transfer per end-to-end id) and makes only what is missing.
+        await documents.ensure_payslips(self.db, req.mission_id)
         return info
 
     @activity.defn

@@ -246,17 +246,6 @@ class MissionWorkflow:
             )
             if salary.source != "withheld":
                 self.salary_paid = True
-                # Released histories have no payslip step: replaying them must not add one.
-                if self._patched("payslip-after-salary"):
-                    await self._step(
-                        "payslip",
-                        MissionActivities.prepare_documents,
-                        DocumentsRequest(
-                            mission_id=self.mission_id,
-                            kinds=["payslip"],
-                            business_date=self.today(),
-                        ),
-                    )
                 return
             # Not advanced: the salary waits for the client's money (or for the fund, if it may).
             attempt += 1
