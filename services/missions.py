@@ -600,6 +600,7 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "title": mission.title,
         "start_date": _iso(mission.start_date),
         "end_date": _iso(mission.end_date),
+        "amount_excl_vat": _money(mission.amount_excl_vat),
         "vat_rate": _money(mission.vat_rate),
         "contract_type": mission.contract_type,
         "stage": mission.stage,
