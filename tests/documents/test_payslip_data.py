@@ -17,12 +17,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from activities.mission import MissionActivities
+from contracts.mission import DeclarationRequest
 from core.db import Database
 from core.errors import NotFound
 from domain.errors import FieldError
-from models import ContractAmendment, Document, Member, Mission, Payout, TimelineEvent
+from models import (
+    ContractAmendment,
+    Document,
+    Member,
+    Mission,
+    Payout,
+    PayrollTrueUp,
+    TimelineEvent,
+)
 from services import documents, payslips, people
 from services.document_data import document_data
+from services.gateways import DeclarationPayload
 from services.missions import Viewer, add_timeline
 from tests.conftest import BELGIAN_VAT, member_payload, unique
 from tests.documents import payroll_json
@@ -297,3 +308,55 @@ async def test_withholding_rate_choice(db: Database, slips: Slips) -> None:
             assert "11.11, 18, 22.8, 30" in refused.value.message
             assert member.artistic_withholding_rate == D("30")
         await session.rollback()
+
+
+async def test_a_correction_of_a_payout_counts_in_its_year(db: Database, slips: Slips) -> None:
+    me = Viewer(user_id=1, role="member", member_id=slips.member_id)
+    async with db.session() as session:
+        before = (await payslips.year_summary(session, me, slips.member_id, "2026", TODAY)).document
+        session.add(
+            PayrollTrueUp(
+                mission_id=slips.artistic_mission,
+                payout_id=slips.payouts[1],
+                sequence=1,
+                business_date=date(2026, 7, 1),
+                reason="DmfA Q1",
+                employer_contributions_delta=D("0.00"),
+                employee_contributions_delta=D("0.00"),
+                withholding_tax_delta=D("10.00"),
+                net_salary_delta=D("-10.00"),
+                corrected={},
+            )
+        )
+        await session.flush()
+        after = (await payslips.year_summary(session, me, slips.member_id, "2026", TODAY)).document
+        await session.rollback()
+    assert [r.kind for r in after.rows] == ["payout", "correction", "payout"]
+    assert after.totals["withholding_tax"] == before.totals["withholding_tax"] + D("10.00")
+    assert after.totals["net_salary"] == before.totals["net_salary"] - D("10.00")
+    assert after.totals["gross_salary"] == before.totals["gross_salary"]
+
+
+async def test_the_declaration_carries_the_contract_type(db: Database, slips: Slips) -> None:
+    sent: list[DeclarationPayload] = []
+
+    class Recording:
+        def __init__(self, failure_rate: float, latency: float) -> None:
+            pass
+
+        async def submit(self, payload: DeclarationPayload) -> str:
+            sent.append(payload)
+            return f"DIMONA-{len(sent)}"
+
+    acts = MissionActivities(db, declaration_gateway=Recording)
+    req = DeclarationRequest(mission_id=slips.artistic_mission, business_date=date(2026, 3, 1))
+    reference = await acts.file_declaration(req)
+    assert [p.contract_type for p in sent] == ["artistic"]
+    async with db.session() as session:
+        detail = await session.scalar(
+            select(TimelineEvent.detail).where(
+                TimelineEvent.mission_id == slips.artistic_mission,
+                TimelineEvent.key == "declaration:in",
+            )
+        )
+    assert detail == {"reference": reference, "late": False, "contract_type": "artistic"}
