@@ -48,6 +48,7 @@ STEP_LABELS = {
     "needs_attention": N_("Our team is looking into a problem"),
     "cancelled": N_("Mission cancelled"),
     "payroll_true_up": N_("Salary corrected"),
+    "contract_amended": N_("Contract amended in writing"),
 }
 
 DONE_STAGES = ("paid", "written_off", "cancelled")
