@@ -36,6 +36,14 @@ FIRST_YEAR = 2000
 ZERO = Decimal("0.00")
 
 
+async def payout_ids(session: AsyncSession, mission_id: int) -> list[int]:
+    """The mission's payouts, oldest first: one payslip each."""
+    rows = await session.scalars(
+        select(Payout.id).where(Payout.mission_id == mission_id).order_by(Payout.id)
+    )
+    return list(rows)
+
+
 # ---------------------------------------------------------------- the artist's withholding rate
 
 

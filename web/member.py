@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
@@ -27,7 +26,7 @@ from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
-from models import Document, Member, Mission, Payout, User
+from models import Document, Member, Mission, User
 from services import documents, estimates, lifecycle, parameters, payslips, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
@@ -353,11 +352,7 @@ async def _payslips(
 ) -> list[dict[str, Any]]:
     """Each payout's payslip beside the estimate, line by line, every difference explained
     (the same wording as the PDF, in the page's language)."""
-    payout_ids = list(
-        await session.scalars(
-            select(Payout.id).where(Payout.mission_id == mission.id).order_by(Payout.id)
-        )
-    )
+    payout_ids = await payslips.payout_ids(session, mission.id)
     if not payout_ids:
         return []
     language = page.language if page.language in TEXTS else "en"
