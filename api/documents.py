@@ -54,6 +54,15 @@ async def download_document(
 # ---------------------------------------------------------------- payslips: the year, the rate
 
 
+@router.get("/missions/{mission_id}/payslips")
+async def mission_payslips(
+    mission_id: int, session: SessionDep, viewer: ViewerDep
+) -> list[dict[str, Any]]:
+    """Each payout's final payslip as data: every line with its base, rate and dated rule, and
+    each difference from the signed estimate explained (a member: own missions only)."""
+    return await payslips.mission_payslips(session, viewer, mission_id)
+
+
 async def _today(session: SessionDep, settings: SettingsDep) -> date:
     return business_today(await current_clock(session, settings.day_seconds, settings.timezone))
 

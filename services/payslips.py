@@ -25,7 +25,7 @@ from domain.errors import FieldError
 from models import Member, Mission, Payout, PayrollTrueUp
 from services import parameters
 from services.dashboard import csv_line
-from services.missions import Viewer
+from services.missions import Viewer, visible_mission
 from services.queries import visible_member
 
 ARTISTIC_RATES = "payroll.artistic_withholding_rates"
@@ -42,6 +42,64 @@ async def payout_ids(session: AsyncSession, mission_id: int) -> list[int]:
         select(Payout.id).where(Payout.mission_id == mission_id).order_by(Payout.id)
     )
     return list(rows)
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+async def mission_payslips(
+    session: AsyncSession, viewer: Viewer, mission_id: int, language: str = "en"
+) -> list[dict[str, Any]]:
+    """Each payout's payslip as data: its lines with their rules, and every difference from the
+    signed estimate with the reasons (keys and their wording in `language`)."""
+    from documents.wording import explain
+    from services.document_data import payslip_and_estimate
+    from services.documents import document_key, find
+
+    await visible_mission(session, viewer, mission_id)
+    out = []
+    for payout_id in await payout_ids(session, mission_id):
+        data, _ = await payslip_and_estimate(session, mission_id, payout_id)
+        stored = await find(session, mission_id, document_key("payslip", payout_id=payout_id))
+        out.append(
+            {
+                "payout_id": payout_id,
+                "paid_on": data.paid_on.isoformat(),
+                "contract_type": data.contract_type,
+                "document_url": None if stored is None else f"/api/documents/{stored.id}",
+                "estimate_date": None
+                if data.estimate_date is None
+                else data.estimate_date.isoformat(),
+                "lines": [
+                    {
+                        "code": line.code,
+                        "amount": _amount(line.amount),
+                        "base": _amount(line.base),
+                        "rate": None if line.rate is None else str(line.rate),
+                        "rule": line.rule,
+                        "valid_from": None
+                        if line.valid_from is None
+                        else line.valid_from.isoformat(),
+                        "source": line.source,
+                    }
+                    for line in data.lines
+                ],
+                "differences": [
+                    {
+                        "code": d.code,
+                        "estimated": _amount(d.estimated),
+                        "final": _amount(d.final),
+                        "difference": _amount(d.difference),
+                        "reasons": [
+                            {"key": r.key, "text": explain(r, language)} for r in d.reasons
+                        ],
+                    }
+                    for d in data.differences
+                ],
+            }
+        )
+    return out
 
 
 # ---------------------------------------------------------------- the artist's withholding rate

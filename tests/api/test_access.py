@@ -114,6 +114,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("PUT", "/api/members/{member_id}/advisor", OPS, {"advisor_user_id": None, "reason": "p"}),
     # Payslips: the yearly 281.10 summary (own / advised members), the member's own rate choice.
     ("GET", "/api/members/{member_id}/tax-summaries/{year}", ANY, None),
+    ("GET", "/api/missions/{mission_id}/payslips", ANY, None),
     ("PUT", "/api/members/{member_id}/artistic-withholding-rate", MEMBER, {"rate": "18"}),
 ]
 

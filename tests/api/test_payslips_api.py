@@ -68,6 +68,34 @@ async def _paid_member(api: Stack, language: str) -> tuple[dict[str, object], di
     return member, headers
 
 
+async def test_mission_payslips_as_data(api: Stack) -> None:
+    member, headers = await _paid_member(api, "en")
+    _, other_headers = await api.new_member(iban=IBAN)
+    async with api.db.session() as session:
+        mission_id = await session.scalar(
+            select(Mission.id).where(Mission.member_id == member["id"])
+        )
+    url = f"/api/missions/{mission_id}/payslips"
+    r = await api.http.get(url, headers=headers)
+    assert r.status_code == 200, r.text
+    (slip,) = r.json()
+    assert slip["contract_type"] == "artistic" and slip["paid_on"] == "2026-03-17"
+    assert slip["estimate_date"] is None and slip["differences"] == []
+    tax = next(line for line in slip["lines"] if line["code"] == "withholding_tax")
+    assert tax == {
+        "code": "withholding_tax",
+        "amount": "154.59",
+        "base": "858.84",
+        "rate": "0.18",
+        "rule": "payroll.artistic_withholding_rates",
+        "valid_from": "2026-01-01",
+        "source": "dev.amplo.be/en/faq/withholding-tax",
+    }
+    assert (await api.http.get(url, headers=await api.advisor())).status_code == 200
+    r = await api.http.get(url, headers=other_headers)
+    assert_refused(r, 404, None, "not found")
+
+
 async def test_year_summary_json_csv_pdf_and_who_may_read_it(api: Stack) -> None:
     member, headers = await _paid_member(api, "fr")
     _, other_headers = await api.new_member(iban=IBAN)
