@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -205,6 +205,25 @@ async def ensure_payslips(db: Database, mission_id: int) -> list[Document]:
 def _text(value: object) -> object:
     """Amounts as the API receives them (strings); a Decimal from the engine as its text."""
     return f"{value:.2f}" if isinstance(value, Decimal) else value
+
+
+async def backfill_payslips(
+    db: Database, limit: int = 500, mission_ids: Sequence[int] | None = None
+) -> int:
+    """Payslips for payouts made before payslips existed (oldest first, `limit` at a time, of
+    `mission_ids` if given); returns how many were made. Each is stored once under its key,
+    like the salary step's."""
+    async with db.session() as session:
+        made = select(Document.key).where(Document.kind == "payslip")
+        query = select(Payout.mission_id, Payout.id).where(
+            func.concat("payslip:", Payout.id).not_in(made)
+        )
+        if mission_ids is not None:
+            query = query.where(Payout.mission_id.in_(mission_ids))
+        rows = (await session.execute(query.order_by(Payout.id).limit(limit))).all()
+    for mission_id, payout_id in rows:
+        await ensure_pdf(db, mission_id, "payslip", payout_id=payout_id)
+    return len(rows)
 
 
 async def store_amendment(

@@ -360,3 +360,18 @@ async def test_the_declaration_carries_the_contract_type(db: Database, slips: Sl
             )
         )
     assert detail == {"reference": reference, "late": False, "contract_type": "artistic"}
+
+
+async def test_payouts_made_before_payslips_get_theirs_once(db: Database, slips: Slips) -> None:
+    async with db.session() as session:
+        foreign = await session.scalar(
+            select(Payout.mission_id).where(Payout.id == slips.payouts[2])
+        )
+    assert foreign is not None
+    assert await documents.backfill_payslips(db, mission_ids=[foreign]) == 1
+    assert await documents.backfill_payslips(db, mission_ids=[foreign]) == 0
+    async with db.session() as session:
+        keys = list(
+            await session.scalars(select(Document.key).where(Document.mission_id == foreign))
+        )
+    assert keys == [f"payslip:{slips.payouts[2]}"]
