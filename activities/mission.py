@@ -70,15 +70,20 @@ class MissionActivities:
 
     @activity.defn
     async def prepare_documents(self, req: DocumentsRequest) -> list[int]:
-        """Render and store the mission's documents (order form, contract, payslip estimate).
+        """Render and store the mission's documents (order form, contract, payslip estimate;
+        after a payout, "payslip": the final payslip of every payout).
 
-        Stored once per (mission, kind): a retry returns the same files, byte for byte."""
-        made = [
-            await documents.ensure_pdf(
-                self.db, req.mission_id, kind, business_date=req.business_date
-            )
-            for kind in req.kinds
-        ]
+        Stored once per (mission, key): a retry returns the same files, byte for byte."""
+        made = []
+        for kind in req.kinds:
+            if kind == "payslip":
+                made += await documents.ensure_payslips(self.db, req.mission_id)
+            else:
+                made.append(
+                    await documents.ensure_pdf(
+                        self.db, req.mission_id, kind, business_date=req.business_date
+                    )
+                )
         return [doc.id for doc in made]
 
     @activity.defn
@@ -161,6 +166,7 @@ class MissionActivities:
             national_number=member.national_number,
             start_date=mission.start_date.isoformat(),
             end_date=mission.end_date.isoformat(),
+            contract_type=mission.contract_type,
         )
         try:
             reference = await gateway.submit(payload)
@@ -194,7 +200,7 @@ class MissionActivities:
                 "declaration_cancelled" if req.kind == "cancel" else "declaration_accepted",
                 req.business_date,
                 "gateway",
-                {"reference": reference, "late": late},
+                {"reference": reference, "late": late, "contract_type": mission.contract_type},
             )
         return reference
 
@@ -260,6 +266,11 @@ class MissionActivities:
             await bank.transfer(order)
         except GatewayUnavailable as err:
             raise ApplicationError(str(err), type="GatewayUnavailable") from err
+        # The payout's final payslip, stored once ("payslip:<payout id>"). Made in the step that
+        # paid: no payout goes without one, and the workflow gains no step (no new action, no
+        # patch). If it fails, the retry finds the payout, re-sends the same bank order (one
+        # transfer per end-to-end id) and makes only what is missing.
+        await documents.ensure_payslips(self.db, req.mission_id)
         return info
 
     @activity.defn

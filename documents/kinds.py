@@ -10,18 +10,24 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from documents.payslip import LineDifference, PayslipLine, amount_of
 from documents.pdf import DEFAULT_MENTIONS, Buyer, Seller
 
 __all__ = [
     "Buyer",
+    "ContractAmendmentDocument",
     "ContractDocument",
     "CreditNoteDocument",
     "DunningLetterDocument",
     "LatePaymentTerms",
     "OrderFormDocument",
+    "PayMonth",
+    "PayslipDocument",
     "PayslipEstimateDocument",
     "Person",
     "Seller",
+    "SummaryRow",
+    "TaxSummaryDocument",
     "WriteOffNoticeDocument",
     "localized_mention",
 ]
@@ -81,6 +87,7 @@ class OrderFormDocument:
     total_incl_vat: Decimal
     payment_days: int
     late_payment: LatePaymentTerms
+    contract_type: str  # the member's employment for this work: "ordinary" | "artistic"
     vat_mention: str | None = None
     confirmed_on: date | None = None
     confirmation_method: str | None = None
@@ -195,7 +202,10 @@ class DunningLetterDocument:
 
 @dataclass(frozen=True)
 class PayslipEstimateDocument:
-    """The member's salary for one mission, from price to net, each deduction explained."""
+    """The member's salary for one mission, from price to net, as estimated before the work.
+
+    `lines` are the engine's payroll lines (documents.payslip): each with its base, rate and the
+    dated rule that produced it."""
 
     employer: Seller
     member: Person
@@ -205,34 +215,98 @@ class PayslipEstimateDocument:
     start_date: date
     end_date: date
     contract_type: str
-    invoiced_excl_vat: Decimal
-    fee: Decimal
-    fee_rate: Decimal  # percent
-    fund_contribution: Decimal
-    fund_share_of_fee: Decimal  # percent
-    expenses: Decimal
-    employment_budget: Decimal
-    employer_contributions: Decimal
-    employer_contribution_rate: Decimal  # percent
-    contribution_base: Decimal  # percent of gross (100, or 108 for artists)
-    gross_salary: Decimal
-    employee_contributions: Decimal
-    employee_contribution_rate: Decimal  # percent
-    withholding_tax: Decimal
-    net_salary: Decimal
+    lines: tuple[PayslipLine, ...]
     pay_date: date
     advance_working_days: int  # policy: the salary is paid this many working days after the end
     paid: bool = False
     source: str | None = None  # "fund" | "client" once paid
+    withholding_rate: Decimal | None = None  # artistic contracts: the flat rate, percent
     language: str = "fr"
 
-    @property
-    def taxable(self) -> Decimal:
-        return self.gross_salary - self.employee_contributions
+    def amount(self, code: str) -> Decimal | None:
+        return amount_of(self.lines, code)
 
-    @property
-    def total_paid(self) -> Decimal:
-        return self.net_salary + self.expenses
+
+@dataclass(frozen=True)
+class PayMonth:
+    """The calendar month a payout belongs to, and what earlier payouts of it already counted."""
+
+    month: str  # "YYYY-MM"
+    taxable_before: Decimal
+    withheld_before: Decimal
+
+
+@dataclass(frozen=True)
+class PayslipDocument:
+    """The final payslip of one payout: every line with its rule, and how it differs from the
+    estimate the member signed for."""
+
+    employer: Seller
+    member: Person
+    reference: str
+    issue_date: date
+    title: str
+    start_date: date
+    end_date: date
+    contract_type: str
+    lines: tuple[PayslipLine, ...]
+    paid_on: date
+    source: str  # "fund" | "client"
+    differences: tuple[LineDifference, ...] = ()
+    estimate_date: date | None = None  # None: no signed estimate on record
+    month: PayMonth | None = None
+    withholding_rate: Decimal | None = None  # artistic contracts: the flat rate, percent
+    language: str = "fr"
+
+    def amount(self, code: str) -> Decimal | None:
+        return amount_of(self.lines, code)
+
+
+@dataclass(frozen=True)
+class ContractAmendmentDocument:
+    """A written amendment to the employment contract: the gross changes only this way."""
+
+    employer: Seller
+    worker: Person
+    reference: str
+    contract_reference: str
+    sequence: int
+    issue_date: date
+    title: str
+    client_name: str
+    start_date: date
+    end_date: date
+    contract_type: str
+    old_gross: Decimal
+    new_gross: Decimal
+    reason: str
+    language: str = "fr"
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One payout (or a later correction of one) in the yearly summary; figures by name
+    (documents.payslip.SUMMARY_FIGURES)."""
+
+    paid_on: date
+    mission_id: int
+    title: str
+    kind: str  # "payout" | "correction"
+    figures: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class TaxSummaryDocument:
+    """Per member and calendar year of payment: the figures of the 281.10 tax form."""
+
+    employer: Seller
+    member: Person
+    reference: str
+    year: int
+    issue_date: date
+    rows: tuple[SummaryRow, ...]
+    totals: dict[str, Decimal]
+    language: str = "fr"
 
 
 @dataclass(frozen=True)

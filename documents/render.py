@@ -8,9 +8,11 @@ them, so a stored document can be told apart from one a changed template would g
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from core.templating import environment
+from documents import wording
 from documents.common import (
     format_day,
     format_enterprise_number,
@@ -25,13 +27,17 @@ from documents.common import (
 )
 from documents.kinds import (
     DUNNING_KINDS,
+    ContractAmendmentDocument,
     ContractDocument,
     CreditNoteDocument,
     DunningLetterDocument,
     OrderFormDocument,
+    PayslipDocument,
     PayslipEstimateDocument,
+    TaxSummaryDocument,
     WriteOffNoticeDocument,
 )
+from documents.payslip import SUMMARY_FIGURES, Reason
 from documents.pdf import InvoiceDocument, Seller, render_invoice_html
 from documents.texts import TEXTS
 
@@ -45,19 +51,25 @@ KINDS: tuple[str, ...] = (
     "formal_notice",
     "payslip_estimate",
     "write_off_notice",
+    "payslip",
+    "contract_amendment",
+    "tax_summary",
 )
 
 # Bump a kind's version whenever its template, texts or data change what the PDF says.
 TEMPLATE_VERSIONS: dict[str, str] = {
     "order_form": "order_form@2026-12-07.1",
-    "contract": "contract@2026-11-29.2",
+    "contract": "contract@2026-12-07.1",
     "invoice": "invoice@2026-11-29.2",
     "credit_note": "credit_note@2026-11-29.2",
     "reminder_1": "reminder_1@2026-12-07.1",
     "reminder_2": "reminder_2@2026-12-07.1",
     "formal_notice": "formal_notice@2026-12-07.1",
-    "payslip_estimate": "payslip_estimate@2026-11-29.2",
+    "payslip_estimate": "payslip_estimate@2026-12-07.1",
     "write_off_notice": "write_off_notice@2026-11-29.2",
+    "payslip": "payslip@2026-12-07.1",
+    "contract_amendment": "contract_amendment@2026-12-07.1",
+    "tax_summary": "tax_summary@2026-12-07.1",
 }
 
 _TYPES: dict[str, type] = {
@@ -70,6 +82,9 @@ _TYPES: dict[str, type] = {
     "formal_notice": DunningLetterDocument,
     "payslip_estimate": PayslipEstimateDocument,
     "write_off_notice": WriteOffNoticeDocument,
+    "payslip": PayslipDocument,
+    "contract_amendment": ContractAmendmentDocument,
+    "tax_summary": TaxSummaryDocument,
 }
 
 _TEMPLATES: dict[str, str] = {
@@ -81,6 +96,9 @@ _TEMPLATES: dict[str, str] = {
     "formal_notice": "documents/dunning_letter.html",
     "payslip_estimate": "documents/payslip_estimate.html",
     "write_off_notice": "documents/write_off_notice.html",
+    "payslip": "documents/payslip.html",
+    "contract_amendment": "documents/contract_amendment.html",
+    "tax_summary": "documents/tax_summary.html",
 }
 
 
@@ -110,6 +128,12 @@ def _context(kind: str, data: Any) -> dict[str, Any]:
         # Values are substituted as text: a "{" in a client's name is never a placeholder.
         return texts[key].format(**values)
 
+    def explain(reason: Reason) -> str:
+        return wording.explain(reason, language)
+
+    def signed(value: Decimal) -> str:
+        return wording.signed_money(value, language)
+
     coop = _coop(data)
     buyer = getattr(data, "buyer", None)
     person = getattr(data, "worker", None) or getattr(data, "member", None)
@@ -131,6 +155,9 @@ def _context(kind: str, data: Any) -> dict[str, Any]:
         "niss": format_national_number(person.national_number) if person is not None else "",
         "worker_iban": format_iban(person.iban) if person is not None else "",
         "mention": mention() if mention is not None else None,
+        "explain": explain,
+        "signed": signed,
+        "figures": SUMMARY_FIGURES,
     }
 
 

@@ -7,6 +7,7 @@ Legal references: domain.md §2 (invoice and credit-note mentions) and §3 (late
 
 from __future__ import annotations
 
+from documents.payslip_texts import PAYSLIP_TEXTS
 from documents.pdf import LABELS as INVOICE_LABELS
 
 _FR: dict[str, str] = {
@@ -81,8 +82,8 @@ _FR: dict[str, str] = {
         "réalisée pour le client {client}."
     ),
     "contract_type": "Type de contrat",
-    "type_ordinary": "ordinaire",
-    "type_artistic": "prestations artistiques (cotisations sur 108 % du brut)",
+    "type_ordinary": "ordinaire (employé)",
+    "type_artistic": "artistique (art. 1bis, cotisations sur 108 % du brut)",
     "art_duration_h": "Article 2 – Durée",
     "art_duration": (
         "Le contrat est conclu pour une durée déterminée, du {start} au {end} inclus. Il prend "
@@ -337,8 +338,8 @@ _NL: dict[str, str] = {
         "voor de klant {client}."
     ),
     "contract_type": "Soort overeenkomst",
-    "type_ordinary": "gewoon",
-    "type_artistic": "artistieke prestaties (bijdragen op 108 % van het brutoloon)",
+    "type_ordinary": "gewoon (bediende)",
+    "type_artistic": "artistiek (art. 1bis, bijdragen op 108 % van het brutoloon)",
     "art_duration_h": "Artikel 2 – Duur",
     "art_duration": (
         "De overeenkomst wordt gesloten voor een bepaalde tijd, van {start} tot en met {end}. "
@@ -586,8 +587,8 @@ _EN: dict[str, str] = {
         "client {client}."
     ),
     "contract_type": "Contract type",
-    "type_ordinary": "ordinary",
-    "type_artistic": "artistic work (contributions on 108 % of gross)",
+    "type_ordinary": "ordinary (white-collar employee)",
+    "type_artistic": "artistic (art. 1bis, contributions on 108 % of gross)",
     "art_duration_h": "Article 2 – Term",
     "art_duration": (
         "The contract is concluded for a fixed term, from {start} to {end} inclusive. It ends "
@@ -767,6 +768,6 @@ _EN: dict[str, str] = {
 }
 
 TEXTS: dict[str, dict[str, str]] = {
-    language: {**INVOICE_LABELS[language], **own}
+    language: {**INVOICE_LABELS[language], **own, **PAYSLIP_TEXTS[language]}
     for language, own in (("fr", _FR), ("nl", _NL), ("en", _EN))
 }

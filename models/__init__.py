@@ -1,7 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
 from models.base import Base, Money, UTCDateTime, utcnow
-from models.documents import Document, EmailAttachment, PeppolMessage
+from models.documents import ContractAmendment, Document, EmailAttachment, PeppolMessage
 from models.finance import (
     CreditNote,
     DunningStep,
@@ -32,6 +32,7 @@ __all__ = [
     "BulkRun",
     "ClockAnchor",
     "Client",
+    "ContractAmendment",
     "CreditNote",
     "Declaration",
     "Document",

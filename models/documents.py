@@ -7,19 +7,22 @@ DELETE (triggers in migration 0010).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
     PrimaryKeyConstraint,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, Money, UTCDateTime, utcnow
 
 
 class Document(Base):
@@ -68,3 +71,21 @@ class EmailAttachment(Base):
 
     email_id: Mapped[int] = mapped_column(ForeignKey("outbox_emails.id"))
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+
+
+class ContractAmendment(Base):
+    """A written amendment to a mission's employment contract: the gross changes only this way,
+    never by a silent recalculation. Numbered per mission; its PDF is the document
+    "contract_amendment:<sequence>"."""
+
+    __tablename__ = "contract_amendments"
+    __table_args__ = (UniqueConstraint("mission_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mission_id: Mapped[int] = mapped_column(ForeignKey("missions.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    business_date: Mapped[date] = mapped_column(Date)
+    old_gross: Mapped[Decimal] = mapped_column(Money)
+    new_gross: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

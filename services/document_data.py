@@ -24,14 +24,25 @@ from core.settings import get_settings
 from documents.common import LOCALES
 from documents.kinds import (
     DUNNING_KINDS,
+    ContractAmendmentDocument,
     ContractDocument,
     CreditNoteDocument,
     DunningLetterDocument,
     LatePaymentTerms,
     OrderFormDocument,
+    PayMonth,
+    PayslipDocument,
     PayslipEstimateDocument,
     Person,
     WriteOffNoticeDocument,
+)
+from documents.payslip import (
+    Amendment,
+    PayslipLine,
+    RuleRow,
+    differences,
+    payroll_lines,
+    rules_from_estimate,
 )
 from documents.pdf import Buyer, InvoiceDocument, InvoiceLine, Seller
 from domain import invoice as invoice_rules
@@ -46,22 +57,22 @@ from domain.late_payment import (
     b2c_penalty_cap,
     b2c_waiting_period_start,
 )
-from domain.payroll import PayrollEstimate, contribution_base, estimate_payroll
 from models import (
     Client,
+    ContractAmendment,
     CreditNote,
     DunningStep,
     Expense,
     Invoice,
     Member,
     Mission,
+    Parameter,
     Payment,
     Payout,
     TimelineEvent,
     WriteOff,
 )
-from services import collection, parameters
-from services.invoicing import salary_base
+from services import collection, estimates, parameters
 from services.missions import get_mission
 
 Audience = Literal["client", "member"]
@@ -75,10 +86,19 @@ AUDIENCES: dict[str, Audience] = {
     "formal_notice": "client",
     "payslip_estimate": "member",
     "write_off_notice": "member",
+    "payslip": "member",
+    "contract_amendment": "member",
 }
+# The payroll rows a payroll written before the engine kept its lines was computed with.
+LEGACY_RULE_KEYS = (
+    "payroll.fee_rate",
+    "payroll.employer_contribution_rate",
+    "payroll.employee_contribution_rate",
+    "payroll.artistic_contribution_base",
+    "payroll.withholding_scale",
+)
 FALLBACK_LANGUAGE = "en"
 ZERO = Decimal("0.00")
-HUNDRED = Decimal(100)
 # The invoice stores the regime's standard mention in one wording; the PDF prints it in the
 # client's language (documents.pdf.DEFAULT_MENTIONS). A custom mention is printed as stored.
 STANDARD_MENTIONS = (
@@ -105,6 +125,8 @@ async def document_data(
     *,
     credit_note_id: int | None = None,
     business_date: date | None = None,
+    payout_id: int | None = None,
+    sequence: int | None = None,
 ) -> DocumentData:
     """Read what the mission's `kind` document must say, in its recipient's language.
 
@@ -134,18 +156,49 @@ async def document_data(
     elif kind in DUNNING_KINDS:
         data = await ctx.dunning_letter(kind, business_date)
     elif kind == "payslip_estimate":
-        data = await ctx.payslip(business_date)
+        data = await ctx.payslip_estimate(business_date)
+    elif kind == "payslip":
+        data = await ctx.payslip(payout_id)
+    elif kind == "contract_amendment":
+        data = await ctx.amendment(sequence)
     else:
         data = await ctx.write_off_notice()
     return DocumentData(kind=kind, language=language, audience=audience, data=data)
 
 
+async def _context_of(session: AsyncSession, mission_id: int) -> _Context:
+    mission = await get_mission(session, mission_id)
+    client = await session.get(Client, mission.client_id)
+    member = await session.get(Member, mission.member_id)
+    if client is None or member is None:
+        raise NotFound("client" if client is None else "member")
+    return _Context(session, mission, client, member, _language(member.language))
+
+
+async def payslip_and_estimate(
+    session: AsyncSession, mission_id: int, payout_id: int
+) -> tuple[PayslipDocument, tuple[PayslipLine, ...]]:
+    """A payout's payslip and the lines of the estimate it is compared with (for the portal)."""
+    ctx = await _context_of(session, mission_id)
+    data = await ctx.payslip(payout_id)
+    payout = await session.get(Payout, payout_id)
+    assert payout is not None
+    _, estimated, _ = await ctx.payslip_figures(payout)
+    return data, estimated
+
+
+async def contract_gross(session: AsyncSession, mission_id: int) -> Decimal:
+    """The gross of the mission's contract as it stands: the last amendment's, else the one
+    signed for (services.documents.store_amendment checks an amendment against it)."""
+    ctx = await _context_of(session, mission_id)
+    amendments = await ctx.amendments()
+    if amendments:
+        return amendments[-1].new_gross
+    return await ctx.gross_signed_for()
+
+
 def _language(preferred: str | None) -> str:
     return preferred if preferred in LOCALES else FALLBACK_LANGUAGE
-
-
-def _percent(fraction: Decimal) -> Decimal:
-    return (fraction * HUNDRED).normalize()
 
 
 def _rate_on(periods: list[RatePeriod], on: date) -> RatePeriod:
@@ -302,6 +355,7 @@ class _Context:
                 legal_rate=legal.annual_rate,
                 reciprocal_clause=terms.version if terms.rate_law == B2B_LAW else None,
             ),
+            contract_type=mission.contract_type,
             vat_mention=None if vat.mention in STANDARD_MENTIONS else vat.mention,
             confirmed_on=confirmed,
             confirmation_method=mission.client_confirmation_method,
@@ -494,13 +548,65 @@ class _Context:
 
     # ------------------------------------------------------------ member documents
 
+    async def estimate_figures(self, on: date | None = None) -> dict[str, Any]:
+        """The estimate the member signed for (kept at signature); before signing, the same
+        computation on the mission's figures and contract type, as of `on`."""
+        if self.mission.estimate:
+            return dict(self.mission.estimate)
+        mission = self.mission
+        return await estimates.estimate(
+            self.session,
+            amount_excl_vat=mission.amount_excl_vat,
+            expenses=ZERO,
+            contract_type=mission.contract_type,
+            vat_rate=mission.vat_rate,
+            end_date=mission.end_date,
+            today=on or mission.created_on,
+        )
+
+    async def amendments(self) -> list[ContractAmendment]:
+        rows = await self.session.scalars(
+            select(ContractAmendment)
+            .where(ContractAmendment.mission_id == self.mission.id)
+            .order_by(ContractAmendment.sequence)
+        )
+        return list(rows.all())
+
     async def gross_signed_for(self) -> Decimal:
-        """The gross salary of the member's estimate (the one signed for, once signed)."""
-        estimate = self.mission.estimate
-        if estimate and "gross_salary" in estimate:
-            return Decimal(str(estimate["gross_salary"]))
-        params = await parameters.payroll_parameters(self.session, self.mission.created_on)
-        return estimate_payroll(self.mission.amount_excl_vat, ZERO, params).gross_salary
+        """The gross of the contract: the estimate's (the one signed for, once signed)."""
+        estimate = await self.estimate_figures()
+        return Decimal(str(estimate["gross_salary"]))
+
+    async def legacy_rules(self, on: date) -> dict[str, RuleRow]:
+        """The payroll rows in force on `on`, for a payroll written without its lines."""
+        out: dict[str, RuleRow] = {}
+        for key in LEGACY_RULE_KEYS:
+            row = await self.session.scalar(
+                select(Parameter)
+                .where(Parameter.key == key, Parameter.valid_from <= on)
+                .order_by(Parameter.valid_from.desc())
+                .limit(1)
+            )
+            if row is None:
+                continue
+            value = row.value.get("value") if isinstance(row.value, dict) else None
+            try:
+                number = None if isinstance(value, list) else Decimal(str(value))
+            except ArithmeticError:
+                number = None
+            out[key] = RuleRow(key, number, row.valid_from, row.source)
+        return out
+
+    def withholding_rate(
+        self, lines: tuple[PayslipLine, ...], contract_type: str
+    ) -> Decimal | None:
+        """Artistic contracts: the flat rate this payroll withheld at (percent)."""
+        if contract_type != "artistic":
+            return None
+        for line in lines:
+            if line.code == "withholding_tax" and line.rate is not None:
+                return line.rate_percent
+        return Decimal(self.member.artistic_withholding_rate).normalize()
 
     async def contract(self, business_date: date | None) -> ContractDocument:
         mission = self.mission
@@ -515,41 +621,49 @@ class _Context:
             place_of_work=f"{self.client.name}\n{self.address_lines()}",
             start_date=mission.start_date,
             end_date=mission.end_date,
-            contract_type="ordinary",  # what services.missions.record_signature estimates
+            contract_type=mission.contract_type,
             gross_salary=await self.gross_signed_for(),
             pay_date=mission.pay_date,
             signed_on=signed,
             language=self.language,
         )
 
-    async def payslip(self, business_date: date | None) -> PayslipEstimateDocument:
+    async def amendment(self, sequence: int | None) -> ContractAmendmentDocument:
+        row = None
+        if sequence is not None:
+            row = await self.session.scalar(
+                select(ContractAmendment).where(
+                    ContractAmendment.mission_id == self.mission.id,
+                    ContractAmendment.sequence == sequence,
+                )
+            )
+        if row is None:
+            raise NotFound("contract amendment", "sequence")
+        mission = self.mission
+        return ContractAmendmentDocument(
+            employer=self.seller,
+            worker=self.person(),
+            reference=f"CT-{mission.id:06d}-A{row.sequence}",
+            contract_reference=f"CT-{mission.id:06d}",
+            sequence=row.sequence,
+            issue_date=row.business_date,
+            title=mission.title,
+            client_name=self.client.name,
+            start_date=mission.start_date,
+            end_date=mission.end_date,
+            contract_type=mission.contract_type,
+            old_gross=row.old_gross,
+            new_gross=row.new_gross,
+            reason=row.reason,
+            language=self.language,
+        )
+
+    async def payslip_estimate(self, business_date: date | None) -> PayslipEstimateDocument:
         mission = self.mission
         payout = await self.payout()
-        pay_date = payout.paid_on if payout is not None else mission.pay_date
-        rows = await parameters.payroll_rows(self.session, pay_date)
-        params = parameters.payroll_parameters_from(rows)
-        if payout is not None:
-            figures = {k: str(v) for k, v in payout.payroll.items()}
-            payroll = PayrollEstimate(
-                contract_type="artistic"
-                if figures.get("contract_type") == "artistic"
-                else "ordinary",
-                **{
-                    name: Decimal(figures[name])
-                    for name in PayrollEstimate.__dataclass_fields__
-                    if name != "contract_type"
-                },
-            )
-        else:
-            invoice = await self.session.scalar(
-                select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
-            )
-            expenses = await self.expenses()
-            if invoice is not None:
-                billed = await salary_base(self.session, invoice)
-            else:
-                billed = mission.amount_excl_vat + expenses
-            payroll = estimate_payroll(billed, expenses, params, "ordinary")
+        figures = await self.estimate_figures(business_date)
+        contract_type = str(figures.get("contract_type") or mission.contract_type)
+        lines = payroll_lines(figures)
         policy = await parameters.lifecycle_policy(self.session, mission.created_on)
         return PayslipEstimateDocument(
             employer=self.seller,
@@ -559,26 +673,70 @@ class _Context:
             title=mission.title,
             start_date=mission.start_date,
             end_date=mission.end_date,
-            contract_type=payroll.contract_type,
-            invoiced_excl_vat=payroll.invoiced_excl_vat,
-            fee=payroll.fee,
-            fee_rate=_percent(params.fee_rate),
-            fund_contribution=payroll.fund_contribution,
-            fund_share_of_fee=_percent(params.fund_share_of_fee),
-            expenses=payroll.expenses,
-            employment_budget=payroll.employment_budget,
-            employer_contributions=payroll.employer_contributions,
-            employer_contribution_rate=_percent(params.employer_contribution_rate),
-            contribution_base=_percent(contribution_base(params, payroll.contract_type)),
-            gross_salary=payroll.gross_salary,
-            employee_contributions=payroll.employee_contributions,
-            employee_contribution_rate=_percent(params.employee_contribution_rate),
-            withholding_tax=payroll.withholding_tax,
-            net_salary=payroll.net_salary,
-            pay_date=pay_date,
+            contract_type=contract_type,
+            lines=lines,
+            pay_date=payout.paid_on if payout is not None else mission.pay_date,
             advance_working_days=policy.advance_working_days,
             paid=payout is not None,
             source=payout.source if payout is not None else None,
+            withholding_rate=self.withholding_rate(lines, contract_type),
+            language=self.language,
+        )
+
+    async def payslip_figures(
+        self, payout: Payout
+    ) -> tuple[tuple[PayslipLine, ...], tuple[PayslipLine, ...], date | None]:
+        """The payout's lines, the signed estimate's lines and the day it was signed."""
+        final = payroll_lines(payout.payroll, await self.legacy_rules(payout.paid_on))
+        estimate = self.mission.estimate
+        if not estimate:
+            return final, (), None
+        rules = {
+            **await self.legacy_rules(self.mission.created_on),
+            **rules_from_estimate(estimate),
+        }
+        signed = await self.timeline_date("signed", self.mission.signed_at)
+        return final, payroll_lines(estimate, rules), signed or self.mission.created_on
+
+    async def payslip(self, payout_id: int | None) -> PayslipDocument:
+        mission = self.mission
+        payout = None if payout_id is None else await self.session.get(Payout, payout_id)
+        if payout is None or payout.mission_id != mission.id:
+            raise NotFound("payout", "payout_id")
+        final, estimated, signed_on = await self.payslip_figures(payout)
+        amendments = [
+            Amendment(a.sequence, a.business_date, a.old_gross, a.new_gross, a.reason)
+            for a in await self.amendments()
+        ]
+        raw_month = payout.payroll.get("month")
+        month = None
+        if isinstance(raw_month, dict) and raw_month.get("month"):
+            month = PayMonth(
+                month=str(raw_month["month"]),
+                taxable_before=Decimal(str(raw_month.get("taxable_before") or "0.00")),
+                withheld_before=Decimal(str(raw_month.get("withheld_before") or "0.00")),
+            )
+        contract_type = str(payout.payroll.get("contract_type") or mission.contract_type)
+        return PayslipDocument(
+            employer=self.seller,
+            member=self.person(),
+            reference=f"PS-{mission.id:06d}-{payout.id}",
+            issue_date=payout.paid_on,
+            title=mission.title,
+            start_date=mission.start_date,
+            end_date=mission.end_date,
+            contract_type=contract_type,
+            lines=final,
+            paid_on=payout.paid_on,
+            source=payout.source,
+            differences=differences(
+                estimated, final, amendments, raw_month if isinstance(raw_month, dict) else None
+            )
+            if signed_on is not None
+            else (),
+            estimate_date=signed_on,
+            month=month,
+            withholding_rate=self.withholding_rate(final, contract_type),
             language=self.language,
         )
 

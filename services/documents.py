@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,9 +34,20 @@ from core.db import Database
 from core.errors import DomainError, NotFound
 from core.settings import Settings, get_settings
 from documents import ubl
-from models import Client, CreditNote, Document, Invoice, Mission
+from domain.errors import FieldError
+from domain.identifiers import clean_text
+from domain.money import parse_money
+from models import (
+    Client,
+    ContractAmendment,
+    CreditNote,
+    Document,
+    Invoice,
+    Mission,
+    Payout,
+)
 from services import peppol
-from services.missions import Viewer, get_mission, visible_mission
+from services.missions import Viewer, add_timeline, get_mission, visible_mission
 
 PDF = "application/pdf"
 XML = "application/xml"
@@ -55,11 +66,27 @@ EMAIL_ATTACHMENTS: dict[str, tuple[str, ...]] = {
 START_KINDS = ("order_form", "contract", "payslip_estimate")
 
 
-def document_key(kind: str, credit_note_id: int | None = None) -> str:
+def document_key(
+    kind: str,
+    credit_note_id: int | None = None,
+    *,
+    payout_id: int | None = None,
+    sequence: int | None = None,
+) -> str:
+    """The document's unique key in its mission: one payslip per payout, one PDF per
+    amendment, one per credit note, else one per kind."""
     if kind in ("credit_note", "ubl_credit_note"):
         if credit_note_id is None:
             raise ValueError(f"{kind} needs a credit note id")
         return f"{kind}:{credit_note_id}"
+    if kind == "payslip":
+        if payout_id is None:
+            raise ValueError("a payslip needs its payout id")
+        return f"payslip:{payout_id}"
+    if kind == "contract_amendment":
+        if sequence is None:
+            raise ValueError("a contract amendment needs its sequence number")
+        return f"contract_amendment:{sequence}"
     return kind
 
 
@@ -124,6 +151,8 @@ async def ensure_pdf(
     *,
     credit_note_id: int | None = None,
     business_date: date | None = None,
+    payout_id: int | None = None,
+    sequence: int | None = None,
 ) -> Document:
     """The mission's `kind` PDF: the stored one, or rendered now and stored once."""
     from documents import render  # WeasyPrint is heavy: loaded only where PDFs are made
@@ -131,13 +160,19 @@ async def ensure_pdf(
 
     if kind not in render.KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
-    key = document_key(kind, credit_note_id)
+    key = document_key(kind, credit_note_id, payout_id=payout_id, sequence=sequence)
     async with db.session() as session:
         existing = await find(session, mission_id, key)
         if existing is not None:
             return existing
         data = await document_data(
-            session, mission_id, kind, credit_note_id=credit_note_id, business_date=business_date
+            session,
+            mission_id,
+            kind,
+            credit_note_id=credit_note_id,
+            business_date=business_date,
+            payout_id=payout_id,
+            sequence=sequence,
         )
     content = await _render(kind, data.data)
     return await store(
@@ -154,6 +189,103 @@ async def ensure_pdf(
             content=content,
         ),
     )
+
+
+async def ensure_payslips(db: Database, mission_id: int) -> list[Document]:
+    """The final payslip of every payout of the mission, each stored once ("payslip:<payout>")."""
+    async with db.session() as session:
+        payout_ids = list(
+            await session.scalars(
+                select(Payout.id).where(Payout.mission_id == mission_id).order_by(Payout.id)
+            )
+        )
+    return [await ensure_pdf(db, mission_id, "payslip", payout_id=pid) for pid in payout_ids]
+
+
+def _text(value: object) -> object:
+    """Amounts as the API receives them (strings); a Decimal from the engine as its text."""
+    return f"{value:.2f}" if isinstance(value, Decimal) else value
+
+
+async def backfill_payslips(
+    db: Database, limit: int = 500, mission_ids: Sequence[int] | None = None
+) -> int:
+    """Payslips for payouts made before payslips existed (oldest first, `limit` at a time, of
+    `mission_ids` if given); returns how many were made. Each is stored once under its key,
+    like the salary step's."""
+    async with db.session() as session:
+        made = select(Document.key).where(Document.kind == "payslip")
+        query = select(Payout.mission_id, Payout.id).where(
+            func.concat("payslip:", Payout.id).not_in(made)
+        )
+        if mission_ids is not None:
+            query = query.where(Payout.mission_id.in_(mission_ids))
+        rows = (await session.execute(query.order_by(Payout.id).limit(limit))).all()
+    for mission_id, payout_id in rows:
+        await ensure_pdf(db, mission_id, "payslip", payout_id=payout_id)
+    return len(rows)
+
+
+async def store_amendment(
+    db: Database,
+    mission_id: int,
+    old_gross: object,
+    new_gross: object,
+    reason: object,
+    business_date: date,
+) -> Document:
+    """A written amendment to the mission's contract (the gross changes from `old_gross` to
+    `new_gross`), numbered and stored as its own PDF; never a silent recalculation.
+
+    Idempotent: the same amendment asked again (a retried activity) returns its document.
+    `old_gross` must be the contract's gross as it stands (the signed one, or the last
+    amendment's): an amendment of a stale figure is refused."""
+    from services.document_data import contract_gross
+
+    old = parse_money(_text(old_gross), field="old_gross", allow_zero=True)
+    new = parse_money(_text(new_gross), field="new_gross")
+    text = clean_text(reason, field="reason", max_length=500)
+    if old == new:
+        raise FieldError("new_gross", "is the contract's gross already: nothing to amend")
+    async with db.session() as session:
+        await get_mission(session, mission_id, lock=True)  # one amendment at a time per mission
+        rows = list(
+            await session.scalars(
+                select(ContractAmendment)
+                .where(ContractAmendment.mission_id == mission_id)
+                .order_by(ContractAmendment.sequence)
+            )
+        )
+        same = next(
+            (r for r in rows if (r.old_gross, r.new_gross, r.reason) == (old, new, text)), None
+        )
+        if same is None:
+            current = await contract_gross(session, mission_id)
+            if old != current:
+                raise FieldError(
+                    "old_gross", f"the contract's gross is {current:.2f}, not {old:.2f}"
+                )
+            same = ContractAmendment(
+                mission_id=mission_id,
+                sequence=len(rows) + 1,
+                business_date=business_date,
+                old_gross=old,
+                new_gross=new,
+                reason=text,
+            )
+            session.add(same)
+            await session.flush()
+            await add_timeline(
+                session,
+                mission_id,
+                f"contract_amended:{same.sequence}",
+                "contract_amended",
+                same.business_date,
+                None,
+                {"old_gross": f"{old:.2f}", "new_gross": f"{new:.2f}", "reason": text},
+            )
+        sequence = same.sequence
+    return await ensure_pdf(db, mission_id, "contract_amendment", sequence=sequence)
 
 
 # ---------------------------------------------------------------- where PDFs are rendered

@@ -41,6 +41,9 @@ class DeclarationPayload:
     national_number: str
     start_date: str
     end_date: str
+    # The mission's employment: "ordinary" (white-collar) | "artistic" (art. 1bis). Both are
+    # declared as worker type OTH: no Dimona type of its own exists for art. 1bis contracts.
+    contract_type: str
     worker_type: str = "OTH"
 
 

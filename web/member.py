@@ -19,14 +19,18 @@ from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
 from contracts.mission import SignContract
 from core.errors import DomainError, NotFound
 from core.settings import Settings
+from documents import wording
+from documents.payslip import PAYROLL_LINE_CODES, SUMMARY_FIGURES
+from documents.texts import TEXTS
 from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
-from models import Member, Mission, User
-from services import documents, estimates, lifecycle, parameters, people, queries
+from models import Document, Member, Mission, User
+from services import documents, estimates, lifecycle, parameters, payslips, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
+from services.document_data import payslip_and_estimate
 from services.missions import parse_date
 from services.starter import start_mission_workflow
 from web import narrative
@@ -341,6 +345,7 @@ async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -
     docs = await documents.list_documents(session, page.viewer, mission.id)
     member_docs = [d for d in docs if d.media_type == "application/pdf"]
     return {
+        "payslips": await _payslips(page, session, mission, docs),
         "mission": detail,
         "client": client,
         "story": narrative.story(page.t, detail),
@@ -352,6 +357,60 @@ async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -
         "poll_seconds": POLL_SECONDS,
         "charges": _charges,
     }
+
+
+async def _payslips(
+    page: Page, session: AsyncSession, mission: Mission, docs: list[Document]
+) -> list[dict[str, Any]]:
+    """Each payout's payslip beside the estimate, line by line, every difference explained
+    (the same wording as the PDF, in the page's language)."""
+    payout_ids = await payslips.payout_ids(session, mission.id)
+    if not payout_ids:
+        return []
+    language = page.language if page.language in TEXTS else "en"
+    by_key = {d.key: d for d in docs}
+    estimate_doc = by_key.get("payslip_estimate")
+    out = []
+    for payout_id in payout_ids:
+        data, estimate_lines = await payslip_and_estimate(session, mission.id, payout_id)
+        ctx_rows = []
+        estimated = (
+            {}
+            if data.estimate_date is None
+            else {line.code: line.amount for line in estimate_lines}
+        )
+        final = {line.code: line.amount for line in data.lines}
+        diffs = {d.code: d for d in data.differences}
+        for code in PAYROLL_LINE_CODES:
+            if code not in final and code not in estimated:
+                continue
+            diff = diffs.get(code)
+            ctx_rows.append(
+                {
+                    "code": code,
+                    "label": wording.line_label(code, language),
+                    "estimated": estimated.get(code),
+                    "final": final.get(code),
+                    "difference": None
+                    if diff is None
+                    else wording.signed_money(diff.difference, language),
+                    "why": []
+                    if diff is None
+                    else [wording.explain(r, language) for r in diff.reasons],
+                }
+            )
+        out.append(
+            {
+                "payout_id": payout_id,
+                "paid_on": data.paid_on,
+                "estimate_date": data.estimate_date,
+                "rows": ctx_rows,
+                "differs": bool(data.differences),
+                "document": by_key.get(f"payslip:{payout_id}"),
+                "estimate_document": estimate_doc,
+            }
+        )
+    return out
 
 
 def _charges(step: dict[str, Any]) -> Decimal:
@@ -536,15 +595,24 @@ async def _profile_page(
     if member is None:
         raise NotFound("member")
     pending = await people.pending_iban_change(session, member.id)
+    today = await _today(session, page.request.app.state.settings)
+    rates = await payslips.allowed_withholding_rates(session, today)
     return render(
         page,
         "profile.html",
         status_code=status_code,
         member=member,
         pending=pending,
-        values={"language": member.language, "email": member.email, **(values or {})},
-        errors=_translated(page, errors or {}, ("iban", "email", "language")),
+        values={
+            "language": member.language,
+            "email": member.email,
+            payslips.RATE_FIELD: payslips.rate_text(member.artistic_withholding_rate),
+            **(values or {}),
+        },
+        errors=_translated(page, errors or {}, ("iban", "email", "language", payslips.RATE_FIELD)),
         language_choices=LANGUAGES,
+        withholding_rates=[payslips.rate_text(r) for r in rates],
+        summary_year=today.year,
     )
 
 
@@ -583,6 +651,28 @@ async def profile_language(request: Request, page: MemberPage, session: SessionD
     )
     page.language = member.language
     flash(response, request, "success", page.gettext("Language saved."))
+    return response
+
+
+@router.post("/profile/withholding-rate")
+async def profile_withholding_rate(
+    request: Request, page: MemberPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The withholding rate on the member's artistic contracts: one of the rates offered."""
+    values = await _form(request)
+    member, _ = await _me(page, session)
+    today = await _today(session, settings)
+    try:
+        await payslips.set_withholding_rate(session, member, values.get(payslips.RATE_FIELD), today)
+    except payslips.RateRefused as err:
+        await session.rollback()
+        message = page.gettext(
+            payslips.RATE_MESSAGE, rates=", ".join(payslips.rate_text(r) for r in err.allowed)
+        )
+        return await _profile_page(page, session, values, {payslips.RATE_FIELD: message}, 422)
+    await session.commit()
+    response = redirect("/profile")
+    flash(response, request, "success", page.gettext("Withholding rate saved."))
     return response
 
 
@@ -646,3 +736,71 @@ async def profile_iban(
         )
     flash(response, request, "success", message)
     return response
+
+
+# ---------------------------------------------------------------- my pay of the year (281.10)
+
+
+@router.get("/pay-summary/{year}")
+async def pay_summary(
+    year: str, page: MemberPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The member's pay of one calendar year: the figures of the 281.10, payout by payout."""
+    today = await _today(session, settings)
+    summary = await _summary(page, session, year, today)
+    return render(
+        page,
+        "pay_summary.html",
+        summary=summary.document,
+        figures=SUMMARY_FIGURES,
+        label=lambda code: wording.line_label(code, _doc_language(page)),
+        years=range(today.year, today.year - 5, -1),
+    )
+
+
+@router.get("/pay-summary/{year}/csv")
+async def pay_summary_csv(
+    year: str, page: MemberPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    summary = await _summary(page, session, year, await _today(session, settings))
+    return Response(
+        "".join(payslips.summary_csv(summary)),
+        media_type="text/csv; charset=utf-8",
+        headers=_download(payslips.summary_filename(summary, "csv")),
+    )
+
+
+@router.get("/pay-summary/{year}/pdf")
+async def pay_summary_pdf(
+    year: str, page: MemberPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    summary = await _summary(page, session, year, await _today(session, settings))
+    return Response(
+        await payslips.summary_pdf(summary),
+        media_type="application/pdf",
+        headers=_download(payslips.summary_filename(summary, "pdf")),
+    )
+
+
+def _doc_language(page: Page) -> str:
+    return page.language if page.language in TEXTS else "en"
+
+
+async def _summary(
+    page: Page, session: AsyncSession, year: str, today: date
+) -> payslips.YearSummary:
+    assert page.viewer is not None
+    try:
+        return await payslips.year_summary(
+            session, page.viewer, _member_id(page), year, today, _doc_language(page)
+        )
+    except FieldError as err:
+        raise NotFound("year") from err
+
+
+def _download(name: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }

@@ -48,6 +48,7 @@ STEP_LABELS = {
     "needs_attention": N_("Our team is looking into a problem"),
     "cancelled": N_("Mission cancelled"),
     "payroll_true_up": N_("Salary corrected"),
+    "contract_amended": N_("Contract amended in writing"),
     "guarantee_needs_approval": N_("Approval or client deposit needed before signing"),
     "guarantee_cleared": N_("Cleared for signature"),
     "fund_below_floor": N_("Salary paid with the cooperative's reserves"),

@@ -119,6 +119,10 @@ POLICY: list[tuple[str, str, Any, Any]] = [
         {"failure_rate": 0, "latency_seconds": 0, "reason": ""},
     ),
     ("PUT", "/api/members/{member_id}/advisor", OPS, {"advisor_user_id": None, "reason": "p"}),
+    # Payslips: the yearly 281.10 summary (own / advised members), the member's own rate choice.
+    ("GET", "/api/members/{member_id}/tax-summaries/{year}", ANY, None),
+    ("GET", "/api/missions/{mission_id}/payslips", ANY, None),
+    ("PUT", "/api/members/{member_id}/artistic-withholding-rate", MEMBER, {"rate": "18"}),
 ]
 
 PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
@@ -135,6 +139,7 @@ def _url(path: str) -> str:
         bulk_id=MISSING,
         action="retry",
         name="declaration",
+        year=2026,
     )
 
 

@@ -8,16 +8,23 @@ from decimal import Decimal
 from typing import Any
 
 from documents.kinds import (
+    ContractAmendmentDocument,
     ContractDocument,
     CreditNoteDocument,
     DunningLetterDocument,
     LatePaymentTerms,
     OrderFormDocument,
+    PayMonth,
+    PayslipDocument,
     PayslipEstimateDocument,
     Person,
+    SummaryRow,
+    TaxSummaryDocument,
     WriteOffNoticeDocument,
 )
+from documents.payslip import add_up, differences, payroll_lines, summary_figures
 from documents.pdf import Buyer, InvoiceDocument, InvoiceLine, Seller
+from tests.documents import payroll_json
 
 OGM = "+++202/6000/04236+++"
 
@@ -75,6 +82,7 @@ def order_form(regime: str = "b2b") -> OrderFormDocument:
             # The order form with the reciprocal clause (migration 0021, from 8 Dec 2026).
             reciprocal_clause="OF-2026-12" if regime == "b2c" else None,
         ),
+        contract_type="ordinary",
         confirmed_on=date(2026, 2, 22),
         confirmation_method="signed order form",
     )
@@ -203,25 +211,81 @@ def payslip(paid: bool = True) -> PayslipEstimateDocument:
         start_date=date(2026, 3, 2),
         end_date=date(2026, 3, 6),
         contract_type="ordinary",
-        invoiced_excl_vat=Decimal("1100.00"),
-        fee=Decimal("71.50"),
-        fee_rate=Decimal("6.5"),
-        fund_contribution=Decimal("21.45"),
-        fund_share_of_fee=Decimal("30"),
-        expenses=Decimal("100.00"),
-        employment_budget=Decimal("928.50"),
-        employer_contributions=Decimal("185.70"),
-        employer_contribution_rate=Decimal("25"),
-        contribution_base=Decimal("100"),
-        gross_salary=Decimal("742.80"),
-        employee_contributions=Decimal("97.08"),
-        employee_contribution_rate=Decimal("13.07"),
-        withholding_tax=Decimal("129.14"),
-        net_salary=Decimal("516.58"),
+        lines=payroll_lines(payroll_json.ordinary_estimate()),
         pay_date=date(2026, 3, 17),
         advance_working_days=7,
         paid=paid,
         source="fund" if paid else None,
+    )
+
+
+def final_payslip() -> PayslipDocument:
+    """The payout of payslip()'s estimate: other pay that month, a key formula of July."""
+    estimate = payroll_lines(payroll_json.ordinary_estimate())
+    payout = payroll_json.ordinary_payout()
+    final = payroll_lines(payout)
+    return PayslipDocument(
+        employer=SELLER,
+        member=MEMBER,
+        reference="PS-000042-7",
+        issue_date=date(2026, 9, 15),
+        title="Conception graphique du catalogue",
+        start_date=date(2026, 9, 1),
+        end_date=date(2026, 9, 4),
+        contract_type="ordinary",
+        lines=final,
+        paid_on=date(2026, 9, 15),
+        source="client",
+        differences=differences(estimate, final, (), payout["month"]),
+        estimate_date=date(2026, 2, 21),
+        month=PayMonth("2026-09", Decimal("800.00"), Decimal("120.00")),
+    )
+
+
+def amendment() -> ContractAmendmentDocument:
+    return ContractAmendmentDocument(
+        employer=SELLER,
+        worker=MEMBER,
+        reference="CT-000042-A1",
+        contract_reference="CT-000042",
+        sequence=1,
+        issue_date=date(2026, 3, 10),
+        title="Conception graphique du catalogue",
+        client_name=BUSINESS.name,
+        start_date=date(2026, 3, 2),
+        end_date=date(2026, 3, 6),
+        contract_type="artistic",
+        old_gross=Decimal("699.38"),
+        new_gross=Decimal("750.00"),
+        reason="two more days of work agreed with the client",
+    )
+
+
+def tax_summary() -> TaxSummaryDocument:
+    rows = (
+        SummaryRow(
+            date(2026, 3, 17),
+            42,
+            "Conception graphique du catalogue",
+            "payout",
+            summary_figures(payroll_json.ordinary_payout()),
+        ),
+        SummaryRow(
+            date(2026, 9, 15),
+            43,
+            "Concert à Liège",
+            "payout",
+            summary_figures(payroll_json.artistic_payout()),
+        ),
+    )
+    return TaxSummaryDocument(
+        employer=SELLER,
+        member=MEMBER,
+        reference="281.10-2026-000007",
+        year=2026,
+        issue_date=date(2027, 1, 15),
+        rows=rows,
+        totals=add_up(r.figures for r in rows),
     )
 
 
@@ -254,5 +318,8 @@ def sample(kind: str, language: str, regime: str = "b2b") -> Any:
         "formal_notice": lambda: letter("formal_notice", regime),
         "payslip_estimate": payslip,
         "write_off_notice": write_off,
+        "payslip": final_payslip,
+        "contract_amendment": amendment,
+        "tax_summary": tax_summary,
     }
     return replace(builders[kind](), language=language)

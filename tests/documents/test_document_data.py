@@ -18,7 +18,6 @@ from sqlalchemy import select
 from core.db import Database
 from core.errors import DomainError, NotFound
 from domain.late_payment import B2CParameters, b2c_penalty_cap
-from domain.payroll import estimate_payroll
 from models import Client, CreditNote, Expense, Invoice, Member, Mission, Payout, WriteOff
 from services import collection, parameters, payroll, people
 from services.document_data import DocumentData, document_data
@@ -290,38 +289,27 @@ async def test_member_documents(db: Database, b2b: Case) -> None:
         write_off = await session.scalar(
             select(WriteOff).join(Invoice).where(Invoice.mission_id == b2b.mission_id)
         )
-        params = await parameters.payroll_parameters(session, date(2026, 8, 10))
         policy = await parameters.lifecycle_policy(session, date(2026, 8, 10))
         member = await session.get(Member, b2b.member_id)
     assert payout is not None and write_off is not None and member is not None
     slip = b2b.data["payslip_estimate"].data
     assert slip.paid and slip.source == "fund" and slip.pay_date == date(2026, 9, 8)
-    assert slip.net_salary == payout.net_amount and slip.gross_salary == payout.gross_salary
-    assert slip.expenses == D("93.50")
-    # The engine's parts the payslip does not list yet (issue 12): the work bonus given back,
-    # the artists' holiday contribution, the CSSS; the exit holiday pay is inside the net.
-    extra = (
-        D(payout.payroll["holiday_contribution"])
-        + D(payout.payroll["special_contribution"])
-        - D(payout.payroll["work_bonus"])
-    )
-    assert (
-        slip.fee
-        + slip.expenses
-        + slip.employer_contributions
-        + slip.employee_contributions
-        + extra
-        + slip.withholding_tax
-        + slip.net_salary
-        == slip.invoiced_excl_vat
-    )
-    assert slip.fee_rate == params.fee_rate * 100
+    # The estimate is the estimate (the mission's price, no expenses): the payslip is the payout.
+    assert slip.contract_type == "ordinary"
+    assert slip.amount("price_excl_vat") == D("1000.00")
+    assert slip.amount("net_salary") is not None and slip.amount("gross_salary") is not None
     assert slip.advance_working_days == policy.advance_working_days
     contract = b2b.data["contract"].data
     assert contract.signed_on == date(2026, 8, 11)
     assert contract.worker.national_number == member.national_number
-    assert contract.gross_salary == estimate_payroll(D("1000.00"), D("0.00"), params).gross_salary
+    assert contract.contract_type == "ordinary"
+    assert contract.gross_salary == slip.amount("gross_salary")
     assert "Rue de la Loi 16" in contract.place_of_work
+    async with db.session() as session:
+        final = (await document_data(session, b2b.mission_id, "payslip", payout_id=payout.id)).data
+    assert final.amount("net_salary") == payout.net_amount
+    assert final.amount("expenses") == D("100.00") and final.paid_on == payout.paid_on
+    assert final.estimate_date is None  # this mission kept no signed estimate
     notice = b2b.data["write_off_notice"].data
     assert notice.invoice_number == b2b.data["invoice"].data.number
     assert notice.net_salary == payout.net_amount and notice.salary_paid_on == payout.paid_on
@@ -377,7 +365,7 @@ async def test_documents_that_cannot_exist_yet(db: Database) -> None:
         assert order.data.confirmed_on is None and order.language == "en"  # no German texts
         assert order.data.late_payment.regime == "b2c"
         slip = await document_data(session, mission.id, "payslip_estimate")
-        assert not slip.data.paid and slip.data.invoiced_excl_vat == D("500.00")
+        assert not slip.data.paid and slip.data.amount("price_excl_vat") == D("500.00")
         for kind in ("invoice", "reminder_1", "formal_notice", "write_off_notice"):
             with pytest.raises(DomainError) as refused:
                 await document_data(session, mission.id, kind)

@@ -82,6 +82,7 @@ def expected_strings(kind: str, language: str, data: Any) -> list[str]:
             p(data.late_payment.annual_rate),
             m(data.late_payment.fixed_compensation),
             "BE0851.927.541",
+            TYPES[data.contract_type][language],
         ]
     if kind == "contract":
         return [
@@ -97,6 +98,7 @@ def expected_strings(kind: str, language: str, data: Any) -> list[str]:
             "BE62 5100 0754 7061",
             "Rue de la Loi 16, 1000 Bruxelles",
             {"fr": "3 juillet 1978", "nl": "3 juli 1978", "en": "3 July 1978"}[language],
+            TYPES[data.contract_type][language],
         ]
     if kind == "invoice":
         return [data.number, data.structured_communication, m(data.total_incl_vat)]
@@ -137,25 +139,33 @@ def expected_strings(kind: str, language: str, data: Any) -> list[str]:
             if data.interest:
                 out += [m(data.interest)]
         return out
-    if kind == "payslip_estimate":
+    if kind in ("payslip_estimate", "payslip"):
+        # Every line: its amount, its base x rate, the date its rule took effect.
+        out = [d(data.issue_date), TYPES[data.contract_type][language]]
+        for line in data.lines:
+            out.append(m(line.amount))
+            if line.base is not None and line.rate is not None:
+                out.append(f"{m(line.base)} × {p(line.rate_percent)} = {m(line.amount)}")
+            if line.valid_from is not None:
+                out.append(d(line.valid_from))
+        if kind == "payslip_estimate":
+            out.append(d(data.pay_date))
+        return out
+    if kind == "contract_amendment":
         return [
-            m(data.invoiced_excl_vat),
-            m(data.fee),
-            m(data.fund_contribution),
-            m(data.expenses),
-            m(data.employment_budget),
-            m(data.employer_contributions),
-            m(data.gross_salary),
-            m(data.employee_contributions),
-            m(data.taxable),
-            m(data.withholding_tax),
-            m(data.net_salary),
-            m(data.total_paid),
-            p(data.fee_rate),
-            p(data.employer_contribution_rate),
-            p(data.employee_contribution_rate),
-            d(data.pay_date),
+            data.reference,
+            data.contract_reference,
+            data.reason,
+            m(data.old_gross),
+            m(data.new_gross),
+            TYPES[data.contract_type][language],
         ]
+    if kind == "tax_summary":
+        out = [data.reference, str(data.year), "281.10"]
+        for row in data.rows:
+            out += [d(row.paid_on), row.title.split()[0]]  # long titles wrap in the column
+        out += [m(value) for value in data.totals.values()]
+        return out
     assert kind == "write_off_notice"
     return [
         data.member.name,
@@ -194,6 +204,26 @@ TITLES = {
         "fr": "Avis d'abandon de créance",
         "nl": "Kennisgeving van afboeking",
         "en": "Notice of debt write-off",
+    },
+    "payslip": {"fr": "Fiche de paie", "nl": "Loonbrief", "en": "Payslip"},
+    "contract_amendment": {
+        "fr": "Avenant au contrat de travail",
+        "nl": "Wijziging van de arbeidsovereenkomst",
+        "en": "Amendment to the employment contract",
+    },
+    "tax_summary": {
+        "fr": "Récapitulatif annuel des rémunérations",
+        "nl": "Jaaroverzicht van de lonen",
+        "en": "Yearly pay summary",
+    },
+}
+# How the contract type reads on the contract, the order form, the estimate and the payslip.
+TYPES = {
+    "ordinary": {"fr": "ordinaire (employé)", "nl": "gewoon (bediende)", "en": "ordinary"},
+    "artistic": {
+        "fr": "artistique (art. 1bis",
+        "nl": "artistiek (art. 1bis",
+        "en": "artistic (art. 1bis",
     },
 }
 
@@ -397,8 +427,13 @@ def hostile_data(kind: str, name: str) -> Any:
         return replace(data, buyer=buyer, reason=name)
     if kind in ("reminder_1", "reminder_2", "formal_notice"):
         return replace(data, buyer=buyer, title=name)
-    if kind == "payslip_estimate":
+    if kind in ("payslip_estimate", "payslip"):
         return replace(data, member=person, title=name)
+    if kind == "contract_amendment":
+        return replace(data, worker=person, title=name, reason=name)
+    if kind == "tax_summary":
+        rows = tuple(replace(r, title=name) for r in data.rows)
+        return replace(data, member=person, rows=rows)
     return replace(data, member=person, client_name=name, title=name)
 
 

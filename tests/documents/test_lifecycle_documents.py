@@ -61,13 +61,14 @@ async def test_every_document_of_a_written_off_consumer_mission(stack: Stack) ->
             "reminder_2",
             "formal_notice",
             "write_off_notice",
+            "payslip",  # the salary advanced on day 7
         ]
     ), "a consumer gets no e-invoice; every other document exists once"
     assert len(docs) == len(by_kind)
     # Client documents in the client's language, member documents in the member's.
     for kind in ("order_form", "invoice", "reminder_1", "reminder_2", "formal_notice"):
         assert by_kind[kind]["language"] == "fr" and by_kind[kind]["audience"] == "client"
-    for kind in ("contract", "payslip_estimate", "write_off_notice"):
+    for kind in ("contract", "payslip_estimate", "write_off_notice", "payslip"):
         assert by_kind[kind]["language"] == "nl" and by_kind[kind]["audience"] == "member"
 
     # The file is the stored file: same bytes, same hash, every time.
