@@ -270,6 +270,9 @@ class MissionActivities:
         # paid: no payout goes without one, and the workflow gains no step (no new action, no
         # patch). If it fails, the retry finds the payout, re-sends the same bank order (one
         # transfer per end-to-end id) and makes only what is missing.
+        # An amendment the payout made (a credit note lowered the budget) gets its written
+        # document the same way, before the payslip that cites it.
+        await documents.ensure_amendments(self.db, req.mission_id)
         await documents.ensure_payslips(self.db, req.mission_id)
         return info
 

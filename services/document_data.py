@@ -554,15 +554,7 @@ class _Context:
         if self.mission.estimate:
             return dict(self.mission.estimate)
         mission = self.mission
-        return await estimates.estimate(
-            self.session,
-            amount_excl_vat=mission.amount_excl_vat,
-            expenses=ZERO,
-            contract_type=mission.contract_type,
-            vat_rate=mission.vat_rate,
-            end_date=mission.end_date,
-            today=on or mission.created_on,
-        )
+        return await estimates.for_mission(self.session, mission, on or mission.created_on)
 
     async def amendments(self) -> list[ContractAmendment]:
         rows = await self.session.scalars(

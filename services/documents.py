@@ -202,6 +202,21 @@ async def ensure_payslips(db: Database, mission_id: int) -> list[Document]:
     return [await ensure_pdf(db, mission_id, "payslip", payout_id=pid) for pid in payout_ids]
 
 
+async def ensure_amendments(db: Database, mission_id: int) -> list[Document]:
+    """The PDF of every written amendment of the mission's contract, each stored once."""
+    async with db.session() as session:
+        sequences = list(
+            await session.scalars(
+                select(ContractAmendment.sequence)
+                .where(ContractAmendment.mission_id == mission_id)
+                .order_by(ContractAmendment.sequence)
+            )
+        )
+    return [
+        await ensure_pdf(db, mission_id, "contract_amendment", sequence=seq) for seq in sequences
+    ]
+
+
 def _text(value: object) -> object:
     """Amounts as the API receives them (strings); a Decimal from the engine as its text."""
     return f"{value:.2f}" if isinstance(value, Decimal) else value

@@ -24,7 +24,9 @@ from domain.payroll import (
     estimate_payroll,
     parse_contract_type,
     price_for_gross,
+    weekdays_between,
 )
+from models import Member, Mission
 from services import parameters
 from services.parameters import DatedParameter
 
@@ -277,3 +279,26 @@ def _payroll_rules(rows: dict[str, DatedParameter], payroll: Payroll) -> list[di
         _rule(rows[name], rows[name].value["value"], str(rows[name].value.get("description", name)))
         for name in used
     ]
+
+
+async def for_mission(session: AsyncSession, mission: Mission, today: date) -> dict[str, Any]:
+    """The estimate of a mission as its member signs it: its price and contract type, its
+    working days (the work bonus is prorated on them), and an artist's chosen withholding rate
+    (never below the flat rate in force)."""
+    rate: Decimal | None = None
+    if mission.contract_type == "artistic":
+        member = await session.get(Member, mission.member_id)
+        flat = (await parameters.payroll_parameters(session, today)).artistic_withholding_rate
+        if member is not None:
+            rate = max(member.artistic_withholding_rate / 100, flat)
+    return await estimate(
+        session,
+        amount_excl_vat=mission.amount_excl_vat,
+        expenses=Decimal("0.00"),
+        contract_type=mission.contract_type,
+        vat_rate=mission.vat_rate,
+        end_date=mission.end_date,
+        paid_days=max(1, weekdays_between(mission.start_date, mission.end_date)),
+        withholding_rate=rate,
+        today=today,
+    )

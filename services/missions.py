@@ -400,15 +400,7 @@ async def record_signature(
     if mission.signed_at is not None:
         return
     mission.signed_at = utcnow()
-    estimate = await estimates.estimate(
-        session,
-        amount_excl_vat=mission.amount_excl_vat,
-        expenses=Decimal("0.00"),
-        contract_type=mission.contract_type,
-        vat_rate=mission.vat_rate,
-        end_date=mission.end_date,
-        today=business_date,
-    )
+    estimate = await estimates.for_mission(session, mission, business_date)
     # The mission's planned pay date (fixed at creation) is the one the member signed for.
     mission.estimate = {**estimate, "pay_date": mission.pay_date.isoformat()}
     await add_timeline(session, mission_id, "signed", "signed", business_date, actor)

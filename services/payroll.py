@@ -28,6 +28,7 @@ from domain.payroll import (
 )
 from models import (
     Client,
+    ContractAmendment,
     CreditNote,
     Member,
     Mission,
@@ -116,6 +117,19 @@ async def record_contract_amendment(
     }
     estimate["amendments"] = [*amendments, amendment]
     mission.estimate = estimate
+    # The written amendment itself: numbered with the contract's other amendments, its PDF made
+    # once the payout is committed (services.documents.ensure_amendments).
+    session.add(
+        ContractAmendment(
+            mission_id=mission.id,
+            sequence=len(amendments) + 1,
+            business_date=on,
+            old_gross=old_gross,
+            new_gross=new_gross,
+            reason=reason[:500],
+        )
+    )
+    await session.flush()
     await add_timeline(
         session,
         mission.id,

@@ -112,15 +112,7 @@ async def _mission_estimate(
 ) -> dict[str, Any] | None:
     """What the member would get (before signing, the mission keeps no estimate yet)."""
     try:
-        return await estimates.estimate(
-            session,
-            amount_excl_vat=mission.amount_excl_vat,
-            expenses=Decimal("0.00"),
-            contract_type=mission.contract_type,
-            vat_rate=mission.vat_rate,
-            end_date=mission.end_date,
-            today=today,
-        )
+        return await estimates.for_mission(session, mission, today)
     except (FieldError, DomainError):
         return None
 

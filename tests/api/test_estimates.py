@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from domain.calendar import salary_transfer_date
+from domain.payroll import weekdays_between
 from tests.api.conftest import assert_refused
 from tests.conftest import Stack
 
@@ -416,6 +417,10 @@ async def test_signature_stores_the_same_estimate(stack: Stack) -> None:
             "contract_type": "ordinary",
             "vat_rate": "21",
             "end_date": mission["end_date"],
+            # the contract's working days: the work bonus is prorated on them
+            "days_worked": weekdays_between(
+                date.fromisoformat(mission["start_date"]), date.fromisoformat(mission["end_date"])
+            ),
         },
     )
     assert r.status_code == 200, r.text

@@ -308,7 +308,7 @@ async def test_member_documents(db: Database, b2b: Case) -> None:
     async with db.session() as session:
         final = (await document_data(session, b2b.mission_id, "payslip", payout_id=payout.id)).data
     assert final.amount("net_salary") == payout.net_amount
-    assert final.amount("expenses") == D("100.00") and final.paid_on == payout.paid_on
+    assert final.amount("expenses") == D("93.50") and final.paid_on == payout.paid_on
     assert final.estimate_date is None  # this mission kept no signed estimate
     notice = b2b.data["write_off_notice"].data
     assert notice.invoice_number == b2b.data["invoice"].data.number

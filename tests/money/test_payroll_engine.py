@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core.db import Database
 from domain.payroll import MonthToDate, estimate_payroll, key_formula_tax
 from models import (
+    ContractAmendment,
     Invoice,
     LedgerEntry,
     LedgerTransaction,
@@ -19,7 +20,7 @@ from models import (
     Payout,
     TimelineEvent,
 )
-from services import parameters, payroll
+from services import documents, parameters, payroll
 from services.invoicing import issue_credit_note, issue_invoice
 from tests.money.conftest import (
     new_client,
@@ -228,6 +229,20 @@ async def test_credit_note_before_payday_is_a_contract_amendment(db: Database) -
         assert payroll.signed_gross(row) == payout.gross_salary
         assert row.estimate is not None and row.estimate["gross_salary"] == f"{signed:.2f}"
         assert await unbalanced_transactions(session) == []
+        [written] = list(
+            await session.scalars(
+                select(ContractAmendment).where(ContractAmendment.mission_id == mission.id)
+            )
+        )
+        assert (written.sequence, written.old_gross, written.new_gross) == (
+            1,
+            signed,
+            payout.gross_salary,
+        )
+    # The written amendment: its own PDF, made once (as the salary activity does after paying).
+    [document] = await documents.ensure_amendments(db, mission.id)
+    assert document.kind == "contract_amendment"
+    assert [d.id for d in await documents.ensure_amendments(db, mission.id)] == [document.id]
 
 
 async def test_a_gross_signed_under_the_old_rules_is_amended_not_silently_paid(
