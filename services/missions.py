@@ -38,7 +38,7 @@ from models import (
     User,
     utcnow,
 )
-from services import estimates, parameters
+from services import estimates, parameters, vat_grounds
 
 S = TypeVar("S", bound=Select[Any])
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -165,6 +165,9 @@ async def create_mission(
     amount = parse_money(data.get("amount_excl_vat"), field="amount_excl_vat")
     rates = await parameters.vat_rates(session, today)
     vat_rate = parse_vat_rate(data.get("vat_rate"), field="vat_rate", allowed=rates)
+    vat_exemption = await vat_grounds.mission_exemption(
+        session, data.get("vat_exemption"), vat_rate, client, today
+    )
     contract_type = parse_contract_type(data.get("contract_type"))
     policy = await parameters.lifecycle_policy(session, today)
     pay_date = add_belgian_working_days(end, policy.advance_working_days)
@@ -176,6 +179,7 @@ async def create_mission(
         end_date=end,
         amount_excl_vat=amount,
         vat_rate=vat_rate,
+        vat_exemption=vat_exemption,
         contract_type=contract_type,
         stage="contract",
         created_on=today,
@@ -601,6 +605,7 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "start_date": _iso(mission.start_date),
         "end_date": _iso(mission.end_date),
         "vat_rate": _money(mission.vat_rate),
+        "vat_exemption": mission.vat_exemption,
         "contract_type": mission.contract_type,
         "stage": mission.stage,
         "needs_attention": mission.needs_attention,

@@ -24,7 +24,7 @@ from domain.identifiers import clean_text, normalize_country, normalize_email, n
 from domain.money import parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
 from models import Member, Mission, User
-from services import documents, estimates, lifecycle, parameters, people, queries
+from services import documents, estimates, lifecycle, parameters, people, queries, vat_grounds
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.missions import parse_date
@@ -133,6 +133,7 @@ NEW_MISSION_FIELDS = (
     "amount_excl_vat",
     "gross_salary",
     "vat_rate",
+    "vat_exemption",
     "contract_type",
 )
 
@@ -171,6 +172,9 @@ async def _new_mission_page(
         errors=_translated(page, errors, NEW_MISSION_FIELDS),
         clients=clients,
         rates=[format(r.normalize(), "f") for r in sorted(rates, reverse=True)],
+        vat_grounds=[
+            (g.code, g.label(page.language)) for g in await vat_grounds.grounds(session, today)
+        ],
         estimate=estimate,
         today=today,
     )
@@ -295,6 +299,7 @@ async def create_mission(
             "end_date": values.get("end_date"),
             "amount_excl_vat": amount,
             "vat_rate": values.get("vat_rate"),
+            "vat_exemption": values.get("vat_exemption") or None,
             "contract_type": values.get("contract_type"),
         }
         mission, inp = await mission_service.create_mission(session, page.viewer, data, clock)
