@@ -24,9 +24,7 @@ from domain.invoice import (
 
 D = Decimal
 RATES = [D("0"), D("6"), D("12"), D("21")]
-_MIGRATION = (
-    Path(__file__).resolve().parents[2] / "alembic/versions/20261207_0022_vat_grounds.py"
-)
+_MIGRATION = Path(__file__).resolve().parents[2] / "alembic/versions/20261207_0022_vat_grounds.py"
 
 
 def _seeded() -> dict[str, Any]:
