@@ -154,6 +154,7 @@ async def _new_mission_page(
         "start_date": (today + timedelta(days=1)).isoformat(),
         "end_date": (today + timedelta(days=1)).isoformat(),
         "vat_rate": "21",
+        "vat_exemption": "",
         "contract_type": "ordinary",
         "price_mode": "price",
         "client_id": str(clients[0].id) if clients else "new",

@@ -40,7 +40,13 @@ async def test_salary_waits_for_a_non_eu_client(stack: Stack) -> None:
         member["id"], country="US", vat_number=None, address="1 Broadway, New York, NY 10004"
     )
     mission = await stack.new_mission(
-        headers, member["id"], client["id"], start_in=2, length=3, vat_rate="0"
+        headers,
+        member["id"],
+        client["id"],
+        start_in=2,
+        length=3,
+        vat_rate="0",
+        vat_exemption="outside_eu_business",
     )
     run = Run(stack, mission["id"], member, headers, client)
     m = await run.to_invoiced()
