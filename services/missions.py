@@ -604,6 +604,8 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "title": mission.title,
         "start_date": _iso(mission.start_date),
         "end_date": _iso(mission.end_date),
+        # Dropped by bab1fc9 by mistake: the console's mission page and API clients read it.
+        "amount_excl_vat": _money(mission.amount_excl_vat),
         "vat_rate": _money(mission.vat_rate),
         "vat_exemption": mission.vat_exemption,
         "contract_type": mission.contract_type,

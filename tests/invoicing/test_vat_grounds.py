@@ -285,3 +285,42 @@ async def test_the_art44_pdf_names_the_paragraph(db: Database, settings: Setting
     # The order form the client confirmed says the same as the invoice will.
     assert order_form.data.vat_category == "E"
     assert order_form.data.mention() == "Vrijstelling van btw – art. 44, § 2, 8° Btw-wetboek."
+
+
+async def test_ops_see_the_check_on_the_console_mission_page(
+    db: Database, settings: Settings
+) -> None:
+    """ "not checked" and "invalid" are in plain sight for ops, beside the invoice."""
+    import re
+
+    import httpx
+
+    from api.app import create_app
+    from services import people
+    from tests.conftest import unique
+
+    email = f"{unique('vat-ops')}@coop.example"
+    async with db.session() as session:
+        await people.create_staff_user(session, email, "staff password 123", "ops")
+    not_checked, _ = await _issue(db, settings)
+    invalid, _ = await _issue(db, settings, checker=FakeChecker("invalid"))
+    app = create_app(settings, db, None)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://coopflow.test",
+        headers={"Accept-Language": "en"},
+    ) as http:
+        form = await http.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        r = await http.post(
+            "/login",
+            data={"email": email, "password": "staff password 123", "csrf_token": token[1]},
+        )
+        assert r.status_code == 303, r.text
+        page = (await http.get(f"/console/missions/{not_checked}")).text
+        assert "0 % VAT ground" in page and "eu_reverse_charge" in page
+        assert "<strong>not checked</strong>" in page
+        page = (await http.get(f"/console/missions/{invalid}")).text
+        assert "<strong>INVALID in VIES</strong>" in page
+        assert "VIES says the client&#39;s VAT number is invalid" in page  # the attention reason
