@@ -207,7 +207,11 @@ async def _check_vat_number(
     checker: VatNumberChecker | None, category: str, ground: VatGround | None, client: Client
 ) -> VatCheck | None:
     """Check the client's VAT number when the invoice relies on it: a ground that asks for it,
-    or a reverse charge of the automatic regime (missions from before the grounds)."""
+    or a reverse charge of the automatic regime (missions from before the grounds).
+
+    Called inside the issuing transaction, once per invoice (a retried activity finds the
+    invoice and checks nothing); the VIES adapter's timeout bounds the wait and its failures
+    come back as "not_checked", so a slow VIES never blocks an invoice the law requires."""
     needed = ground.vies_check if ground is not None else category == "AE"
     if not needed or not client.vat_number:
         return None
