@@ -3,6 +3,8 @@ client; the refusal is on the field, in the member's language, and nothing is ke
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import select
 
@@ -10,6 +12,15 @@ from models import Client, Mission
 from tests.web.conftest import Server
 from tests.web.test_access import _count, _create
 from tests.web.test_auth import login
+
+
+async def _ahead(server: Server) -> dict[str, str]:
+    """Dates a few business days ahead: the web tests' clock runs 1.5 s per day."""
+    today = await server.today()
+    return {
+        "start_date": (today + timedelta(days=6)).isoformat(),
+        "end_date": (today + timedelta(days=8)).isoformat(),
+    }
 
 
 async def _member_in(server: Server, language: str) -> tuple[dict[str, object], httpx.AsyncClient]:
@@ -29,13 +40,20 @@ async def test_the_form_lists_the_grounds_and_refuses_0_percent_without_one(
         assert 'value="eu_reverse_charge"' in form.text
         assert "Autoliquidation : services à une entreprise d&#39;un autre pays" in form.text
         missions = await _count(server, Mission)
-        r = await _create(server, http, str(member["client_id"]), vat_rate="0")
+        r = await _create(
+            server, http, str(member["client_id"]), vat_rate="0", **await _ahead(server)
+        )
         assert r.status_code == 422
         assert 'id="f-vat_exemption-error"' in r.text
         assert "est obligatoire quand le taux de TVA est de 0 %" in r.text
         # A ground that does not fit the (Belgian) client: refused on the field, in French.
         r = await _create(
-            server, http, str(member["client_id"]), vat_rate="0", vat_exemption="eu_reverse_charge"
+            server,
+            http,
+            str(member["client_id"]),
+            vat_rate="0",
+            vat_exemption="eu_reverse_charge",
+            **await _ahead(server),
         )
         assert r.status_code == 422
         assert (
@@ -62,14 +80,20 @@ async def test_a_new_eu_client_at_21_percent_is_sent_to_the_reverse_charge(
             "client.vat_number": "DE136695976",
             "client.language": "nl",
         }
-        r = await _create(server, http, "new", **new_client)
+        r = await _create(server, http, "new", **new_client, **await _ahead(server))
         assert r.status_code == 422
         assert 'id="f-vat_rate-error"' in r.text
         assert "Belgische btw is niet van toepassing" in r.text
         assert await _count(server, Client) == clients  # not even the new client is kept
         assert await _count(server, Mission) == missions
         r = await _create(
-            server, http, "new", **new_client, vat_rate="0", vat_exemption="eu_reverse_charge"
+            server,
+            http,
+            "new",
+            **new_client,
+            **await _ahead(server),
+            vat_rate="0",
+            vat_exemption="eu_reverse_charge",
         )
         assert r.status_code == 303, r.text
         mission_id = int(r.headers["location"].rsplit("/", 1)[1])
