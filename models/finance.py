@@ -67,7 +67,7 @@ class Invoice(Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     structured_communication: Mapped[str] = mapped_column(String(20), unique=True)
     vat_rate: Mapped[Decimal] = mapped_column(Money)
-    # EN 16931 VAT category (S, E, AE, O) and the legal mention printed with it.
+    # EN 16931 VAT category (S, E, AE, O, K, G) and the legal mention printed with it.
     vat_category: Mapped[str] = mapped_column(String(2), default="S")
     vat_mention: Mapped[str | None] = mapped_column(Text)
     # The 0 % ground as issued (its code and VATEX code), and the check of the client's VAT
