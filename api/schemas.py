@@ -40,6 +40,11 @@ class MissionCreate(Body):
     end_date: StrictStr = Field(description="YYYY-MM-DD")
     amount_excl_vat: StrictStr = Field(description='decimal string, e.g. "1500.00"')
     vat_rate: StrictStr | StrictInt = Field(description='percent, e.g. "21"')
+    vat_exemption: StrictStr | None = Field(
+        None,
+        description="the legal ground of a 0 % VAT rate (a code of the vat.exemption_grounds "
+        'parameter, e.g. "eu_reverse_charge"); required at 0 %, refused otherwise',
+    )
     contract_type: StrictStr = Field(
         description="ordinary (white-collar) | artistic (art. 1bis: contributions on 108 %)"
     )

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     coop_address_postal_zone: str = "1060"
     coop_address_country: str = "BE"
     coop_iban: str = "BE71096123456769"
+    # Client VAT numbers of reverse-charge invoices: "none" (embedded default, no network: the
+    # invoice records "not_checked") or "vies" (services/vat_check.py).
+    vat_checker: str = "none"
+    vies_url: str = "https://ec.europa.eu/taxation_customs/vies/rest-api"
+    vies_timeout_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
@@ -68,6 +73,8 @@ class Settings(BaseSettings):
             raise ValueError("COOPFLOW_SENDGRID_API_KEY must be set when COOPFLOW_MAILER=sendgrid")
         if self.day_seconds <= 0:
             raise ValueError("COOPFLOW_DAY_SECONDS must be positive")
+        if self.vat_checker not in ("none", "vies"):
+            raise ValueError("COOPFLOW_VAT_CHECKER must be none or vies")
         if self.api_workers < 1:
             raise ValueError("COOPFLOW_API_WORKERS must be at least 1")
         return self

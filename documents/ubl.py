@@ -197,6 +197,9 @@ class Document:
     delivery_country: str | None = None
     # Overrides of the default exemption text per zero-rated category, e.g. (("E", "...")).
     exemption_reasons: tuple[tuple[str, str], ...] = field(default=())
+    # Overrides of the VATEX code per zero-rated category (BT-121), from the invoice's legal
+    # ground; None drops the code where no VATEX code fits (BR-E-10 accepts the text alone).
+    exemption_codes: tuple[tuple[str, str | None], ...] = field(default=())
     currency: str = "EUR"
 
 
@@ -254,6 +257,7 @@ def _check(document: Document) -> None:
 def vat_breakdown(document: Document) -> list[VatBreakdown]:
     """The VAT breakdown per (category, rate): VAT = taxable amount x rate, rounded half up."""
     overrides = dict(document.exemption_reasons)
+    codes = dict(document.exemption_codes)
     totals: dict[tuple[str, Decimal], Decimal] = {}
     for line in document.lines:
         key = (line.vat_category, _cents(line.vat_rate))
@@ -261,6 +265,7 @@ def vat_breakdown(document: Document) -> list[VatBreakdown]:
     breakdown = []
     for (category, rate), taxable in totals.items():
         code, reason = _EXEMPTION.get(category, (None, None))
+        code = codes.get(category, code)
         breakdown.append(
             VatBreakdown(
                 category=category,  # type: ignore[arg-type]

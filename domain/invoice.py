@@ -2,13 +2,18 @@
 
 One VAT rate per invoice, VAT computed on the total excl. VAT (domain.md §2.1-2.2). The VAT
 categories are the EN 16931 / Peppol codes (domain.md §2.5): S standard, E exempt, AE reverse
-charge, O out of scope.
+charge, K intra-community supply, G export, O out of scope.
+
+0 % VAT only under a legal ground chosen from the dated list `vat.exemption_grounds` (migration
+0022): each ground carries its legal reference, its mention in FR/NL/EN, its category and VATEX
+code, and the clients it fits (`check_vat_exemption`). A mission without a ground (created before
+that list existed) keeps the automatic regime of `vat_treatment`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -17,6 +22,7 @@ from domain.identifiers import EU_COUNTRIES, normalize_country, normalize_vat_nu
 from domain.money import CENT, to_cents
 
 __all__ = [
+    "CLIENT_RULES",
     "EXEMPT_MENTION",
     "OUT_OF_SCOPE_MENTION",
     "REVERSE_CHARGE_MENTION",
@@ -24,15 +30,22 @@ __all__ = [
     "InvoiceLine",
     "InvoiceTotals",
     "VatCategory",
+    "VatGround",
     "VatTreatment",
     "budget_floor",
+    "check_vat_exemption",
     "credit_split",
     "invoice_totals",
     "member_budget",
+    "parse_vat_grounds",
     "vat_treatment",
 ]
 
-VatCategory = Literal["S", "E", "AE", "O"]
+VatCategory = Literal["S", "E", "AE", "O", "K", "G"]
+_ZERO_RATED: tuple[str, ...] = ("E", "AE", "O", "K", "G")
+# Which clients a ground fits (the `client` of a `vat.exemption_grounds` row).
+CLIENT_RULES: tuple[str, ...] = ("eu_business", "non_eu_business", "non_eu", "be_business")
+_LANGUAGES = ("fr", "nl", "en")
 
 # Legal mentions printed on the invoice (domain.md §2.1 item 9, §2.2).
 REVERSE_CHARGE_MENTION = "Autoliquidation / Reverse charge – art. 196 Directive 2006/112/EC"
@@ -92,12 +105,165 @@ def invoice_totals(lines: Sequence[InvoiceLine], vat_rate_percent: Decimal) -> I
 
 
 @dataclass(frozen=True)
+class VatGround:
+    """One legal ground for invoicing at 0 % VAT, as the dated parameter row gives it."""
+
+    code: str
+    category: VatCategory  # never "S"
+    vatex: str | None  # CEF VATEX exemption reason code; None when no code fits (text only)
+    client: str  # one of CLIENT_RULES
+    reference: str  # the legal reference, e.g. "art. 21 § 2 Code TVA"
+    mentions: Mapping[str, str]  # the invoice mention, by language (fr, nl, en)
+    labels: Mapping[str, str]  # what the form shows, by language
+    vies_check: bool = False  # check the client's VAT number at issue time
+    source: str = ""
+    confidence: str = ""
+
+    def mention(self, language: str) -> str:
+        return self.mentions.get(language) or self.mentions["en"]
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or self.labels["en"]
+
+
+def parse_vat_grounds(value: Mapping[str, object]) -> tuple[VatGround, ...]:
+    """The grounds of a `vat.exemption_grounds` row; a malformed row is a bug, not user input."""
+    rows = value.get("grounds")
+    if not isinstance(rows, list) or not rows:
+        raise ValueError("vat.exemption_grounds has no grounds")
+    grounds: list[VatGround] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            raise ValueError(f"a VAT ground must be an object, not {row!r}")
+        code = row.get("code")
+        category = row.get("category")
+        client = row.get("client")
+        mentions = row.get("mention")
+        labels = row.get("label")
+        vatex = row.get("vatex")
+        if not isinstance(code, str) or not code:
+            raise ValueError(f"a VAT ground needs a code: {row!r}")
+        if category not in _ZERO_RATED:
+            raise ValueError(f"VAT ground {code}: category {category!r} is not a 0 % category")
+        if client not in CLIENT_RULES:
+            raise ValueError(f"VAT ground {code}: unknown client rule {client!r}")
+        if vatex is not None and not (isinstance(vatex, str) and vatex.startswith("VATEX-")):
+            raise ValueError(f"VAT ground {code}: {vatex!r} is not a VATEX code")
+        for name, texts in (("mention", mentions), ("label", labels)):
+            if not isinstance(texts, dict) or any(
+                not isinstance(texts.get(lang), str) or not texts.get(lang) for lang in _LANGUAGES
+            ):
+                raise ValueError(f"VAT ground {code}: the {name} is needed in fr, nl and en")
+        if not row.get("source") or not row.get("confidence"):
+            raise ValueError(f"VAT ground {code}: every ground cites its source and confidence")
+        assert isinstance(mentions, dict) and isinstance(labels, dict)
+        grounds.append(
+            VatGround(
+                code=code,
+                category=category,
+                vatex=vatex,
+                client=client,
+                reference=str(row.get("reference", "")),
+                mentions={k: str(v) for k, v in mentions.items()},
+                labels={k: str(v) for k, v in labels.items()},
+                vies_check=bool(row.get("vies_check", False)),
+                source=str(row["source"]),
+                confidence=str(row["confidence"]),
+            )
+        )
+    if len({g.code for g in grounds}) != len(grounds):
+        raise ValueError("vat.exemption_grounds has the same code twice")
+    return tuple(grounds)
+
+
+def _client_fits(
+    ground: VatGround, client_kind: str, client_country: str, client_vat_number: str | None
+) -> str | None:
+    """Why the client does not fit the ground (a message for the form), or None if it does."""
+    in_eu = client_country in EU_COUNTRIES
+    business = client_kind == "business"
+    if ground.client == "eu_business":
+        if not business:
+            return "this ground applies only to a business client, not to a private person"
+        if client_country == "BE" or not in_eu:
+            return "this ground applies only to a client established in another EU country"
+        if not client_vat_number or not _valid_vat_number(client_vat_number, client_country):
+            return "this ground needs the client's VAT number: add it to the client first"
+    elif ground.client == "non_eu_business":
+        if not business:
+            return "this ground applies only to a business client, not to a private person"
+        if in_eu:
+            return "this ground applies only to a client established outside the EU"
+    elif ground.client == "non_eu":
+        if in_eu:
+            return "this ground applies only to a client established outside the EU"
+    elif ground.client == "be_business":
+        if not business:
+            return "this ground applies only to a business client, not to a private person"
+        if client_country != "BE":
+            return "this ground applies only to a Belgian client"
+        if not client_vat_number:
+            return "this ground needs the client's VAT number: add it to the client first"
+    return None
+
+
+def check_vat_exemption(
+    value: object,
+    *,
+    rate: Decimal,
+    grounds: Sequence[VatGround],
+    client_kind: str,
+    client_country: str,
+    client_vat_number: str | None,
+    field: str = "vat_exemption",
+) -> VatGround | None:
+    """The ground a mission is invoiced under: required at 0 %, refused otherwise, and it must
+    fit the client (reverse charge: a business in another EU country with its VAT number...).
+
+    Also refuses a charged rate where Belgian VAT does not apply to the client's services at all
+    (a business abroad: art. 21 § 2 Code TVA), so that the invoice never silently switches to
+    0 %: the user chooses the ground.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if rate == 0:
+            raise FieldError(
+                field, "is required when the VAT rate is 0 %: choose the legal ground of it"
+            )
+        if client_kind == "business" and client_country != "BE":
+            foreign = client_country in EU_COUNTRIES and client_vat_number
+            if foreign or client_country not in EU_COUNTRIES:
+                raise FieldError(
+                    "vat_rate",
+                    "Belgian VAT does not apply to services for a business established abroad "
+                    "(art. 21 § 2 Code TVA): set the VAT rate to 0 and choose its legal ground",
+                )
+        return None
+    if not isinstance(value, str):
+        raise FieldError(field, "must be the code of a legal ground (a string)")
+    code = value.strip()
+    by_code = {g.code: g for g in grounds}
+    ground = by_code.get(code)
+    if ground is None:
+        raise FieldError(field, "is not one of the legal grounds of the list")
+    if rate != 0:
+        raise FieldError(
+            field, "applies only to a VAT rate of 0 %: set the VAT rate to 0 or remove the ground"
+        )
+    reason = _client_fits(ground, client_kind, client_country, client_vat_number)
+    if reason is not None:
+        raise FieldError(field, reason)
+    return ground
+
+
+@dataclass(frozen=True)
 class VatTreatment:
-    """The VAT an invoice carries: the rate applied, its EN 16931 category, its legal mention."""
+    """The VAT an invoice carries: the rate applied, its EN 16931 category, its legal mention,
+    and the 0 % ground it was chosen under (None for the automatic regime and for rates > 0)."""
 
     rate: Decimal
     category: VatCategory
     mention: str | None
+    ground: VatGround | None = field(default=None)
 
 
 def _format_rate(rate: Decimal) -> str:
@@ -112,12 +278,18 @@ def vat_treatment(
     client_vat_number: str | None,
     rate: Decimal,
     allowed_rates: Iterable[Decimal],
+    exemption: VatGround | None = None,
+    language: str = "en",
 ) -> VatTreatment:
     """Choose the VAT regime of an invoice from its client and the mission's rate (§2.2).
 
-    Belgian clients and consumers anywhere pay the mission's Belgian rate (0 % = exempt); an EU
-    business outside Belgium with a valid VAT number self-assesses (reverse charge); a business
-    outside the EU is out of scope of Belgian VAT.
+    With a ground (`exemption`, chosen on the mission): 0 % under that ground, its category and
+    its mention in `language`; the ground must still fit the client as it is now.
+
+    Without one (missions from before the grounds, rows made directly): Belgian clients and
+    consumers anywhere pay the mission's Belgian rate (0 % = exempt); an EU business outside
+    Belgium with a valid VAT number self-assesses (reverse charge); a business outside the EU is
+    out of scope of Belgian VAT.
     """
     if client_kind not in ("business", "consumer"):
         raise FieldError("kind", "must be 'business' or 'consumer'")
@@ -130,6 +302,15 @@ def vat_treatment(
             "vat_rate",
             f"{_format_rate(rate)} is not an allowed VAT rate "
             f"(allowed: {', '.join(_format_rate(r) for r in allowed)})",
+        )
+    if exemption is not None:
+        if rate != 0:
+            raise FieldError("vat_exemption", "applies only to a VAT rate of 0 %")
+        reason = _client_fits(exemption, client_kind, country, client_vat_number)
+        if reason is not None:
+            raise FieldError("vat_exemption", reason)
+        return VatTreatment(
+            Decimal("0.00"), exemption.category, exemption.mention(language), exemption
         )
     if client_kind == "business" and country != "BE":
         if country not in EU_COUNTRIES:

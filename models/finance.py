@@ -67,9 +67,17 @@ class Invoice(Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     structured_communication: Mapped[str] = mapped_column(String(20), unique=True)
     vat_rate: Mapped[Decimal] = mapped_column(Money)
-    # EN 16931 VAT category (S, E, AE, O) and the legal mention printed with it.
+    # EN 16931 VAT category (S, E, AE, O, K, G) and the legal mention printed with it.
     vat_category: Mapped[str] = mapped_column(String(2), default="S")
     vat_mention: Mapped[str | None] = mapped_column(Text)
+    # The 0 % ground as issued (its code and VATEX code), and the check of the client's VAT
+    # number made at issue time: "valid" | "invalid" | "not_checked" (migration 0022).
+    vat_exemption: Mapped[str | None] = mapped_column(String(32))
+    vat_exemption_code: Mapped[str | None] = mapped_column(String(32))
+    vat_check_status: Mapped[str | None] = mapped_column(String(16))
+    vat_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    vat_check_reference: Mapped[str | None] = mapped_column(String(64))
+    vat_check_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     total_excl_vat: Mapped[Decimal] = mapped_column(Money)
     vat_amount: Mapped[Decimal] = mapped_column(Money)
     total_incl_vat: Mapped[Decimal] = mapped_column(Money)

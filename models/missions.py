@@ -61,6 +61,9 @@ class Mission(Base):
     contract_type: Mapped[str] = mapped_column(
         String(16), default="ordinary", server_default="ordinary"
     )
+    # The legal ground of a 0 % VAT rate (a code of the `vat.exemption_grounds` parameter);
+    # NULL when VAT is charged (migration 0022).
+    vat_exemption: Mapped[str | None] = mapped_column(String(32))
     stage: Mapped[str] = mapped_column(String(16), index=True, default="contract")
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     attention_reason: Mapped[str | None] = mapped_column(Text)

@@ -72,7 +72,7 @@ from models import (
     TimelineEvent,
     WriteOff,
 )
-from services import collection, estimates, parameters
+from services import collection, estimates, parameters, vat_grounds
 from services.missions import get_mission
 
 Audience = Literal["client", "member"]
@@ -318,6 +318,8 @@ class _Context:
             client_vat_number=self.client.vat_number,
             rate=mission.vat_rate,
             allowed_rates=await parameters.vat_rates(self.session, issued),
+            exemption=await vat_grounds.ground_of(self.session, mission, issued),
+            language=self.language,
         )
         totals = invoice_rules.invoice_totals(
             [invoice_rules.InvoiceLine(mission.title, mission.amount_excl_vat)], vat.rate

@@ -394,6 +394,13 @@ def _exemptions(category: str, mention: str | None) -> tuple[tuple[str, str], ..
     return ((category, mention),)
 
 
+def _exemption_codes(category: str, invoice: Invoice) -> tuple[tuple[str, str | None], ...]:
+    """The VATEX code of the invoice's legal ground (0 % invoices issued under one)."""
+    if category == "S" or not invoice.vat_exemption:
+        return ()
+    return ((category, invoice.vat_exemption_code),)
+
+
 def _safe_name(number: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", number)
 
@@ -414,6 +421,7 @@ def ubl_invoice(
         delivery_date=mission.end_date,
         delivery_country=client.country,
         exemption_reasons=_exemptions(invoice.vat_category, invoice.vat_mention),
+        exemption_codes=_exemption_codes(invoice.vat_category, invoice),
     )
 
 
@@ -441,6 +449,7 @@ def ubl_credit_note(
         delivery_date=mission.end_date,
         delivery_country=client.country,
         exemption_reasons=_exemptions(note.vat_category, invoice.vat_mention),
+        exemption_codes=_exemption_codes(note.vat_category, invoice),
     )
 
 

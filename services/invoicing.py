@@ -17,10 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError, NotFound
+from core.settings import get_settings
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.invoice import (
     InvoiceLine,
+    VatGround,
     budget_floor,
     credit_split,
     invoice_totals,
@@ -38,9 +40,10 @@ from models import (
     Mission,
     Payout,
 )
-from services import fund, ledger, parameters
+from services import fund, ledger, parameters, vat_grounds
 from services.ledger import Line
 from services.missions import Viewer, add_timeline, get_mission, sees_member
+from services.vat_check import VatCheck, VatNumberChecker, checker_from_settings
 
 INVOICE_SERIES = "F"
 CREDIT_NOTE_SERIES = "C"
@@ -88,9 +91,18 @@ async def mission_invoice(session: AsyncSession, mission_id: int, lock: bool = F
 
 
 async def issue_invoice(
-    session: AsyncSession, mission_id: int, issue_date: date, due_days: int
+    session: AsyncSession,
+    mission_id: int,
+    issue_date: date,
+    due_days: int,
+    vat_checker: VatNumberChecker | None = None,
 ) -> Invoice:
-    """Issue the mission's invoice once: gap-free number, structured communication, ledger."""
+    """Issue the mission's invoice once: gap-free number, structured communication, ledger.
+
+    A 0 % invoice is issued under the mission's legal ground, whose mention it prints in the
+    client's language; a reverse charge (or intra-community supply) checks the client's VAT
+    number through `vat_checker` (default: COOPFLOW_VAT_CHECKER) and keeps the outcome.
+    """
     existing = await session.scalar(
         select(Invoice).where(Invoice.mission_id == mission_id, Invoice.kind == "invoice")
     )
@@ -124,8 +136,11 @@ async def issue_invoice(
         client_vat_number=client.vat_number,
         rate=mission.vat_rate,
         allowed_rates=await parameters.vat_rates(session, issue_date),
+        exemption=await vat_grounds.ground_of(session, mission, issue_date),
+        language=client.language,
     )
     totals = invoice_totals(lines, vat.rate)
+    check = await _check_vat_number(vat_checker, vat.category, vat.ground, client)
     year = issue_date.year
     sequence = await next_invoice_number(session, INVOICE_SERIES, year)
     invoice = Invoice(
@@ -142,6 +157,12 @@ async def issue_invoice(
         vat_rate=vat.rate,
         vat_category=vat.category,
         vat_mention=vat.mention,
+        vat_exemption=None if vat.ground is None else vat.ground.code,
+        vat_exemption_code=None if vat.ground is None else vat.ground.vatex,
+        vat_check_status=None if check is None else check.status,
+        vat_checked_at=None if check is None else check.checked_at,
+        vat_check_reference=None if check is None else check.reference,
+        vat_check_detail=None if check is None else check.as_detail(),
         total_excl_vat=totals.total_excl_vat,
         vat_amount=totals.vat_amount,
         total_incl_vat=totals.total_incl_vat,
@@ -189,7 +210,61 @@ async def issue_invoice(
             "vat_category": invoice.vat_category,
         },
     )
+    if check is not None:
+        await _record_vat_check(session, mission, invoice, check, issue_date)
     return invoice
+
+
+async def _check_vat_number(
+    checker: VatNumberChecker | None, category: str, ground: VatGround | None, client: Client
+) -> VatCheck | None:
+    """Check the client's VAT number when the invoice relies on it: a ground that asks for it,
+    or a reverse charge of the automatic regime (missions from before the grounds).
+
+    Called inside the issuing transaction, once per invoice (a retried activity finds the
+    invoice and checks nothing); the VIES adapter's timeout bounds the wait and its failures
+    come back as "not_checked", so a slow VIES never blocks an invoice the law requires."""
+    needed = ground.vies_check if ground is not None else category == "AE"
+    if not needed or not client.vat_number:
+        return None
+    checker = checker or checker_from_settings(get_settings())
+    return await checker.check(client.country, client.vat_number)
+
+
+async def _record_vat_check(
+    session: AsyncSession, mission: Mission, invoice: Invoice, check: VatCheck, on: date
+) -> None:
+    """The check goes on the timeline; an invalid number is flagged for ops on the mission.
+
+    The invoice is issued all the same: the law requires it (domain.md §2.1, by the 15th of the
+    next month) and its number is already taken. A reverse charge on a number VIES says is
+    invalid may make the coop liable for the Belgian VAT, so ops must look before the client
+    relies on it: check the number with the client, then either keep the invoice (the number
+    was right: re-check it) or credit it and invoice again with VAT.
+    """
+    await add_timeline(
+        session,
+        mission.id,
+        "vat_number_checked",
+        "vat_number_checked",
+        on,
+        None,
+        {
+            "invoice": invoice.number,
+            "status": check.status,
+            "checker": check.checker,
+            "reference": check.reference,
+        },
+    )
+    if check.status == "invalid":
+        mission.needs_attention = True
+        mission.attention_step = "vat_number"
+        mission.attention_reason = (
+            f"invoice {invoice.number} is a reverse charge ({invoice.vat_exemption or 'AE'}) "
+            f"but VIES says the client's VAT number is invalid on "
+            f"{check.checked_at.date().isoformat()}: check the number with the client; if it is "
+            "wrong, credit the invoice and invoice again with Belgian VAT"
+        )[:2000]
 
 
 # ---------------------------------------------------------------- credit notes
@@ -449,6 +524,19 @@ async def invoice_extras(session: AsyncSession, invoice: Invoice) -> dict[str, A
     return {
         "vat_category": invoice.vat_category,
         "vat_mention": invoice.vat_mention,
+        "vat_exemption": invoice.vat_exemption,
+        "vat_exemption_code": invoice.vat_exemption_code,
+        # The client's VAT number as checked at issue time; "not_checked" says no proof exists.
+        "vat_check": None
+        if invoice.vat_check_status is None
+        else {
+            "status": invoice.vat_check_status,
+            "checked_at": None
+            if invoice.vat_checked_at is None
+            else invoice.vat_checked_at.isoformat(),
+            "reference": invoice.vat_check_reference,
+            **(invoice.vat_check_detail or {}),
+        },
         "credit_notes": [
             credit_note_out(n, invoice) for n in await credit_notes_of(session, invoice.id)
         ],

@@ -38,7 +38,7 @@ from models import (
     User,
     utcnow,
 )
-from services import estimates, fund, parameters
+from services import estimates, fund, parameters, vat_grounds
 
 S = TypeVar("S", bound=Select[Any])
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -165,6 +165,9 @@ async def create_mission(
     amount = parse_money(data.get("amount_excl_vat"), field="amount_excl_vat")
     rates = await parameters.vat_rates(session, today)
     vat_rate = parse_vat_rate(data.get("vat_rate"), field="vat_rate", allowed=rates)
+    vat_exemption = await vat_grounds.mission_exemption(
+        session, data.get("vat_exemption"), vat_rate, client, today
+    )
     contract_type = parse_contract_type(data.get("contract_type"))
     policy = await parameters.lifecycle_policy(session, today)
     # Wages: credited at the latest on the 7th wage working day (Saturdays count); the transfer
@@ -183,6 +186,7 @@ async def create_mission(
         end_date=end,
         amount_excl_vat=amount,
         vat_rate=vat_rate,
+        vat_exemption=vat_exemption,
         contract_type=contract_type,
         stage="contract",
         created_on=today,
@@ -690,6 +694,7 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "end_date": _iso(mission.end_date),
         "amount_excl_vat": _money(mission.amount_excl_vat),
         "vat_rate": _money(mission.vat_rate),
+        "vat_exemption": mission.vat_exemption,
         "contract_type": mission.contract_type,
         "stage": mission.stage,
         "needs_attention": mission.needs_attention,

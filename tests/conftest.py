@@ -300,6 +300,7 @@ class Stack:
         length: int = 5,
         amount: str = "1000.00",
         vat_rate: str = "21",
+        vat_exemption: str | None = None,
     ) -> dict[str, Any]:
         today = await self.today()
         body = {
@@ -310,6 +311,7 @@ class Stack:
             "end_date": iso(today + days(start_in + length - 1)),
             "amount_excl_vat": amount,
             "vat_rate": vat_rate,
+            "vat_exemption": vat_exemption,
             "contract_type": "ordinary",
         }
         r = await self.http.post("/api/missions", json=body, headers=member_headers)

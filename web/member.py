@@ -27,7 +27,16 @@ from domain.identifiers import clean_text, normalize_country, normalize_email, n
 from domain.money import parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
 from models import Document, Member, Mission, User
-from services import documents, estimates, lifecycle, parameters, payslips, people, queries
+from services import (
+    documents,
+    estimates,
+    lifecycle,
+    parameters,
+    payslips,
+    people,
+    queries,
+    vat_grounds,
+)
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.document_data import payslip_and_estimate
@@ -129,6 +138,7 @@ NEW_MISSION_FIELDS = (
     "amount_excl_vat",
     "gross_salary",
     "vat_rate",
+    "vat_exemption",
     "contract_type",
 )
 
@@ -149,6 +159,7 @@ async def _new_mission_page(
         "start_date": (today + timedelta(days=1)).isoformat(),
         "end_date": (today + timedelta(days=1)).isoformat(),
         "vat_rate": "21",
+        "vat_exemption": "",
         "contract_type": "ordinary",
         "price_mode": "price",
         "client_id": str(clients[0].id) if clients else "new",
@@ -167,6 +178,9 @@ async def _new_mission_page(
         errors=_translated(page, errors, NEW_MISSION_FIELDS),
         clients=clients,
         rates=[format(r.normalize(), "f") for r in sorted(rates, reverse=True)],
+        vat_grounds=[
+            (g.code, g.label(page.language)) for g in await vat_grounds.grounds(session, today)
+        ],
         estimate=estimate,
         today=today,
     )
@@ -291,6 +305,7 @@ async def create_mission(
             "end_date": values.get("end_date"),
             "amount_excl_vat": amount,
             "vat_rate": values.get("vat_rate"),
+            "vat_exemption": values.get("vat_exemption") or None,
             "contract_type": values.get("contract_type"),
         }
         mission, inp = await mission_service.create_mission(session, page.viewer, data, clock)

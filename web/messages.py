@@ -44,4 +44,18 @@ SERVICE_MESSAGES = (
     N_("a login with this email already exists"),
     N_("the mission's workflow is starting; try again in a moment"),
     N_("the workflow service is unavailable; try again shortly"),
+    # 0 % VAT: its legal ground (domain/invoice.py check_vat_exemption)
+    N_("is required when the VAT rate is 0 %: choose the legal ground of it"),
+    N_(
+        "Belgian VAT does not apply to services for a business established abroad "
+        "(art. 21 § 2 Code TVA): set the VAT rate to 0 and choose its legal ground"
+    ),
+    N_("must be the code of a legal ground (a string)"),
+    N_("is not one of the legal grounds of the list"),
+    N_("applies only to a VAT rate of 0 %: set the VAT rate to 0 or remove the ground"),
+    N_("this ground applies only to a business client, not to a private person"),
+    N_("this ground applies only to a client established in another EU country"),
+    N_("this ground needs the client's VAT number: add it to the client first"),
+    N_("this ground applies only to a client established outside the EU"),
+    N_("this ground applies only to a Belgian client"),
 )

@@ -263,6 +263,33 @@ MISSION_CASES = [
     pytest.param({"vat_rate": -1}, "vat_rate", ["negative"], id="vat-negative"),
     pytest.param({"vat_rate": "100.01"}, "vat_rate", ["between 0 and 100"], id="vat-100.01"),
     pytest.param({"vat_rate": 0.21}, "vat_rate", [], id="vat-json-float"),
+    # 0 % VAT only with a legal ground from the list (migration 0022); the account's client is a
+    # Belgian business.
+    pytest.param({"vat_rate": "0"}, "vat_exemption", ["required", "0 %"], id="vat-0-no-ground"),
+    pytest.param(
+        {"vat_rate": "0", "vat_exemption": " "}, "vat_exemption", ["required"], id="vat-0-blank"
+    ),
+    pytest.param(
+        {"vat_exemption": "art44_performer"},
+        "vat_exemption",
+        ["only to a vat rate of 0 %"],
+        id="vat-ground-with-21",
+    ),
+    pytest.param(
+        {"vat_rate": "0", "vat_exemption": "franchise"},
+        "vat_exemption",
+        ["not one of the legal grounds"],
+        id="vat-ground-unknown",
+    ),
+    pytest.param(
+        {"vat_rate": "0", "vat_exemption": 7}, "vat_exemption", ["string"], id="vat-ground-int"
+    ),
+    pytest.param(
+        {"vat_rate": "0", "vat_exemption": "eu_reverse_charge"},
+        "vat_exemption",
+        ["another EU country"],
+        id="vat-reverse-charge-belgian-client",
+    ),
     pytest.param({"title": ""}, "title", ["required"], id="title-empty"),
     pytest.param({"title": "a\x00b"}, "title", ["control"], id="title-control-char"),
     pytest.param({"stage": "paid"}, "stage", ["extra"], id="mass-assignment-stage"),
@@ -286,6 +313,63 @@ async def test_mission_refused(
     today = await stack.today()
     resolved = _resolve_days(override, today)
     body = await _mission_body(stack, a, **resolved)
+    before = await snapshot(stack.db)
+    r = await _post_mission(stack, body, a.headers)
+    assert_refused(r, 422, field, *reason)
+    assert await snapshot(stack.db) == before
+
+
+@pytest.mark.parametrize(
+    ("client", "override", "field", "reason"),
+    [
+        pytest.param(
+            {"kind": "consumer", "country": "FR", "vat_number": None},
+            {"vat_rate": "0", "vat_exemption": "eu_reverse_charge"},
+            "vat_exemption",
+            ["not to a private person"],
+            id="reverse-charge-consumer",
+        ),
+        pytest.param(
+            {"country": "FR", "vat_number": None},
+            {"vat_rate": "0", "vat_exemption": "eu_reverse_charge"},
+            "vat_exemption",
+            ["VAT number"],
+            id="reverse-charge-no-vat-number",
+        ),
+        pytest.param(
+            {"country": "DE", "vat_number": "DE136695976"},
+            {"vat_rate": "0", "vat_exemption": "outside_eu_business"},
+            "vat_exemption",
+            ["outside the EU"],
+            id="outside-eu-ground-for-eu-client",
+        ),
+        pytest.param(
+            {"country": "DE", "vat_number": "DE136695976"},
+            {"vat_rate": "21"},
+            "vat_rate",
+            ["art. 21 § 2", "0"],
+            id="belgian-vat-for-an-eu-business",
+        ),
+        pytest.param(
+            {"country": "US", "vat_number": None},
+            {"vat_rate": "0", "vat_exemption": "art44_performer"},
+            "vat_exemption",
+            ["Belgian client"],
+            id="art44-for-a-foreign-client",
+        ),
+    ],
+)
+async def test_mission_vat_ground_must_fit_the_client(
+    stack: Stack,
+    accounts: tuple[Account, Account],
+    client: dict[str, Any],
+    override: dict[str, Any],
+    field: str,
+    reason: list[str],
+) -> None:
+    a, _ = accounts
+    other = await stack.new_client(a.id, address="1 Example Street, 10115 Berlin", **client)
+    body = await _mission_body(stack, a, client_id=other["id"], **override)
     before = await snapshot(stack.db)
     r = await _post_mission(stack, body, a.headers)
     assert_refused(r, 422, field, *reason)

@@ -38,11 +38,17 @@ async def _invoiced(
     country: str = "BE",
     vat_number: str | None = "BE0403170701",
     rate: str = "21",
+    ground: str | None = None,
 ) -> tuple[int, int]:
     async with db.session() as session:
         party = await new_party(session, kind=kind, country=country, vat_number=vat_number)
         mission = await reported_mission(
-            session, settings, party, vat_rate=rate, expenses=[("Train", Decimal("42.10"))]
+            session,
+            settings,
+            party,
+            vat_rate=rate,
+            expenses=[("Train", Decimal("42.10"))],
+            vat_exemption=ground,
         )
         invoice = await issue_invoice(session, mission.id, await _today(db, settings), 30)
         return mission.id, invoice.id
@@ -67,18 +73,27 @@ class CountingSender:
 
 
 @pytest.mark.parametrize(
-    ("country", "vat_number", "rate", "category"),
+    ("country", "vat_number", "rate", "ground", "category"),
     [
-        ("BE", "BE0403170701", "21", "S"),
-        ("BE", "BE0403170701", "0", "E"),
-        ("NL", "NL004495445B01", "21", "AE"),
-        ("CH", "CHE-123.456.788", "21", "O"),
+        ("BE", "BE0403170701", "21", None, "S"),
+        # 0 % only under a legal ground chosen on the mission (migration 0022)
+        ("BE", "BE0403170701", "0", "art44_performer", "E"),
+        ("NL", "NL004495445B01", "0", "eu_reverse_charge", "AE"),
+        ("CH", "CHE-123.456.788", "0", "outside_eu_business", "O"),
     ],
 )
 async def test_e_invoice_from_the_invoice_rows_is_valid(
-    db: Database, settings: Settings, country: str, vat_number: str, rate: str, category: str
+    db: Database,
+    settings: Settings,
+    country: str,
+    vat_number: str,
+    rate: str,
+    ground: str | None,
+    category: str,
 ) -> None:
-    mission_id, _ = await _invoiced(db, settings, country=country, vat_number=vat_number, rate=rate)
+    mission_id, _ = await _invoiced(
+        db, settings, country=country, vat_number=vat_number, rate=rate, ground=ground
+    )
     doc = await documents.ensure_ubl(db, mission_id, settings=settings)
     assert doc is not None
     assert doc.media_type == "application/xml" and doc.kind == "ubl_invoice"

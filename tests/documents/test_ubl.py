@@ -85,6 +85,25 @@ CASES = {
     "O-non-EU-business": _document(CH_BUYER, _line("O", "0")),
     "G-export": _document(CH_BUYER, _line("G", "0")),
     "E-exempt": _document(BE_BUYER, _line("E", "0", "800")),
+    # Under a legal ground of migration 0022: its mention, and its VATEX code where one fits.
+    "E-art44-ground": _document(
+        BE_BUYER,
+        _line("E", "0", "800"),
+        exemption_reasons=(("E", "Exemption de la TVA – art. 44, § 2, 8° du Code de la TVA."),),
+        exemption_codes=(("E", None),),
+    ),
+    "E-ground-with-code": _document(
+        BE_BUYER,
+        _line("E", "0", "800"),
+        exemption_reasons=(("E", "Exempt based on article 132, section 1 (n)"),),
+        exemption_codes=(("E", "VATEX-EU-132-1N"),),
+    ),
+    "AE-ground-nl": _document(
+        NL_BUYER,
+        _line("AE", "0"),
+        exemption_reasons=(("AE", "Verlegging van heffing – btw verschuldigd door de afnemer"),),
+        exemption_codes=(("AE", "VATEX-EU-AE"),),
+    ),
 }
 
 
@@ -172,6 +191,28 @@ def test_exempt_invoice_states_the_belgian_exemption() -> None:
     xml = build_invoice(CASES["E-exempt"])
     reasons = _xpath(xml, "//cac:TaxSubtotal/cac:TaxCategory/cbc:TaxExemptionReason/text()")
     assert reasons == ["Exonération de la TVA – art. 44 Code TVA"]
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "reason"),
+    [
+        ("E-art44-ground", [], ["Exemption de la TVA – art. 44, § 2, 8° du Code de la TVA."]),
+        ("E-ground-with-code", ["VATEX-EU-132-1N"], ["Exempt based on article 132, section 1 (n)"]),
+        (
+            "AE-ground-nl",
+            ["VATEX-EU-AE"],
+            ["Verlegging van heffing – btw verschuldigd door de afnemer"],
+        ),
+    ],
+)
+def test_a_legal_ground_sets_the_exemption_code_and_reason(
+    case: str, code: list[str], reason: list[str]
+) -> None:
+    for xml in (build_invoice(CASES[case]), build_credit_note(_credit(CASES[case]))):
+        category = "//cac:TaxSubtotal/cac:TaxCategory"
+        assert _xpath(xml, f"{category}/cbc:TaxExemptionReasonCode/text()") == code
+        assert _xpath(xml, f"{category}/cbc:TaxExemptionReason/text()") == reason
+        assert fatal_errors(xml) == []
 
 
 def test_out_of_scope_invoice_carries_no_vat_identifier() -> None:

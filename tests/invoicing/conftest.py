@@ -72,6 +72,7 @@ async def reported_mission(
     amount: str = "1000.00",
     vat_rate: str = "21",
     expenses: list[tuple[str, Decimal]] | None = None,
+    vat_exemption: str | None = None,
 ) -> Mission:
     """A mission whose work is done and reported: the next step is its invoice."""
     staff = await session.get(User, party.staff_user_id)
@@ -89,6 +90,7 @@ async def reported_mission(
             "end_date": (today + timedelta(days=3)).isoformat(),
             "amount_excl_vat": amount,
             "vat_rate": vat_rate,
+            "vat_exemption": vat_exemption,
             "contract_type": "ordinary",
         },
         clock,

@@ -10,12 +10,8 @@ from stdnum.be import ogm_vcs
 from core.db import Database
 from core.settings import Settings
 from domain.errors import FieldError
-from domain.invoice import (
-    EXEMPT_MENTION,
-    OUT_OF_SCOPE_MENTION,
-    REVERSE_CHARGE_MENTION,
-    vat_treatment,
-)
+from domain.invoice import vat_treatment
+from services import vat_grounds
 from services.invoicing import issue_invoice
 from tests.invoicing.conftest import new_party, reported_mission, today, transaction_lines
 
@@ -23,26 +19,71 @@ D = Decimal
 
 
 BE_VAT = "BE0403170701"
-RC, OOS, EX = REVERSE_CHARGE_MENTION, OUT_OF_SCOPE_MENTION, EXEMPT_MENTION
-FIELDS = "kind,country,vat_number,rate,expenses,category,mention,excl,vat,incl"
+FIELDS = "kind,country,vat_number,rate,ground,expenses,category,excl,vat,incl"
 CASES = [
     # Belgian business at 21 %: expenses are rebilled with the work, grossed up for the fee
     # (58.50 / 0.935 = 62.57, so the invoice is 1000 + 62.57).
-    ("business", "BE", BE_VAT, "21", "58.50", "S", None, "1062.57", "223.14", "1285.71"),
-    ("consumer", "BE", None, "6", "0", "S", None, "1000.00", "60.00", "1060.00"),
-    ("business", "BE", BE_VAT, "12", "0", "S", None, "1000.00", "120.00", "1120.00"),
-    ("business", "BE", BE_VAT, "0", "0", "E", EX, "1000.00", "0.00", "1000.00"),
-    # EU business with a VAT number: the client self-assesses, whatever the mission's rate.
-    ("business", "DE", "DE136695976", "21", "0", "AE", RC, "1000.00", "0.00", "1000.00"),
-    ("business", "NL", "NL004495445B01", "6", "0", "AE", RC, "1000.00", "0.00", "1000.00"),
+    ("business", "BE", BE_VAT, "21", None, "58.50", "S", "1062.57", "223.14", "1285.71"),
+    ("consumer", "BE", None, "6", None, "0", "S", "1000.00", "60.00", "1060.00"),
+    ("business", "BE", BE_VAT, "12", None, "0", "S", "1000.00", "120.00", "1120.00"),
+    # 0 % only under a legal ground chosen on the mission (migration 0022).
+    ("business", "BE", BE_VAT, "0", "art44_performer", "0", "E", "1000.00", "0.00", "1000.00"),
+    (
+        "business",
+        "BE",
+        BE_VAT,
+        "0",
+        "be_reverse_charge_works",
+        "0",
+        "AE",
+        "1000.00",
+        "0.00",
+        "1000.00",
+    ),
+    # EU business with a VAT number: the client self-assesses (reverse charge).
+    (
+        "business",
+        "DE",
+        "DE136695976",
+        "0",
+        "eu_reverse_charge",
+        "0",
+        "AE",
+        "1000.00",
+        "0.00",
+        "1000.00",
+    ),
+    (
+        "business",
+        "NL",
+        "NL004495445B01",
+        "0",
+        "intra_eu_goods",
+        "0",
+        "K",
+        "1000.00",
+        "0.00",
+        "1000.00",
+    ),
     # EU business without a VAT number cannot self-assess: Belgian VAT.
-    ("business", "FR", None, "21", "0", "S", None, "1000.00", "210.00", "1210.00"),
+    ("business", "FR", None, "21", None, "0", "S", "1000.00", "210.00", "1210.00"),
     # Consumers anywhere pay Belgian VAT.
-    ("consumer", "FR", None, "21", "0", "S", None, "1000.00", "210.00", "1210.00"),
-    ("consumer", "US", None, "21", "0", "S", None, "1000.00", "210.00", "1210.00"),
-    # A business outside the EU is out of scope of Belgian VAT.
-    ("business", "CH", "CHE-123.456.788", "21", "0", "O", OOS, "1000.00", "0.00", "1000.00"),
-    ("business", "US", None, "21", "0", "O", OOS, "1000.00", "0.00", "1000.00"),
+    ("consumer", "FR", None, "21", None, "0", "S", "1000.00", "210.00", "1210.00"),
+    ("consumer", "US", None, "21", None, "0", "S", "1000.00", "210.00", "1210.00"),
+    # A business outside the EU is out of scope of Belgian VAT; goods leaving the EU are exports.
+    (
+        "business",
+        "CH",
+        "CHE-123.456.788",
+        "0",
+        "outside_eu_business",
+        "0",
+        "O",
+        "1000.00",
+        "0.00",
+        "1000.00",
+    ),
+    ("business", "US", None, "0", "export_goods", "0", "G", "1000.00", "0.00", "1000.00"),
 ]
 
 
@@ -54,9 +95,9 @@ async def test_vat_regime_at_issue(
     country: str,
     vat_number: str | None,
     rate: str,
+    ground: str | None,
     expenses: str,
     category: str,
-    mention: str | None,
     excl: str,
     vat: str,
     incl: str,
@@ -65,17 +106,23 @@ async def test_vat_regime_at_issue(
     async with db.session() as session:
         party = await new_party(session, kind=kind, country=country, vat_number=vat_number)
         extra = [("Train tickets", D(expenses))] if D(expenses) else []
-        mission = await reported_mission(session, settings, party, vat_rate=rate, expenses=extra)
+        mission = await reported_mission(
+            session, settings, party, vat_rate=rate, expenses=extra, vat_exemption=ground
+        )
         invoice = await issue_invoice(session, mission.id, issued_on, 30)
         lines = await transaction_lines(session, f"invoice_issued:{invoice.id}")
+        grounds = {g.code: g for g in await vat_grounds.grounds(session, issued_on)}
     assert invoice.vat_category == category
-    assert invoice.vat_mention == mention
+    assert invoice.vat_exemption == ground
+    # The ground's mention, in the client's language (English: the default of new_party).
+    assert invoice.vat_mention == (None if ground is None else grounds[ground].mention("en"))
+    assert invoice.vat_exemption_code == (None if ground is None else grounds[ground].vatex)
     assert (invoice.total_excl_vat, invoice.vat_amount, invoice.total_incl_vat) == (
         D(excl),
         D(vat),
         D(incl),
     )
-    assert invoice.vat_rate == (D(rate) if category in ("S", "E") else D("0"))
+    assert invoice.vat_rate == D(rate)
     assert invoice.balance == invoice.principal_open == D(incl)
     # The books: the client owes the total incl. VAT, the State gets exactly the VAT charged.
     assert lines["client_receivables"] == D(incl)
@@ -95,11 +142,18 @@ async def test_mission_shows_the_vat_regime(db: Database, settings: Settings) ->
     issued_on = await today(db, settings)
     async with db.session() as session:
         party = await new_party(session, country="DE", vat_number="DE 136 695 976")
-        mission = await reported_mission(session, settings, party)
+        mission = await reported_mission(
+            session, settings, party, vat_rate="0", vat_exemption="eu_reverse_charge"
+        )
         await issue_invoice(session, mission.id, issued_on, 30)
         detail = await mission_detail(session, mission)
+    assert detail["vat_exemption"] == "eu_reverse_charge"
     assert detail["invoice"]["vat_category"] == "AE"
-    assert detail["invoice"]["vat_mention"] == REVERSE_CHARGE_MENTION
+    assert detail["invoice"]["vat_exemption"] == "eu_reverse_charge"
+    assert detail["invoice"]["vat_exemption_code"] == "VATEX-EU-AE"
+    assert detail["invoice"]["vat_mention"].startswith("Reverse charge")
+    # The embedded default checks nothing, and says so: ops see "not_checked".
+    assert detail["invoice"]["vat_check"]["status"] == "not_checked"
     assert detail["invoice"]["vat_amount"] == "0.00"
     assert detail["invoice"]["credit_notes"] == []
 

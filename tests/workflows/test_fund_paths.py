@@ -157,7 +157,13 @@ async def test_non_eu_client_needs_approval_before_signing(stack: Stack) -> None
         member["id"], country="US", vat_number=None, address="1 Broadway, New York, NY 10004"
     )
     mission = await stack.new_mission(
-        headers, member["id"], client["id"], start_in=2, length=3, vat_rate="0"
+        headers,
+        member["id"],
+        client["id"],
+        start_in=2,
+        length=3,
+        vat_rate="0",
+        vat_exemption="outside_eu_business",
     )
     run = Run(stack, mission["id"], member, headers, client)
     assert mission["guarantee"]["status"] == "needs_approval"
