@@ -301,6 +301,7 @@ class Stack:
         amount: str = "1000.00",
         vat_rate: str = "21",
         vat_exemption: str | None = None,
+        contract_type: str = "ordinary",
     ) -> dict[str, Any]:
         today = await self.today()
         body = {
@@ -312,7 +313,7 @@ class Stack:
             "amount_excl_vat": amount,
             "vat_rate": vat_rate,
             "vat_exemption": vat_exemption,
-            "contract_type": "ordinary",
+            "contract_type": contract_type,
         }
         r = await self.http.post("/api/missions", json=body, headers=member_headers)
         assert r.status_code == 201, r.text

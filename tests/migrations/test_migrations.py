@@ -18,7 +18,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, pool, select
+from sqlalchemy import create_engine, func, inspect, pool, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,9 +164,17 @@ async def _seed_in_force(url: str) -> None:
             rates = await parameters.vat_rates(session, today)
             payroll = await parameters.payroll_parameters(session, today)
             keys = set((await session.scalars(select(Parameter.key))).all())
+            unsourced = (
+                await session.execute(
+                    select(Parameter.key, Parameter.valid_from).where(
+                        func.coalesce(func.trim(Parameter.source), "") == ""
+                    )
+                )
+            ).all()
     finally:
         await engine.dispose()
     assert keys >= SEEDED
+    assert unsourced == [], "every dated parameter row cites its source"
     assert policy.confirmation_days == 14
     assert policy.invoice_due_days == 30
     assert policy.advance_working_days == 7

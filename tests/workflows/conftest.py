@@ -139,11 +139,23 @@ class Run:
         return m
 
 
-async def new_run(stack: Stack, start_in: int = 2, length: int = 3, amount: str = "1000.00") -> Run:
+async def new_run(
+    stack: Stack,
+    start_in: int = 2,
+    length: int = 3,
+    amount: str = "1000.00",
+    contract_type: str = "ordinary",
+) -> Run:
     member, headers = await stack.new_member()
     client = await stack.new_client(member["id"])
     mission = await stack.new_mission(
-        headers, member["id"], client["id"], start_in=start_in, length=length, amount=amount
+        headers,
+        member["id"],
+        client["id"],
+        start_in=start_in,
+        length=length,
+        amount=amount,
+        contract_type=contract_type,
     )
     assert mission["stage"] == "contract"
     return Run(stack, mission["id"], member, headers, client)
