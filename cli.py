@@ -153,6 +153,30 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payslips_backfill(args: argparse.Namespace) -> int:
+    """Payslips for the payouts made before payslips existed, `--batch` at a time until none."""
+    from core.db import Database, make_engine
+    from core.settings import get_settings
+    from services import documents
+
+    async def backfill() -> int:
+        db = Database(make_engine(get_settings()))
+        made = 0
+        try:
+            while True:
+                batch = await documents.backfill_payslips(db, limit=args.batch)
+                made += batch
+                if batch == 0:
+                    return made
+                print(f"{made} payslips made", flush=True)
+        finally:
+            documents.stop_render_processes()
+            await db.dispose()
+
+    print(f"done: {asyncio.run(backfill())} payslips made")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     _import_root_modules()
     import demo
@@ -541,6 +565,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--password", required=True)
     c.add_argument("--role", required=True, choices=["ops", "advisor"])
     c.set_defaults(func=cmd_users_create)
+
+    p = sub.add_parser("payslips", help="payslips of payouts")
+    slips = p.add_subparsers(dest="payslips_command", required=True, metavar="ACTION")
+    c = slips.add_parser(
+        "backfill", help="make the payslips of payouts paid before payslips existed (once each)"
+    )
+    c.add_argument("--batch", type=int, default=200, help="payouts per batch (default 200)")
+    c.set_defaults(func=cmd_payslips_backfill)
 
     p = sub.add_parser(
         "demo",

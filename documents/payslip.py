@@ -20,28 +20,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-# In payslip order; a code absent from a result simply does not apply (docs: plan/issue12.md).
-PAYROLL_LINE_CODES: tuple[str, ...] = (
-    "price_excl_vat",
-    "fee",
-    "expenses",
-    "employment_budget",
-    "employer_contributions",
-    "exit_holiday_pay",
-    "holiday_contribution",
-    "other_employer_charges",
-    "gross_salary",
-    "employee_contributions",
-    "work_bonus",
-    "special_contribution",
-    "taxable_pay",
-    "withholding_tax_formula",
-    "fiscal_work_bonus",
-    "withheld_earlier_this_month",
-    "withholding_tax",
-    "net_salary",
-    "net_paid",
-)
+from domain.payroll import PAYROLL_LINE_CODES
+
 # How each line reads in the table: a subtotal, something taken off the line above, something
 # added, or a figure shown for information (it is already inside another line).
 LINE_ROLES: dict[str, str] = {

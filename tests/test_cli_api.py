@@ -122,3 +122,12 @@ def test_api_runs_two_worker_processes(
     assert proc.wait(timeout=30) == 0
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == []
+
+
+def test_payslips_backfill_is_a_command() -> None:
+    """`coopflow payslips backfill` makes the payslips of payouts paid before payslips existed
+    (services.documents.backfill_payslips, tested in tests/documents)."""
+    import cli
+
+    args = cli.build_parser().parse_args(["payslips", "backfill", "--batch", "5"])
+    assert args.func is cli.cmd_payslips_backfill and args.batch == 5

@@ -20,12 +20,12 @@ from contracts.mission import SignContract
 from core.errors import DomainError, NotFound
 from core.settings import Settings
 from documents import wording
-from documents.payslip import PAYROLL_LINE_CODES, SUMMARY_FIGURES
+from documents.payslip import SUMMARY_FIGURES
 from documents.texts import TEXTS
 from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
-from domain.payroll import parse_contract_type
+from domain.payroll import PAYROLL_LINE_CODES, parse_contract_type
 from models import Document, Member, Mission, User
 from services import (
     documents,

@@ -43,6 +43,9 @@ STEP_LABELS = {
     "reminder_2": N_("Second reminder sent to the client"),
     "formal_notice": N_("Formal notice sent to the client"),
     "written_off": N_("Debt taken over by the guarantee fund"),
+    # interest rows after the ladder (services/collection.py: levels above 100)
+    "payment_interest": N_("Interest to the payment date"),
+    "write_off": N_("Interest to the write-off date"),
     "credit_note": N_("Credit note issued"),
     "credited": N_("Invoice fully credited"),
     "needs_attention": N_("Our team is looking into a problem"),
@@ -188,7 +191,8 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
         if stage == "dunning":
             text += " " + t.gettext(
                 "The client is late: we have sent %(count)s reminder(s).",
-                count=len(mission.get("dunning_steps", [])),
+                # the letters sent, not the interest run on to a payment or a write-off
+                count=sum(1 for d in mission.get("dunning_steps", []) if d["level"] < 100),
             )
         text = f"{text} {salary}"
     elif stage == "paid":

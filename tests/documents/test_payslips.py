@@ -202,14 +202,3 @@ def test_summary_totals_are_the_sum_of_the_payouts() -> None:
     data = sample("tax_summary", "fr")
     assert data.totals == add_up(r.figures for r in data.rows)
     assert isinstance(data.rows[0], SummaryRow)
-
-
-def test_the_line_codes_are_the_engines() -> None:
-    """documents.payslip keeps the codes of plan/issue12.md; once the engine's domain.payroll
-    exports its own PAYROLL_LINE_CODES (merged), both lists must be the same, in the same order."""
-    import domain.payroll
-
-    engine = getattr(domain.payroll, "PAYROLL_LINE_CODES", None)
-    if engine is not None:
-        assert tuple(engine) == PAYROLL_LINE_CODES
-    assert len(PAYROLL_LINE_CODES) == 19 and PAYROLL_LINE_CODES[-1] == "net_paid"
