@@ -58,5 +58,9 @@ async def create_estimate(
         paid_days=None
         if body.days_worked is None
         else parse_positive_int(body.days_worked, field="days_worked", maximum=31),
+        # A member asking sees their own withholding on an artistic contract.
+        withholding_rate=await estimates.chosen_withholding_rate(
+            session, viewer.member_id, body.contract_type, today
+        ),
         today=today,
     )

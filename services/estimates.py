@@ -281,16 +281,25 @@ def _payroll_rules(rows: dict[str, DatedParameter], payroll: Payroll) -> list[di
     ]
 
 
+async def chosen_withholding_rate(
+    session: AsyncSession, member_id: int | None, contract_type: object, today: date
+) -> Decimal | None:
+    """An artist's withholding rate as a fraction: the one chosen on their profile, never below
+    the flat rate in force; None for an ordinary contract or no member (the flat rate then)."""
+    if contract_type != "artistic" or member_id is None:
+        return None
+    member = await session.get(Member, member_id)
+    if member is None:
+        return None
+    flat = (await parameters.payroll_parameters(session, today)).artistic_withholding_rate
+    return max(member.artistic_withholding_rate / 100, flat)
+
+
 async def for_mission(session: AsyncSession, mission: Mission, today: date) -> dict[str, Any]:
     """The estimate of a mission as its member signs it: its price and contract type, its
     working days (the work bonus is prorated on them), and an artist's chosen withholding rate
     (never below the flat rate in force)."""
-    rate: Decimal | None = None
-    if mission.contract_type == "artistic":
-        member = await session.get(Member, mission.member_id)
-        flat = (await parameters.payroll_parameters(session, today)).artistic_withholding_rate
-        if member is not None:
-            rate = max(member.artistic_withholding_rate / 100, flat)
+    rate = await chosen_withholding_rate(session, mission.member_id, mission.contract_type, today)
     return await estimate(
         session,
         amount_excl_vat=mission.amount_excl_vat,

@@ -25,7 +25,7 @@ from documents.texts import TEXTS
 from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
-from domain.payroll import PAYROLL_LINE_CODES, parse_contract_type
+from domain.payroll import PAYROLL_LINE_CODES, parse_contract_type, weekdays_between
 from models import Document, Member, Mission, User
 from services import (
     documents,
@@ -169,7 +169,7 @@ async def _new_mission_page(
     }
     estimate = None
     if values:
-        estimate = await _estimate_from(session, today, values)
+        estimate = await _estimate_from(session, today, values, _member_id(page))
     return render(
         page,
         "new_mission.html",
@@ -194,9 +194,12 @@ async def new_mission_form(
 
 
 async def _estimate_from(
-    session: AsyncSession, today: date, values: dict[str, str]
+    session: AsyncSession, today: date, values: dict[str, str], member_id: int | None = None
 ) -> dict[str, Any]:
-    """The salary estimate for what is typed so far: the figures, or the field that is wrong."""
+    """The salary estimate for what is typed so far: the figures, or the field that is wrong.
+
+    Computed as the signature will: on the contract's working days (the work bonus is prorated
+    on them) and, for an artist, at the withholding rate chosen on the profile."""
     salary_mode = values.get("price_mode") == "salary"
     field = "gross_salary" if salary_mode else "amount_excl_vat"
     raw = values.get(field, "").strip()
@@ -205,14 +208,25 @@ async def _estimate_from(
     try:
         amount = parse_money(raw, field=field)
         end = parse_date(values.get("end_date", ""), "end_date") if values.get("end_date") else None
+        start = (
+            parse_date(values.get("start_date", ""), "start_date")
+            if values.get("start_date")
+            else None
+        )
+        contract_type = values.get("contract_type") or "ordinary"
+        paid_days = max(1, weekdays_between(start, end)) if start and end and start <= end else None
         result = await estimates.estimate(
             session,
             amount_excl_vat=None if salary_mode else amount,
             gross_salary=amount if salary_mode else None,
             expenses=Decimal("0.00"),
-            contract_type=values.get("contract_type") or "ordinary",
+            contract_type=contract_type,
             vat_rate=values.get("vat_rate") or None,
             end_date=estimates.check_end_date(end, today),
+            paid_days=paid_days,
+            withholding_rate=await estimates.chosen_withholding_rate(
+                session, member_id, contract_type, today
+            ),
             today=today,
         )
     except FieldError as err:
@@ -227,7 +241,11 @@ async def live_estimate(
     """The estimate panel, re-rendered by htmx as the member types."""
     values = await _form(request)
     today = await _today(session, settings)
-    return render(page, "_estimate.html", estimate=await _estimate_from(session, today, values))
+    return render(
+        page,
+        "_estimate.html",
+        estimate=await _estimate_from(session, today, values, _member_id(page)),
+    )
 
 
 @router.post("/missions/new")
@@ -293,7 +311,7 @@ async def create_mission(
             client_id = int(choice)
         amount = values.get("amount_excl_vat")
         if salary_mode:
-            estimate = await _estimate_from(session, today, values)
+            estimate = await _estimate_from(session, today, values, _member_id(page))
             if "figures" not in estimate:
                 raise FieldError(estimate.get("error_field", "gross_salary"), estimate["error"])
             amount = estimate["figures"]["amount_excl_vat"]

@@ -427,3 +427,36 @@ async def test_signature_stores_the_same_estimate(stack: Stack) -> None:
     assert stored == r.json()
     assert stored["pay_date"] == mission["pay_date"]
     assert_consistent(stored)
+
+
+async def test_an_artist_sees_the_withholding_rate_they_chose(stack: Stack) -> None:
+    """The simulator answers a member with their own choice of rate on an artistic contract
+    (what the signature and the payout will use); an ordinary contract keeps the key formula."""
+    member, headers = await stack.new_member()
+    body = {"amount_excl_vat": "3000.00", "contract_type": "artistic", "vat_rate": "21"}
+    r = await stack.http.post(URL, json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    flat = r.json()
+    r = await stack.http.put(
+        f"/api/members/{member['id']}/artistic-withholding-rate",
+        json={"rate": "30"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    r = await stack.http.post(URL, json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    chosen = r.json()
+    assert chosen["gross_salary"] == flat["gross_salary"]
+    taxable = Decimal(chosen["taxable_pay"])
+    assert Decimal(flat["withholding_tax"]) == (taxable * Decimal("0.1111")).quantize(
+        Decimal("0.01")
+    )
+    assert Decimal(chosen["withholding_tax"]) == (taxable * Decimal("0.30")).quantize(
+        Decimal("0.01")
+    )
+    ordinary = {**body, "contract_type": "ordinary"}
+    r1 = await stack.http.post(URL, json=ordinary, headers=headers)
+    assert (
+        r1.status_code == 200
+        and r1.json()["withholding_tax"] == (await post(stack, ordinary)).json()["withholding_tax"]
+    )
