@@ -217,7 +217,9 @@ def test_policy_table_covers_every_route() -> None:
 
 def test_advisor_scope_covers_every_advisor_route() -> None:
     advisor_routes = {
-        (method, path) for method, path, roles, _ in POLICY if roles != PUBLIC and "advisor" in roles
+        (method, path)
+        for method, path, roles, _ in POLICY
+        if roles != PUBLIC and "advisor" in roles
     }
     assert advisor_routes - set(ADVISOR_SCOPE) == set(), "advisor routes without a scope"
     assert set(ADVISOR_SCOPE) - advisor_routes == set(), "scope rows for routes advisors lack"
@@ -575,11 +577,15 @@ async def test_advisor_sees_only_own_members_outbox_payments_and_clients(stack: 
             "/api/clients", json=client_payload(member_id=MISSING), headers=adv_a
         )
         assert_refused(missing, 404, "member_id", "not found")
-        r = await stack.http.post("/api/clients", json=client_payload(member_id=b.id), headers=adv_a)
+        r = await stack.http.post(
+            "/api/clients", json=client_payload(member_id=b.id), headers=adv_a
+        )
         assert_refused(r, 404, "member_id", "not found")
         assert r.json() == missing.json()
         assert await snapshot(stack.db) == before
-        r = await stack.http.post("/api/clients", json=client_payload(member_id=a.id), headers=adv_a)
+        r = await stack.http.post(
+            "/api/clients", json=client_payload(member_id=a.id), headers=adv_a
+        )
         assert r.status_code == 201 and r.json()["member_id"] == a.id, r.text
         r = await stack.http.post("/api/clients", json=client_payload(member_id=b.id), headers=ops)
         assert r.status_code == 201 and r.json()["member_id"] == b.id, r.text
