@@ -33,9 +33,11 @@ async def guarantee_fund(
     session: SessionDep, settings: SettingsDep, viewer: StaffDep
 ) -> dict[str, Any]:
     """The fund: `balance` (what it holds), `available` (what it may still advance), `floor`,
-    advances outstanding, exposure per client and per member, write-offs, recoveries, top-ups."""
+    advances outstanding, exposure per client and per member, write-offs, recoveries, top-ups.
+    An advisor sees the exposure and alerts of their own members only."""
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
-    return await fund.guarantee_fund(session, business_today(clock))
+    advisor = viewer.user_id if viewer.role == "advisor" else None
+    return await fund.guarantee_fund(session, business_today(clock), advisor_user_id=advisor)
 
 
 @router.post("/guarantee-fund/top-ups", status_code=201, tags=["money"])

@@ -84,6 +84,7 @@ from models import (
     LedgerEntry,
     LedgerTransaction,
     Member,
+    Mission,
     WriteOff,
 )
 from services import ledger, parameters
@@ -330,15 +331,24 @@ async def cover_shortfall(
     return alert
 
 
-async def open_alerts(session: AsyncSession, limit: int = 50) -> list[FundAlert]:
-    """The fund's alerts ops have not dealt with yet, newest first."""
-    rows = await session.scalars(
-        select(FundAlert)
-        .where(FundAlert.resolved_at.is_(None))
-        .order_by(FundAlert.id.desc())
-        .limit(limit)
-    )
+async def open_alerts(
+    session: AsyncSession, limit: int = 50, advisor_user_id: int | None = None
+) -> list[FundAlert]:
+    """The fund's alerts ops have not dealt with yet, newest first (an advisor's: those of
+    their members' missions)."""
+    query = select(FundAlert).where(FundAlert.resolved_at.is_(None))
+    if advisor_user_id is not None:
+        query = query.where(FundAlert.mission_id.in_(_advised_missions(advisor_user_id)))
+    rows = await session.scalars(query.order_by(FundAlert.id.desc()).limit(limit))
     return list(rows.all())
+
+
+def _advised_members(advisor_user_id: int) -> Any:
+    return select(Member.id).where(Member.advisor_user_id == advisor_user_id)
+
+
+def _advised_missions(advisor_user_id: int) -> Any:
+    return select(Mission.id).where(Mission.member_id.in_(_advised_members(advisor_user_id)))
 
 
 def alert_out(alert: FundAlert) -> dict[str, Any]:
@@ -512,28 +522,38 @@ def top_up_out(row: FundTopUp) -> dict[str, Any]:
 # ---------------------------------------------------------------- the fund as ops see it
 
 
-async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict[str, Any]:
-    """The fund's balance, what it may still advance, and who owes it what (largest first)."""
+async def guarantee_fund(
+    session: AsyncSession, on: date, top: int = 20, advisor_user_id: int | None = None
+) -> dict[str, Any]:
+    """The fund's balance, what it may still advance, and who owes it what (largest first).
+
+    The fund's own figures are the cooperative's; for an advisor (`advisor_user_id`) the
+    exposure per member and per client and the alerts are those of their members only."""
     rules = await fund_rules(session, on)
     free = await available(session)
     advanced = await advances_outstanding(session)
     missions_count, _ = await advances_per_mission(session)
+    clients = (
+        select(Client.id, Client.name, FundClientExposure.amount)
+        .join(Client, Client.id == FundClientExposure.client_id)
+        .where(FundClientExposure.amount != 0)
+    )
+    members = (
+        select(Member.id, Member.name, FundMemberExposure.amount)
+        .join(Member, Member.id == FundMemberExposure.member_id)
+        .where(FundMemberExposure.amount != 0)
+    )
+    if advisor_user_id is not None:
+        clients = clients.where(Client.owner_member_id.in_(_advised_members(advisor_user_id)))
+        members = members.where(Member.advisor_user_id == advisor_user_id)
     by_client = (
         await session.execute(
-            select(Client.id, Client.name, FundClientExposure.amount)
-            .join(Client, Client.id == FundClientExposure.client_id)
-            .where(FundClientExposure.amount != 0)
-            .order_by(FundClientExposure.amount, FundClientExposure.client_id)
-            .limit(top)
+            clients.order_by(FundClientExposure.amount, FundClientExposure.client_id).limit(top)
         )
     ).all()
     by_member = (
         await session.execute(
-            select(Member.id, Member.name, FundMemberExposure.amount)
-            .join(Member, Member.id == FundMemberExposure.member_id)
-            .where(FundMemberExposure.amount != 0)
-            .order_by(FundMemberExposure.amount, FundMemberExposure.member_id)
-            .limit(top)
+            members.order_by(FundMemberExposure.amount, FundMemberExposure.member_id).limit(top)
         )
     ).all()
     write_offs = (
@@ -553,7 +573,7 @@ async def guarantee_fund(session: AsyncSession, on: date, top: int = 20) -> dict
     top_ups = (
         await session.execute(select(func.count(FundTopUp.id), func.sum(FundTopUp.amount)))
     ).one()
-    alerts = await open_alerts(session, top)
+    alerts = await open_alerts(session, top, advisor_user_id)
     return {
         "balance": _money(free + advanced),
         "available": _money(free),

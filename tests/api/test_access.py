@@ -167,7 +167,10 @@ ADVISOR_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/api/outbox"): OWN + "; emails of no mission: ops only",
     ("GET", "/api/ops/stuck"): OWN + "; suspense and fund cases: ops only",
     ("POST", "/api/estimates"): "a simulation: no stored object",
-    ("GET", "/api/guarantee-fund"): COOP,
+    # The fund's own figures are the cooperative's; exposure per member/client and the
+    # alerts: their members' only.
+    ("GET", "/api/guarantee-fund"): "the fund's own figures cooperative-wide; exposure per member "
+    "and per client, and alerts: " + OWN,
     ("GET", "/api/ledger/balances"): COOP,
 }
 
@@ -769,3 +772,55 @@ async def test_openapi_and_docs(stack: Stack) -> None:
     r = await stack.http.get("/docs")
     assert r.status_code == 200
     assert "swagger" in r.text.lower() and "/openapi.json" in r.text
+
+
+async def _advance(session: Any, mission_id: int, client_id: int, amount: Decimal) -> None:
+    """The fund advances (positive) or gets back (negative) `amount` on this mission's client."""
+    from services import fund, ledger
+
+    back = amount < 0
+    # A reversal is the advance's lines with the signs turned (what a client payment does).
+    lines = fund.advance_lines(client_id, -amount if back else amount)
+    if back:
+        lines = [type(line)(line.account, -line.amount, line.client_id) for line in lines]
+    await ledger.post(
+        session,
+        event_key=unique("scope-fund-"),
+        kind="client_payment" if back else "salary_paid",
+        mission_id=mission_id,
+        business_date=date.today(),
+        description="access test: an advance and its reversal",
+        lines=lines,
+    )
+
+
+async def test_advisor_sees_the_fund_exposure_of_own_members_only(stack: Stack) -> None:
+    """GET /api/guarantee-fund: the fund's figures are the cooperative's, but an advisor sees the
+    exposure per member and per client of their own members only; ops see everyone's."""
+    adv_a, adv_b = await stack.staff("advisor"), await stack.staff("advisor")
+    a, b = await _advised_account(stack, adv_a), await _advised_account(stack, adv_b)
+    ma, mb = await _bare_mission(stack, a), await _bare_mission(stack, b)
+    # Large enough to be in the top 20 of the whole book.
+    big = Decimal("9000000.00")
+    async with stack.db.session() as session:
+        await _advance(session, ma, a.client["id"], big)
+        await _advance(session, mb, b.client["id"], big + 1)
+        await session.commit()
+    try:
+        seen = {}
+        for who, headers in (("a", adv_a), ("ops", await stack.ops())):
+            r = await stack.http.get("/api/guarantee-fund", headers=headers)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            seen[who] = (
+                {m["member_id"] for m in body["exposure_by_member"]},
+                {c["client_id"] for c in body["exposure_by_client"]},
+            )
+        assert a.id in seen["a"][0] and b.id not in seen["a"][0], seen
+        assert a.client["id"] in seen["a"][1] and b.client["id"] not in seen["a"][1], seen
+        assert {a.id, b.id} <= seen["ops"][0] and {a.client["id"], b.client["id"]} <= seen["ops"][1]
+    finally:
+        async with stack.db.session() as session:
+            await _advance(session, ma, a.client["id"], -big)
+            await _advance(session, mb, b.client["id"], -(big + 1))
+            await session.commit()
