@@ -392,6 +392,35 @@ class _ChildDied(Exception):
         self.code = code
 
 
+def run_demo(sup: Supervisor, command: Sequence[str] | None = None) -> bool:
+    """Load the demo data beside the running back office; True if it loaded.
+
+    The demo is a guest: when it fails (a fast clock, a refused request, a bug) it says so and
+    the back office keeps running. Only a dead *service* (worker, API, Temporal) meanwhile
+    stops `up`.
+    """
+    _say("running `coopflow demo`")
+    demo = sup.spawn("demo", list(command or _self_command("demo")), stdin=subprocess.DEVNULL)
+    try:
+        while demo.poll() is None:
+            dead = sup.dead_child(exclude=["demo"])
+            if dead:
+                raise _ChildDied(*dead)
+            time.sleep(0.3)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        sup.children.pop("demo", None)
+    if demo.returncode != 0:
+        _say(
+            f"warning: the demo data did not load (exit {demo.returncode}, its messages above); "
+            "the back office keeps running: try `coopflow demo` again"
+        )
+        return False
+    return True
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings()
     var_dir = Path(settings.var_dir).resolve()
@@ -483,16 +512,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         # (e) demo data: on request, and on the very first start so that there is someone to log in
         seed = args.demo or not _has_logins(settings)
         if seed:
-            _say("running `coopflow demo`")
-            demo = sup.spawn("demo", _self_command("demo"), stdin=subprocess.DEVNULL)
-            while demo.poll() is None:
-                dead = sup.dead_child(exclude=["demo"])
-                if dead:
-                    raise _ChildDied(*dead)
-                time.sleep(0.3)
-            del sup.children["demo"]
-            if demo.returncode != 0:
-                raise _ChildDied("demo", demo.returncode)
+            run_demo(sup)
 
         # (f) where to go
         lines = [

@@ -3,12 +3,16 @@
 Every mission starts today and lasts one day, so the human steps (sign, confirm, report, pay) can
 be played at once; what follows (salary day, reminders, write-off) comes with the business clock:
 within minutes at `COOPFLOW_DAY_SECONDS=2` (`make demo`), over real weeks at the default.
+On a fast clock (a business day in less than a minute) a mission starts a few business days
+ahead instead, as many as pass in a few seconds: the clock must not pass its start date while
+the demo is asking for it (`start_date`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 import time
 from datetime import date, timedelta
@@ -80,6 +84,26 @@ MISSIONS = [
     ("Stage lighting", "partial", "2100.00"),
     ("Video editing", "unpaid", "1750.00"),
 ]
+# Seconds a request may take between reading the clock and the API checking the start date, and
+# the ones a cancelled mission must stay in the future while the demo cancels it.
+CREATE_SLACK_SECONDS = 5.0
+CANCEL_SLACK_SECONDS = 60.0
+FAST_CLOCK_DAY_SECONDS = 60.0
+# Within what the API takes (2 years ahead); on an absurdly fast clock the retry takes over.
+MAX_START_LEAD_DAYS = 180
+MAX_LEAD_DAYS = 365
+
+
+def start_date(today: date, day_seconds: float, target: str) -> date:
+    """The start date of a demo mission created now, on a clock where a business day lasts
+    `day_seconds`: today on a slow clock; on a fast one, far enough ahead that the clock cannot
+    reach it before the API has checked it (and, for the one the demo cancels, cancelled it)."""
+    lead = 0
+    if day_seconds < FAST_CLOCK_DAY_SECONDS:
+        lead = min(math.ceil(CREATE_SLACK_SECONDS / day_seconds), MAX_START_LEAD_DAYS)
+    if target == "cancelled":  # only work that has not started can be cancelled
+        lead += max(10, math.ceil(CANCEL_SLACK_SECONDS / day_seconds))
+    return today + timedelta(days=min(lead, MAX_LEAD_DAYS))
 
 
 class Demo:
@@ -103,6 +127,28 @@ class Demo:
         if r.status_code not in ok:
             raise RuntimeError(f"{method} {url}: {r.status_code} {r.text}")
         return r.json()
+
+    async def new_mission(
+        self, member: dict[str, str], fields: dict[str, Any], ops: dict[str, str], target: str
+    ) -> Any:
+        """Create a mission starting at `start_date` of the clock read just before; if the clock
+        passed it anyway (a machine slower than the slack), read it again and retry."""
+        for attempt in range(3):
+            # A fast business clock moves while we play: read it for every mission.
+            clock = await self.call("GET", "/api/clock", ops)
+            start = start_date(
+                date.fromisoformat(clock["today"]), float(clock["day_seconds"]), target
+            ).isoformat()
+            r = await self.http.post(
+                "/api/missions",
+                json={**fields, "start_date": start, "end_date": start},
+                headers=member,
+            )
+            if r.status_code in (200, 201):
+                return r.json()
+            if r.status_code != 422 or "start_date" not in r.text or attempt == 2:
+                raise RuntimeError(f"POST /api/missions: {r.status_code} {r.text}")
+        raise AssertionError("unreachable")
 
     async def wait_stage(
         self, mission_id: int, headers: dict[str, str], stages: set[str], patience: float = 120
@@ -160,26 +206,20 @@ async def run(base_url: str) -> None:
                 await demo.call("POST", "/api/clients", advisor, {**spec, "member_id": member_id})
             )
         for n, (title, target, amount) in enumerate(MISSIONS):
-            # A fast business clock moves while we play: read today for every mission.
-            today = date.fromisoformat((await demo.call("GET", "/api/clock", ops))["today"])
             client = clients[n % len(clients)]
             member_id, member = next(m for m in members if m[0] == client["member_id"])
-            # Only work that has not started can be cancelled: that one starts later.
-            start = (today + timedelta(days=10) if target == "cancelled" else today).isoformat()
-            mission = await demo.call(
-                "POST",
-                "/api/missions",
+            mission = await demo.new_mission(
                 member,
                 {
                     "member_id": member_id,
                     "client_id": client["id"],
                     "title": title,
-                    "start_date": start,
-                    "end_date": start,
                     "amount_excl_vat": amount,
                     "vat_rate": "21",
                     "contract_type": "ordinary",
                 },
+                ops,
+                target,
             )
             mid = mission["id"]
             await asyncio.sleep(0.5)  # the workflow is starting

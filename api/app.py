@@ -62,7 +62,10 @@ def create_app(
     app.state.temporal = temporal
     # Failed logins are counted in the database: one count for every API process.
     app.state.login_throttle = LoginThrottle(
-        settings.login_max_failures, settings.login_window_seconds
+        settings.login_max_failures,
+        settings.login_window_seconds,
+        settings.login_address_max_failures,
+        settings.login_delay_seconds,
     )
 
     @app.exception_handler(FieldError)

@@ -65,10 +65,12 @@ PositiveId = Annotated[int, Query(ge=1, le=2**31 - 1)]
 async def login(
     request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> dict[str, str]:
-    """OAuth2 password flow: `username` is the email. Repeated failures are slowed down (429)."""
+    """OAuth2 password flow: `username` is the email. Repeated failures from one client address
+    are slowed down by growing delays (429); other addresses are not."""
     throttle: LoginThrottle = request.app.state.login_throttle
     db: Database = request.app.state.db
-    attempt = await throttle.begin(db, form.username)
+    address = request.client.host if request.client else None
+    attempt = await throttle.begin(db, form.username, address)
     user = await people.authenticate(session, form.username, form.password)
     if user is None:
         await throttle.failed(db, attempt)

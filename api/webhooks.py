@@ -17,6 +17,25 @@ from services.sendgrid_mailer import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_
 router = APIRouter(prefix="/api")
 
 MAX_BODY_BYTES = 1_000_000
+# SendGrid's events are objects of scalars (a category list at most): deeper JSON is no event.
+MAX_JSON_DEPTH = 8
+
+
+def json_depth(value: Any) -> int:
+    """How deep lists and objects nest in a parsed JSON value (a scalar: 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 @router.post("/webhooks/sendgrid", tags=["webhooks"])
@@ -48,6 +67,10 @@ async def sendgrid_events(
         events = json.loads(body)
     except ValueError:
         raise DomainError("the body must be a JSON array of events", 400) from None
+    except RecursionError:  # the parser gives up on nesting deeper than the stack
+        raise DomainError("the body's JSON is nested too deeply", 400) from None
+    if json_depth(events) > MAX_JSON_DEPTH:
+        raise DomainError("the body's JSON is nested too deeply", 400)
     if not isinstance(events, list):
         raise DomainError("the body must be a JSON array of events", 400)
     clock = await current_clock(session, settings.day_seconds, settings.timezone)

@@ -40,7 +40,13 @@ def issue_token(settings: Settings, user_id: int, role: str) -> str:
 def read_token(settings: Settings, token: str) -> int | None:
     """The user id a valid, unexpired token was issued to; None for anything else."""
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[_ALGORITHM])
+        # A token without an expiry would never expire: refused, as one without a subject.
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[_ALGORITHM],
+            options={"require": ["exp", "iat", "sub"]},
+        )
         return int(claims["sub"])
     except (jwt.PyJWTError, KeyError, ValueError):
         return None

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
@@ -114,18 +115,35 @@ async def create_member(
         language=lang,
         advisor_user_id=advisor_user_id,
     )
-    session.add(member)
-    await session.flush()
-    session.add(
-        User(
-            email=clean_email,
-            password_hash=hash_password(clean_password),
-            role="member",
-            member_id=member.id,
+    password_hash = hash_password(clean_password)
+    try:
+        # The checks above miss a twin request that has not committed yet: the unique
+        # constraints catch it, and the loser gets the same 409 as the checks give.
+        session.add(member)
+        await session.flush()
+        session.add(
+            User(email=clean_email, password_hash=password_hash, role="member", member_id=member.id)
         )
-    )
-    await session.flush()
+        await session.flush()
+    except IntegrityError as err:
+        duplicate = _duplicate(err)
+        if duplicate is None:
+            raise
+        raise duplicate from None
     return member
+
+
+def _duplicate(err: IntegrityError) -> DomainError | None:
+    """The 409 of a unique constraint on members or users, named after its field (PostgreSQL
+    names the constraint, SQLite the column); None for any other integrity error."""
+    text = str(err.orig)
+    if "national_number" in text:
+        return DomainError(
+            "a member with this national number already exists", 409, "national_number"
+        )
+    if "email" in text:
+        return DomainError("a login with this email already exists", 409, "email")
+    return None
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:

@@ -35,6 +35,9 @@ if not os.environ.get("COOPFLOW_DATABASE_URL"):
 else:
     _own_db = ""
 os.environ.setdefault("COOPFLOW_ENV", "test")
+# Login delays long enough that "refused right after the free failures" holds on a busy machine
+# (the first delay is 1 s by default); tests of the delays themselves move the clock.
+os.environ.setdefault("COOPFLOW_LOGIN_DELAY_SECONDS", "30")
 
 from core.db import Database, make_engine  # noqa: E402
 from core.settings import Settings  # noqa: E402

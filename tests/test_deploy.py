@@ -23,7 +23,10 @@ COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 SETTINGS_VARS = {f"COOPFLOW_{name.upper()}" for name in Settings.model_fields}
 # What an operator puts in .env; the compose file must require these, never default them.
-REQUIRED_FROM_ENV = {"POSTGRES_PASSWORD": "pg-" + "p" * 30, "COOPFLOW_SECRET_KEY": "k" * 64}
+REQUIRED_FROM_ENV = {
+    "POSTGRES_PASSWORD": "pg-" + "p" * 30,
+    "COOPFLOW_SECRET_KEY": "0123456789abcdef" * 4,
+}
 INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 

@@ -7,8 +7,9 @@ turns the services' refusals into pages.
 - Every POST of a router built with `WebRoute` is refused (403) unless it carries the CSRF token
   (form field `csrf_token` or header `X-CSRF-Token`) and, when the browser says where it comes
   from (`Origin`), comes from this site. Before login the token is a double-submit cookie.
-- Password guessing is slowed down by the API's own LoginThrottle: one count per email for both
-  doors and every process (`services/login_throttle.py`).
+- Password guessing is slowed down by the API's own LoginThrottle: growing delays per client
+  address and email (and per address), shared by both doors and every process; never a lockout
+  of the owner (`services/login_throttle.py`).
 """
 
 from __future__ import annotations
@@ -258,7 +259,8 @@ async def login(request: Request, page: AnyPage, session: SessionDep) -> Respons
     errors: dict[str, str] = {}
     attempt: Attempt | None = None
     try:
-        attempt = await throttle.begin(db, email)
+        address = request.client.host if request.client else None
+        attempt = await throttle.begin(db, email, address)
     except DomainError:
         errors["email"] = page.gettext(
             "Too many failed attempts for this email. Wait a few minutes and try again."

@@ -228,3 +228,29 @@ def test_without_a_configured_key_everything_is_refused(webhook_keys: WebhookKey
     assert verify_event_webhook(webhook_keys.public, *args) is None
     assert verify_event_webhook("", *args) == "the webhook verification key is not configured"
     assert verify_event_webhook("bm90IGEga2V5", *args) == "bad signature"  # not a key at all
+
+
+def _signed_raw(keys: WebhookKeys, body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    signature = keys.private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    return {
+        SIGNATURE_HEADER: base64.b64encode(signature).decode(),
+        TIMESTAMP_HEADER: timestamp,
+        "Content-Type": "application/json",
+    }
+
+
+async def test_signed_deeply_nested_json_is_400_and_changes_nothing(
+    sendgrid_stack: Stack, webhook_keys: WebhookKeys
+) -> None:
+    """A valid signature on absurdly nested JSON (issue 13, #9): 400, not a 500."""
+    before = await snapshot(sendgrid_stack.db)
+    for body in (
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser can go
+        b'[{"event": "delivered", "reason": ' + b"[" * 500 + b"]" * 500 + b"}]",  # it parses
+    ):
+        r = await sendgrid_stack.http.post(
+            URL, content=body, headers=_signed_raw(webhook_keys, body)
+        )
+        assert_refused(r, 400, None, "nested")
+    assert await snapshot(sendgrid_stack.db) == before
