@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -155,3 +157,31 @@ async def test_written_off_invoice_cannot_be_credited(stack: Stack, db: Database
     assert_refused(r, 409, "invoice_id", "written off")
     invoice = await _invoice(stack, m["invoice"]["id"], await stack.ops())
     assert invoice["status"] == "written_off" and invoice["credit_notes"] == []
+
+
+async def test_ten_identical_credit_notes_issue_one(stack: Stack) -> None:
+    """Issue 13 #6: 10 identical concurrent POSTs with one Idempotency-Key issue one note and get
+    10 identical replies; the same key with another body is a 422 on the header."""
+    run = await new_run(stack)
+    m = await run.to_invoiced()
+    invoice_id = m["invoice"]["id"]
+    headers = {**await stack.ops(), "Idempotency-Key": f"credit-{uuid.uuid4()}"}
+    body = {"amount_incl_vat": "10.00", "reason": "one day less"}
+    replies = await asyncio.gather(
+        *(stack.http.post(_url(invoice_id), json=body, headers=headers) for _ in range(10))
+    )
+    assert [r.status_code for r in replies] == [201] * 10, [r.text for r in replies]
+    first = replies[0].json()
+    assert all(r.json() == first for r in replies), [r.json() for r in replies]
+    assert {d["kind"] for d in first["documents"]} == {"credit_note", "ubl_credit_note"}
+    invoice = await _invoice(stack, invoice_id, headers)
+    assert [n["number"] for n in invoice["credit_notes"]] == [first["number"]]
+    # Later, the same again answers the same; another body with the same key is refused.
+    again = await stack.http.post(_url(invoice_id), json=body, headers=headers)
+    assert again.status_code == 201 and again.json() == first
+    other = await stack.http.post(
+        _url(invoice_id), json={**body, "amount_incl_vat": "20.00"}, headers=headers
+    )
+    refused = assert_refused(other, 422, None, "already used")
+    assert refused["loc"] == ["header", "Idempotency-Key"]
+    assert len((await _invoice(stack, invoice_id, headers))["credit_notes"]) == 1

@@ -1,0 +1,102 @@
+"""Money POSTs with an `Idempotency-Key`: the same key and body sent 10 times at once make one
+effect and 10 identical replies; the same key with another body is a 422 on the header; a bad key
+is a 422 on the header and changes nothing (services/idempotency.py). Credit notes:
+tests/invoicing/test_credit_notes_api.py."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+from models import FundTopUp, Payment
+from tests.api.conftest import assert_refused, count, snapshot
+from tests.conftest import Stack, unique
+
+
+def _key() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+async def _ten(stack: Stack, url: str, body: dict[str, Any], key: str) -> list[httpx.Response]:
+    headers = {**await stack.ops(), "Idempotency-Key": key}
+    return list(
+        await asyncio.gather(
+            *(stack.http.post(url, json=body, headers=headers) for _ in range(10))
+        )
+    )
+
+
+def _identical(replies: list[httpx.Response]) -> dict[str, Any]:
+    assert [r.status_code for r in replies] == [201] * 10, [(r.status_code, r.text) for r in replies]
+    first = replies[0].json()
+    assert all(r.json() == first for r in replies), [r.json() for r in replies]
+    return dict(first)
+
+
+def _header_loc(response: httpx.Response) -> None:
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"], response.text
+
+
+async def test_ten_identical_payments_record_one(stack: Stack) -> None:
+    tx = unique("BANK-IDEM-")
+    body = {
+        "amount": "100.00",
+        "received_on": (await stack.today()).isoformat(),
+        "structured_communication": None,
+        "bank_transaction_id": tx,
+    }
+    key = _key()
+    first = _identical(await _ten(stack, "/api/payments", body, key))
+    assert await count(stack.db, Payment, Payment.bank_transaction_id == tx) == 1
+    assert first["amount"] == "100.00"
+    # Later, the same again: the same answer, nothing new.
+    before = await snapshot(stack.db)
+    again = await stack.http.post(
+        "/api/payments", json=body, headers={**await stack.ops(), "Idempotency-Key": key}
+    )
+    assert again.status_code == 201 and again.json() == first
+    assert await snapshot(stack.db) == before
+    # The same key with another body: refused on the header, nothing written.
+    other = await stack.http.post(
+        "/api/payments",
+        json={**body, "bank_transaction_id": unique("BANK-IDEM-")},
+        headers={**await stack.ops(), "Idempotency-Key": key},
+    )
+    assert_refused(other, 422, None, "already used")
+    _header_loc(other)
+    assert await snapshot(stack.db) == before
+
+
+async def test_ten_identical_top_ups_make_one(stack: Stack) -> None:
+    reference = unique("TOPUP-IDEM-")
+    body = {"amount": "10.00", "reference": reference, "reason": "idempotency test"}
+    key = _key()
+    first = _identical(await _ten(stack, "/api/guarantee-fund/top-ups", body, key))
+    assert first["reference"] == reference
+    assert await count(stack.db, FundTopUp, FundTopUp.reference == reference) == 1
+    before = await snapshot(stack.db)
+    other = await stack.http.post(
+        "/api/guarantee-fund/top-ups",
+        json={**body, "reference": unique("TOPUP-IDEM-")},
+        headers={**await stack.ops(), "Idempotency-Key": key},
+    )
+    assert_refused(other, 422, None, "already used")
+    _header_loc(other)
+    assert await snapshot(stack.db) == before
+
+
+async def test_bad_keys_are_refused_on_the_header(stack: Stack) -> None:
+    body = {"amount": "10.00", "reference": unique("TOPUP-BAD-"), "reason": "bad key"}
+    before = await snapshot(stack.db)
+    for bad, why in [("", "1 to 100"), ("k" * 101, "1 to 100"), ("caf\x7f", "printable")]:
+        r = await stack.http.post(
+            "/api/guarantee-fund/top-ups",
+            json=body,
+            headers={**await stack.ops(), "Idempotency-Key": bad},
+        )
+        assert_refused(r, 422, None, why)
+        _header_loc(r)
+    assert await snapshot(stack.db) == before
+
