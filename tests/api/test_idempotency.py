@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+
 from models import FundTopUp, Payment
 from tests.api.conftest import assert_refused, count, snapshot
 from tests.conftest import Stack, unique
@@ -22,14 +23,14 @@ def _key() -> str:
 async def _ten(stack: Stack, url: str, body: dict[str, Any], key: str) -> list[httpx.Response]:
     headers = {**await stack.ops(), "Idempotency-Key": key}
     return list(
-        await asyncio.gather(
-            *(stack.http.post(url, json=body, headers=headers) for _ in range(10))
-        )
+        await asyncio.gather(*(stack.http.post(url, json=body, headers=headers) for _ in range(10)))
     )
 
 
 def _identical(replies: list[httpx.Response]) -> dict[str, Any]:
-    assert [r.status_code for r in replies] == [201] * 10, [(r.status_code, r.text) for r in replies]
+    assert [r.status_code for r in replies] == [201] * 10, [
+        (r.status_code, r.text) for r in replies
+    ]
     first = replies[0].json()
     assert all(r.json() == first for r in replies), [r.json() for r in replies]
     return dict(first)
@@ -99,4 +100,3 @@ async def test_bad_keys_are_refused_on_the_header(stack: Stack) -> None:
         assert_refused(r, 422, None, why)
         _header_loc(r)
     assert await snapshot(stack.db) == before
-
