@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from models import FundTopUp, Payment
+from models import FundTopUp, GuaranteeDeposit, Payment
 from tests.api.conftest import assert_refused, count, snapshot
 from tests.conftest import Stack, unique
 
@@ -99,4 +99,31 @@ async def test_bad_keys_are_refused_on_the_header(stack: Stack) -> None:
         )
         assert_refused(r, 422, None, why)
         _header_loc(r)
+    assert await snapshot(stack.db) == before
+
+
+async def test_ten_identical_deposits_record_one(stack: Stack) -> None:
+    # A mission over its client's cap needs a deposit before signature (tests/workflows/
+    # test_fund_paths.py): 10 identical deposit POSTs with one key record it once.
+    member, headers = await stack.new_member()
+    client = await stack.new_client(member["id"])
+    mission = await stack.new_mission(
+        headers, member["id"], client["id"], start_in=2, length=3, amount="30000.00"
+    )
+    assert mission["guarantee"]["status"] == "needs_approval", mission["guarantee"]
+    url = f"/api/missions/{mission['id']}/guarantee/deposits"
+    reference = unique("DEP-IDEM-")
+    body = {"amount": "28050.00", "reference": reference, "reason": "client paid in advance"}
+    key = _key()
+    first = _identical(await _ten(stack, url, body, key))
+    assert first["reference"] == reference and first["amount"] == "28050.00"
+    assert await count(stack.db, GuaranteeDeposit, GuaranteeDeposit.reference == reference) == 1
+    before = await snapshot(stack.db)
+    other = await stack.http.post(
+        url,
+        json={**body, "reference": unique("DEP-IDEM-")},
+        headers={**await stack.ops(), "Idempotency-Key": key},
+    )
+    assert_refused(other, 422, None, "already used")
+    _header_loc(other)
     assert await snapshot(stack.db) == before
