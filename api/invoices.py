@@ -48,10 +48,11 @@ async def create_credit_note(
 ) -> dict[str, Any]:
     """Ops: cancel all (`"full": true`) or part of an invoice's open principal.
 
-    With an `Idempotency-Key`, the same request again answers the first reply (one note)."""
+    Requires an `Idempotency-Key` (422 without): the same request again answers the first reply
+    and issues no second note."""
     if not 1 <= invoice_id <= 2**31 - 1:
         raise NotFound("invoice")
-    guard = await idempotency.begin(session, viewer.user_id, key, request, body)
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body, required=True)
     if body.full and body.amount_incl_vat is not None:
         raise FieldError("amount_incl_vat", 'give either an amount or "full": true, not both')
     if not body.full and body.amount_incl_vat is None:

@@ -15,7 +15,9 @@ false, then `finish`ed; duplicates wait up to `WAIT_SECONDS` for it, then answer
 flight". A reply never finished (the process died in between) is answered as stored once it is
 `STALE_SECONDS` old.
 
-No key, no protection: the route behaves as it did without one.
+Credit notes require a key (`required`: without one, 422); on the other money POSTs it is
+optional, and no key means no replay protection (they are also once per bank transaction id or
+reference).
 """
 
 from __future__ import annotations
@@ -107,11 +109,21 @@ class Guard:
 
 
 async def begin(
-    session: AsyncSession, user_id: int, key: str | None, request: Request, body: Any
+    session: AsyncSession,
+    user_id: int,
+    key: str | None,
+    request: Request,
+    body: Any,
+    *,
+    required: bool = False,
 ) -> Guard:
-    """Claim the key in this transaction, or raise the stored answer (`Replay`), a 422 (same key,
-    other request) or a 409 (the first request's answer is still being made)."""
+    """Claim the key in this transaction, or raise the stored answer (`Replay`), a 422 (no key
+    where `required`; same key, other request) or a 409 (the first answer is still being made)."""
     if key is None:
+        if required:
+            raise FieldError(
+                HEADER, "is required: send one key per operation you mean to do (e.g. a UUID)"
+            )
         return Guard()
     digest = request_hash(request, body)
     route = getattr(request.scope.get("route"), "path", request.url.path)

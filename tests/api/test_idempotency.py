@@ -118,7 +118,7 @@ async def test_ten_identical_deposits_record_one(stack: Stack) -> None:
     first = _identical(await _ten(stack, url, body, key))
     assert first["reference"] == reference and first["amount"] == "28050.00"
     assert await count(stack.db, GuaranteeDeposit, GuaranteeDeposit.reference == reference) == 1
-    before = await snapshot(stack.db)
+    # (The mission's workflow is live and may store its documents meanwhile: count deposits.)
     other = await stack.http.post(
         url,
         json={**body, "reference": unique("DEP-IDEM-")},
@@ -126,4 +126,5 @@ async def test_ten_identical_deposits_record_one(stack: Stack) -> None:
     )
     assert_refused(other, 422, None, "already used")
     _header_loc(other)
-    assert await snapshot(stack.db) == before
+    on_mission = GuaranteeDeposit.mission_id == mission["id"]
+    assert await count(stack.db, GuaranteeDeposit, on_mission) == 1

@@ -20,6 +20,11 @@ def _url(invoice_id: int | str) -> str:
     return f"/api/invoices/{invoice_id}/credit-notes"
 
 
+def _keyed(headers: dict[str, str]) -> dict[str, str]:
+    """Credit notes require an Idempotency-Key: a new one per note meant."""
+    return {**headers, "Idempotency-Key": f"credit-{uuid.uuid4()}"}
+
+
 async def _invoice(stack: Stack, invoice_id: int, headers: dict[str, str]) -> dict[str, Any]:
     r = await stack.http.get(f"/api/invoices/{invoice_id}", headers=headers)
     assert r.status_code == 200, r.text
@@ -33,7 +38,7 @@ async def test_full_credit_note_settles_the_mission(stack: Stack) -> None:
     r = await stack.http.post(
         _url(issued["id"]),
         json={"full": True, "reason": "the festival was cancelled"},
-        headers=await stack.ops(),
+        headers=_keyed(await stack.ops()),
     )
     assert r.status_code == 201, r.text
     note = r.json()
@@ -82,7 +87,7 @@ async def test_bad_credit_notes_are_refused_and_change_nothing(stack: Stack) -> 
     before = await _invoice(stack, invoice_id, ops)
 
     async def post(body: Any, headers: dict[str, str] = ops, target: Any = invoice_id) -> Any:
-        return await stack.http.post(_url(target), json=body, headers=headers)
+        return await stack.http.post(_url(target), json=body, headers=_keyed(headers))
 
     reason = "wrong number of days"
     first = assert_refused(
@@ -112,6 +117,13 @@ async def test_bad_credit_notes_are_refused_and_change_nothing(stack: Stack) -> 
     assert_refused(await post({"full": True, "reason": ""}), 422, "reason")
     assert_refused(await post({"full": True}), 422, "reason")
     assert_refused(await post({"full": True, "reason": reason, "status": "paid"}), 422, "status")
+    # Without an Idempotency-Key (a retry could issue a second note), or with a bad one: refused.
+    for bad_key in ({}, {"Idempotency-Key": ""}, {"Idempotency-Key": "k" * 101}):
+        r = await stack.http.post(
+            _url(invoice_id), json={"full": True, "reason": reason}, headers={**ops, **bad_key}
+        )
+        assert_refused(r, 422, None, "required" if not bad_key else "1 to 100")
+        assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     # Who may: ops only; a missing or absurd invoice id answers like a missing one.
     assert_refused(await post({"full": True, "reason": reason}, run.member_headers), 403, None)
     assert_refused(await post({"full": True, "reason": reason}, await stack.advisor()), 403, None)
@@ -152,7 +164,7 @@ async def test_written_off_invoice_cannot_be_credited(stack: Stack, db: Database
     r = await stack.http.post(
         _url(m["invoice"]["id"]),
         json={"amount_incl_vat": "10.00", "reason": "goodwill"},
-        headers=await stack.ops(),
+        headers=_keyed(await stack.ops()),
     )
     assert_refused(r, 409, "invoice_id", "written off")
     invoice = await _invoice(stack, m["invoice"]["id"], await stack.ops())
