@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import update
 
-from models import FundTopUp, GuaranteeDeposit, Payment
+from models import FundTopUp, GuaranteeDeposit, IdempotencyKey, Payment, utcnow
+from services import idempotency
 from tests.api.conftest import assert_refused, count, snapshot
 from tests.conftest import Stack, unique
 
@@ -128,3 +132,30 @@ async def test_ten_identical_deposits_record_one(stack: Stack) -> None:
     _header_loc(other)
     on_mission = GuaranteeDeposit.mission_id == mission["id"]
     assert await count(stack.db, GuaranteeDeposit, on_mission) == 1
+
+
+async def test_unfinished_answer_is_409_in_flight_then_replayed_once_stale(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An answer still being completed (a credit note's documents) makes duplicates wait, then
+    # 409; one never completed (the process died) is answered as stored once stale.
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
+    key = _key()
+    headers = {**await stack.ops(), "Idempotency-Key": key}
+    body = {"amount": "10.00", "reference": unique("TOPUP-FLIGHT-"), "reason": "in flight"}
+    first = await stack.http.post("/api/guarantee-fund/top-ups", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    row = IdempotencyKey.key == key
+
+    async def set_row(**values: Any) -> None:
+        async with stack.db.session() as session:
+            await session.execute(update(IdempotencyKey).where(row).values(**values))
+
+    await set_row(final=False)
+    r = await stack.http.post("/api/guarantee-fund/top-ups", json=body, headers=headers)
+    assert_refused(r, 409, None, "in flight")
+    _header_loc(r)
+    await set_row(created_at=utcnow() - timedelta(hours=1))
+    r = await stack.http.post("/api/guarantee-fund/top-ups", json=body, headers=headers)
+    assert r.status_code == 201 and r.json() == first.json()
+    assert await count(stack.db, FundTopUp, FundTopUp.reference == body["reference"]) == 1
