@@ -18,6 +18,7 @@ from core.db import Database, make_engine
 from core.errors import DomainError
 from core.settings import Settings, get_settings
 from domain.errors import FieldError
+from services import idempotency
 from services.login_throttle import LoginThrottle
 from web import console
 
@@ -32,6 +33,8 @@ def _error(status: int, loc: list[Any], msg: str, kind: str) -> JSONResponse:
 def _loc(field: str | None) -> list[Any]:
     if not field:
         return []
+    if field == idempotency.HEADER:
+        return ["header", field]
     return ["body", *(int(p) if p.isdigit() else p for p in field.split("."))]
 
 
@@ -82,6 +85,11 @@ def create_app(
             503: "unavailable",
         }.get(err.status_code, "conflict")
         return _error(err.status_code, _loc(err.field), err.message, kind)
+
+    @app.exception_handler(idempotency.Replay)
+    async def replay(_: Request, answer: idempotency.Replay) -> JSONResponse:
+        # The answer stored with the Idempotency-Key, sent again exactly (no second effect).
+        return JSONResponse(answer.body, status_code=answer.status_code)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -16,6 +16,7 @@ from core.security import read_token
 from core.settings import Settings
 from core.temporal import connect
 from models import User
+from services import idempotency
 from services.missions import Viewer, viewer_of
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -115,3 +116,19 @@ async def temporal_client(request: Request) -> Client:
 
 
 TemporalDep = Annotated[Client, Depends(temporal_client)]
+
+
+async def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER,
+            description="1-100 printable ASCII characters: the same key with the same body "
+            "answers the first reply without doing it again; with another body, 422",
+        ),
+    ] = None,
+) -> str | None:
+    return idempotency.parse_key(key)
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]

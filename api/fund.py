@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field, StrictStr
 
-from api.deps import OpsDep, SessionDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, OpsDep, SessionDep, SettingsDep, StaffDep
 from api.schemas import Body
 from core.errors import NotFound
 from domain.money import parse_money
-from services import fund, guarantee
+from services import fund, guarantee, idempotency
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 
@@ -42,12 +42,19 @@ async def guarantee_fund(
 
 @router.post("/guarantee-fund/top-ups", status_code=201, tags=["money"])
 async def top_up(
-    body: TopUpIn, session: SessionDep, settings: SettingsDep, viewer: OpsDep
+    body: TopUpIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: OpsDep,
+    request: Request,
+    key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
     """Ops put money into the fund (Dr bank / Cr guarantee fund), once per `reference`.
 
     The same reference and amount again answers the first top-up; another amount is a 409.
+    With an `Idempotency-Key`, the same request again answers the first reply.
     """
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body)
     amount = parse_money(body.amount, field="amount")
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     row = await fund.top_up(
@@ -58,8 +65,10 @@ async def top_up(
         business_date=business_today(clock),
         recorded_by_user_id=viewer.user_id,
     )
+    out = fund.top_up_out(row)
+    await guard.store(session, 201, out)
     await session.commit()
-    return fund.top_up_out(row)
+    return out
 
 
 class ApprovalIn(Body):
@@ -101,11 +110,15 @@ async def record_deposit(
     session: SessionDep,
     settings: SettingsDep,
     viewer: OpsDep,
+    request: Request,
+    key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
     """Ops record the client's deposit for a mission that needs approval (at least what the
-    fund's rules require: 422 on `amount` otherwise), once per `reference`; the member may sign."""
+    fund's rules require: 422 on `amount` otherwise), once per `reference`; the member may sign.
+    With an `Idempotency-Key`, the same request again answers the first reply."""
     if not 1 <= mission_id <= 2**31 - 1:
         raise NotFound("mission")
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body)
     amount = parse_money(body.amount, field="amount")
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     row = await guarantee.record_deposit(
@@ -117,5 +130,7 @@ async def record_deposit(
         reason=body.reason,
         business_date=business_today(clock),
     )
+    out = guarantee.deposit_out(row)
+    await guard.store(session, 201, out)
     await session.commit()
-    return guarantee.deposit_out(row)
+    return out

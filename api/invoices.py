@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field, StrictBool, StrictStr
 
-from api.deps import OpsDep, SessionDep, SettingsDep, ViewerDep
+from api.deps import IdempotencyKeyDep, OpsDep, SessionDep, SettingsDep, ViewerDep
 from api.routes import _notify_payment
 from api.schemas import Body
 from core.errors import NotFound
 from domain.errors import FieldError
 from domain.money import parse_money
-from services import documents, invoicing, peppol
+from services import documents, idempotency, invoicing, peppol
 from services.clock import business_today, current_clock
 
 router = APIRouter(prefix="/api")
@@ -44,10 +44,15 @@ async def create_credit_note(
     settings: SettingsDep,
     viewer: OpsDep,
     request: Request,
+    key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
-    """Ops: cancel all (`"full": true`) or part of an invoice's open principal."""
+    """Ops: cancel all (`"full": true`) or part of an invoice's open principal.
+
+    Requires an `Idempotency-Key` (422 without): the same request again answers the first reply
+    and issues no second note."""
     if not 1 <= invoice_id <= 2**31 - 1:
         raise NotFound("invoice")
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body, required=True)
     if body.full and body.amount_incl_vat is not None:
         raise FieldError("amount_incl_vat", 'give either an amount or "full": true, not both')
     if not body.full and body.amount_incl_vat is None:
@@ -69,6 +74,8 @@ async def create_credit_note(
         user_id=viewer.user_id,
     )
     out = invoicing.credit_note_out(note, invoice)
+    # Stored with the note; completed with its documents below (duplicates wait for that).
+    await guard.store(session, 201, out, final=False)
     await session.commit()
     # The note is booked; its PDF and, for a business client, its e-credit note (sent over
     # Peppol) are stored once. A failure here is shown, not hidden: the note stands either way.
@@ -85,6 +92,7 @@ async def create_credit_note(
         log.exception("credit note %s: documents not made", note.number)
         out["documents"] = []
         out["documents_error"] = f"the credit note's documents could not be made: {err}"
+    await guard.finish(request.app.state.db, out)
     # Like a payment: the workflow settles its collection once the balance reaches 0.
     await _notify_payment(request, invoice.mission_id, 0, invoice.balance)
     return out

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api.deps import (
     DatabaseDep,
+    IdempotencyKeyDep,
     MemberDep,
     OpsDep,
     SessionDep,
@@ -45,7 +46,7 @@ from core.security import issue_token
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import collection, ledger, lifecycle, payroll, people, queries
+from services import collection, idempotency, ledger, lifecycle, payroll, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.login_throttle import LoginThrottle
@@ -316,9 +317,17 @@ async def mission_ledger(mission_id: int, session: SessionDep, viewer: ViewerDep
 # ---------------------------------------------------------------- money
 @router.post("/payments", status_code=201, tags=["money"])
 async def record_payment(
-    body: PaymentIn, session: SessionDep, settings: SettingsDep, viewer: OpsDep, request: Request
+    body: PaymentIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: OpsDep,
+    request: Request,
+    key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
-    """Record an incoming client payment (once per bank transaction id) and match it."""
+    """Record an incoming client payment (once per bank transaction id) and match it.
+
+    With an `Idempotency-Key`, the same request again answers the first reply."""
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body)
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     payment, invoice = await collection.record_payment(
         session,
@@ -329,10 +338,12 @@ async def record_payment(
         today=business_today(clock),
         recorded_by_user_id=viewer.user_id,
     )
+    out = queries.payment_out(payment, invoice)
+    await guard.store(session, 201, out)
     await session.commit()
     if invoice is not None:
         await _notify_payment(request, invoice.mission_id, payment.id, invoice.balance)
-    return queries.payment_out(payment, invoice)
+    return out
 
 
 async def _notify_payment(request: Request, mission_id: int, payment_id: int, balance: Any) -> None:

@@ -19,6 +19,7 @@ from models.finance import (
     WriteOff,
 )
 from models.fund import FundAlert, FundTopUp, GuaranteeDeposit
+from models.idempotency import IdempotencyKey
 from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
 from models.ops import AuditEntry, BulkItem, BulkRun
 from models.people import ROLES, Client, Member, User
@@ -47,6 +48,7 @@ __all__ = [
     "GatewaySetting",
     "GuaranteeDeposit",
     "IbanChange",
+    "IdempotencyKey",
     "Invoice",
     "InvoiceCounter",
     "LedgerBalance",

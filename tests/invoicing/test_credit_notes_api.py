@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,11 @@ def _url(invoice_id: int | str) -> str:
     return f"/api/invoices/{invoice_id}/credit-notes"
 
 
+def _keyed(headers: dict[str, str]) -> dict[str, str]:
+    """Credit notes require an Idempotency-Key: a new one per note meant."""
+    return {**headers, "Idempotency-Key": f"credit-{uuid.uuid4()}"}
+
+
 async def _invoice(stack: Stack, invoice_id: int, headers: dict[str, str]) -> dict[str, Any]:
     r = await stack.http.get(f"/api/invoices/{invoice_id}", headers=headers)
     assert r.status_code == 200, r.text
@@ -31,7 +38,7 @@ async def test_full_credit_note_settles_the_mission(stack: Stack) -> None:
     r = await stack.http.post(
         _url(issued["id"]),
         json={"full": True, "reason": "the festival was cancelled"},
-        headers=await stack.ops(),
+        headers=_keyed(await stack.ops()),
     )
     assert r.status_code == 201, r.text
     note = r.json()
@@ -80,7 +87,7 @@ async def test_bad_credit_notes_are_refused_and_change_nothing(stack: Stack) -> 
     before = await _invoice(stack, invoice_id, ops)
 
     async def post(body: Any, headers: dict[str, str] = ops, target: Any = invoice_id) -> Any:
-        return await stack.http.post(_url(target), json=body, headers=headers)
+        return await stack.http.post(_url(target), json=body, headers=_keyed(headers))
 
     reason = "wrong number of days"
     first = assert_refused(
@@ -110,6 +117,13 @@ async def test_bad_credit_notes_are_refused_and_change_nothing(stack: Stack) -> 
     assert_refused(await post({"full": True, "reason": ""}), 422, "reason")
     assert_refused(await post({"full": True}), 422, "reason")
     assert_refused(await post({"full": True, "reason": reason, "status": "paid"}), 422, "status")
+    # Without an Idempotency-Key (a retry could issue a second note), or with a bad one: refused.
+    for bad_key in ({}, {"Idempotency-Key": ""}, {"Idempotency-Key": "k" * 101}):
+        r = await stack.http.post(
+            _url(invoice_id), json={"full": True, "reason": reason}, headers={**ops, **bad_key}
+        )
+        assert_refused(r, 422, None, "required" if not bad_key else "1 to 100")
+        assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     # Who may: ops only; a missing or absurd invoice id answers like a missing one.
     assert_refused(await post({"full": True, "reason": reason}, run.member_headers), 403, None)
     assert_refused(await post({"full": True, "reason": reason}, await stack.advisor()), 403, None)
@@ -150,8 +164,36 @@ async def test_written_off_invoice_cannot_be_credited(stack: Stack, db: Database
     r = await stack.http.post(
         _url(m["invoice"]["id"]),
         json={"amount_incl_vat": "10.00", "reason": "goodwill"},
-        headers=await stack.ops(),
+        headers=_keyed(await stack.ops()),
     )
     assert_refused(r, 409, "invoice_id", "written off")
     invoice = await _invoice(stack, m["invoice"]["id"], await stack.ops())
     assert invoice["status"] == "written_off" and invoice["credit_notes"] == []
+
+
+async def test_ten_identical_credit_notes_issue_one(stack: Stack) -> None:
+    """Issue 13 #6: 10 identical concurrent POSTs with one Idempotency-Key issue one note and get
+    10 identical replies; the same key with another body is a 422 on the header."""
+    run = await new_run(stack)
+    m = await run.to_invoiced()
+    invoice_id = m["invoice"]["id"]
+    headers = {**await stack.ops(), "Idempotency-Key": f"credit-{uuid.uuid4()}"}
+    body = {"amount_incl_vat": "10.00", "reason": "one day less"}
+    replies = await asyncio.gather(
+        *(stack.http.post(_url(invoice_id), json=body, headers=headers) for _ in range(10))
+    )
+    assert [r.status_code for r in replies] == [201] * 10, [r.text for r in replies]
+    first = replies[0].json()
+    assert all(r.json() == first for r in replies), [r.json() for r in replies]
+    assert {d["kind"] for d in first["documents"]} == {"credit_note", "ubl_credit_note"}
+    invoice = await _invoice(stack, invoice_id, headers)
+    assert [n["number"] for n in invoice["credit_notes"]] == [first["number"]]
+    # Later, the same again answers the same; another body with the same key is refused.
+    again = await stack.http.post(_url(invoice_id), json=body, headers=headers)
+    assert again.status_code == 201 and again.json() == first
+    other = await stack.http.post(
+        _url(invoice_id), json={**body, "amount_incl_vat": "20.00"}, headers=headers
+    )
+    refused = assert_refused(other, 422, None, "already used")
+    assert refused["loc"] == ["header", "Idempotency-Key"]
+    assert len((await _invoice(stack, invoice_id, headers))["credit_notes"]) == 1
