@@ -324,10 +324,11 @@ async def record_payment(
         today=business_today(clock),
         recorded_by_user_id=viewer.user_id,
     )
+    position = (await collection.suspense_positions(session, [payment]))[payment.id]
     await session.commit()
-    if invoice is not None:
+    if invoice is not None and payment.matched:
         await _notify_payment(request, invoice.mission_id, payment.id, invoice.balance)
-    return queries.payment_out(payment, invoice)
+    return queries.payment_out(payment, invoice, position)
 
 
 async def _notify_payment(request: Request, mission_id: int, payment_id: int, balance: Any) -> None:
@@ -346,12 +347,17 @@ async def _notify_payment(request: Request, mission_id: int, payment_id: int, ba
 
 @router.get("/payments", tags=["money"])
 async def list_payments(
-    session: SessionDep, viewer: StaffDep, matched: bool | None = None
+    session: SessionDep,
+    viewer: StaffDep,
+    matched: bool | None = None,
+    suspense: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Payments; `?matched=false` is the suspense list of payments that matched no invoice."""
-    return [
-        queries.payment_out(p, None) for p in await collection.unmatched_payments(session, matched)
-    ]
+    """Payments, each with what it applied and what it left in suspense (and why);
+    `?matched=false`: those that matched no invoice; `?suspense=true`: every payment with money
+    still in suspense (unmatched, overpaid, on an invoice already paid), for ops to resolve."""
+    payments = await collection.unmatched_payments(session, matched, suspense)
+    positions = await collection.suspense_positions(session, payments)
+    return [queries.payment_out(p, None, positions[p.id]) for p in payments]
 
 
 @router.get("/ledger/balances", tags=["money"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,9 @@ from models import (
     Payment,
 )
 from services.missions import Viewer, scope_clients, sees_member
+
+if TYPE_CHECKING:
+    from services.collection import SuspensePosition
 
 
 def member_out(member: Member) -> dict[str, Any]:
@@ -46,7 +49,9 @@ def client_out(client: Client) -> dict[str, Any]:
     }
 
 
-def payment_out(payment: Payment, invoice: Invoice | None) -> dict[str, Any]:
+def payment_out(
+    payment: Payment, invoice: Invoice | None, suspense: SuspensePosition | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": payment.id,
         "amount": f"{payment.amount:.2f}",
@@ -55,7 +60,13 @@ def payment_out(payment: Payment, invoice: Invoice | None) -> dict[str, Any]:
         "bank_transaction_id": payment.bank_transaction_id,
         "matched": payment.matched,
         "invoice_id": payment.invoice_id,
+        "communication": payment.communication,
     }
+    if suspense is not None:
+        # INV-7: the bank line is booked whole, applied to invoices or held in suspense.
+        out["applied"] = f"{suspense.applied:.2f}"
+        out["suspense"] = f"{suspense.open:.2f}"
+        out["suspense_reason"] = suspense.reason if suspense.open > 0 else None
     if invoice is not None:
         out["invoice_number"] = invoice.number
         out["invoice_balance"] = f"{invoice.balance:.2f}"
