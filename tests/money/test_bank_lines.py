@@ -135,3 +135,39 @@ async def test_same_bank_transaction_is_booked_once(db: Database) -> None:
         assert rows == 1
         booked = await _booked(session, first)
         assert booked["bank"] == invoice.total_incl_vat + Decimal("5.00")
+
+
+async def test_the_excess_in_suspense_is_matched_to_another_invoice_by_hand(db: Database) -> None:
+    """Resolvable later: the 50.00 an overpayment left in suspense pays another invoice; what
+    that invoice cannot take stays in suspense, and a payment with nothing left is refused."""
+    async with db.session() as session:
+        first = await _invoice(session)
+        other = await _invoice(session)
+        payment, _ = await _pay(
+            session, first.total_incl_vat + Decimal("50.00"), first.structured_communication
+        )
+        await collection.match_suspense_payment(session, payment.id, other.id, 1)
+        assert other.balance == other.total_incl_vat - Decimal("50.00")
+        assert payment.invoice_id == first.id and payment.matched
+        position = (await collection.suspense_positions(session, [payment]))[payment.id]
+        assert (position.open, position.applied) == (0, payment.amount)
+        with pytest.raises(DomainError) as refused:
+            await collection.match_suspense_payment(session, payment.id, other.id, 1)
+        assert refused.value.status_code == 409
+        # A line bigger than the invoice it is matched to: the rest stays in suspense.
+        lost, _ = await _pay(session, other.balance + Decimal("7.00"), None)
+        await collection.match_suspense_payment(session, lost.id, other.id, 1)
+        assert other.status == "paid"
+        position = (await collection.suspense_positions(session, [lost]))[lost.id]
+        assert position.open == Decimal("7.00")
+        assert await unbalanced_transactions(session) == []
+        keys = (
+            await session.scalars(
+                select(LedgerTransaction.event_key).where(
+                    LedgerTransaction.event_key.like(f"%:{payment.id}%")
+                    | LedgerTransaction.event_key.like(f"%:{lost.id}%")
+                )
+            )
+        ).all()
+        assert f"client_payment:{payment.id}:match:1" in keys
+        assert f"client_payment:{lost.id}" in keys
