@@ -23,7 +23,7 @@ from api.deps import (
 from api.schemas import Body
 from core.errors import DomainError
 from core.temporal import connect
-from services import audit, bulk, gateways, queries, repairs, stuck
+from services import audit, bulk, collection, gateways, queries, repairs, stuck
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.mission_filters import parse_filter
@@ -48,6 +48,10 @@ class RepairIn(Body):
 
 class MatchIn(Body):
     invoice_id: StrictInt
+    reason: StrictStr
+
+
+class RefundIn(Body):
     reason: StrictStr
 
 
@@ -154,6 +158,17 @@ async def match_payment(
     except DomainError:
         log.warning("payment %s matched; Temporal unavailable to tell the mission", payment.id)
     return queries.payment_out(payment, invoice)
+
+
+@router.post("/payments/{payment_id}/refund", tags=["ops"])
+async def refund_payment(
+    payment_id: int, body: RefundIn, session: SessionDep, viewer: OpsDep
+) -> dict[str, Any]:
+    """Ops: queue what a payment left in suspense to be paid back, with a reason (INV-7)."""
+    payment, _ = await repairs.refund_payment(session, viewer, payment_id, body.reason)
+    position = (await collection.suspense_positions(session, [payment]))[payment.id]
+    await session.commit()
+    return queries.payment_out(payment, None, position)
 
 
 # ---------------------------------------------------------------- bulk

@@ -64,15 +64,16 @@ class SuspensePosition:
     booked: Decimal
     open: Decimal
     reason: str
+    refunded: Decimal = ZERO
 
     @property
     def applied(self) -> Decimal:
-        return self.amount - self.open
+        return self.amount - self.open - self.refunded
 
 
 # The suspense posting's description carries its reason after this mark (no column for it).
 SUSPENSE_MARK = " to suspense: "
-SUSPENSE_KINDS = ("payment_suspense", "client_payment", "recovery")
+SUSPENSE_KINDS = ("payment_suspense", "client_payment", "recovery", "suspense_refund")
 
 
 async def record_payment(
@@ -216,6 +217,7 @@ async def suspense_positions(
     wanted = {p.id: p for p in payments}
     booked: dict[int, Decimal] = {}
     moved: dict[int, Decimal] = {}
+    refunded: dict[int, Decimal] = {}
     reasons: dict[int, str] = {}
     if wanted:
         rows = await session.execute(
@@ -232,6 +234,8 @@ async def suspense_positions(
                 continue
             pid = int(parts[1])
             moved[pid] = moved.get(pid, ZERO) + line
+            if parts[0] == "suspense_refund":
+                refunded[pid] = refunded.get(pid, ZERO) + line
             if parts[0] == "payment_suspense" and len(parts) == 2:
                 booked[pid] = booked.get(pid, ZERO) - line
                 _, mark, why = description.partition(SUSPENSE_MARK)
@@ -242,6 +246,7 @@ async def suspense_positions(
             booked=booked.get(pid, ZERO),
             open=-moved.get(pid, ZERO),
             reason=reasons.get(pid, ""),
+            refunded=refunded.get(pid, ZERO),
         )
         for pid, p in wanted.items()
     }
@@ -436,6 +441,40 @@ async def match_suspense_payment(
         suffix=suffix,
     )
     return payment, invoice
+
+
+async def refund_suspense_payment(
+    session: AsyncSession, payment_id: int, reason: str
+) -> tuple[Payment, Decimal]:
+    """Queue what a payment left in suspense to be paid back to whoever sent it (INV-7's refund
+    queue): the suspense account is cleared into `refunds_payable`. Returns the amount."""
+    payment = await session.get(Payment, payment_id, with_for_update=True)
+    if payment is None:
+        raise NotFound("payment")
+    position = (await suspense_positions(session, [payment]))[payment.id]
+    if position.open <= 0:
+        raise DomainError(f"payment {payment.id} has nothing left in suspense", 409, "payment")
+    done = await session.scalar(
+        select(func.count(LedgerTransaction.id)).where(
+            LedgerTransaction.event_key.like(f"suspense_refund:{payment.id}:%")
+        )
+    )
+    client_id = None
+    if payment.invoice_id is not None:
+        invoice = await session.get(Invoice, payment.invoice_id)
+        client_id = invoice.client_id if invoice is not None else None
+    await ledger.post(
+        session,
+        event_key=f"suspense_refund:{payment.id}:{(done or 0) + 1}",
+        kind="suspense_refund",
+        business_date=payment.received_on,
+        description=f"Refund of payment {payment.bank_transaction_id} queued: {reason}"[:2000],
+        lines=[
+            Line("payments_suspense", position.open, client_id),
+            Line("refunds_payable", -position.open, client_id),
+        ],
+    )
+    return payment, position.open
 
 
 # ---------------------------------------------------------------- late-payment interest
@@ -881,7 +920,8 @@ async def unmatched_payments(
                 (LedgerTransaction.event_key == _key("payment_suspense:", Payment.id))
                 | (LedgerTransaction.event_key == _key("client_payment:", Payment.id))
                 | (LedgerTransaction.event_key == _key("recovery:", Payment.id))
-                | LedgerTransaction.event_key.like(_key("%:", Payment.id, ":match:%")),
+                | LedgerTransaction.event_key.like(_key("%:", Payment.id, ":match:%"))
+                | LedgerTransaction.event_key.like(_key("suspense_refund:", Payment.id, ":%")),
             )
             .correlate(Payment)
             .scalar_subquery()

@@ -66,6 +66,7 @@ def payment_out(
         # INV-7: the bank line is booked whole, applied to invoices or held in suspense.
         out["applied"] = f"{suspense.applied:.2f}"
         out["suspense"] = f"{suspense.open:.2f}"
+        out["refunded"] = f"{suspense.refunded:.2f}"
         out["suspense_reason"] = suspense.reason if suspense.open > 0 else None
     if invoice is not None:
         out["invoice_number"] = invoice.number

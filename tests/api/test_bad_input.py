@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from domain.ogm import ogm_for_invoice
 from models import (
+    AuditEntry,
     Expense,
     Invoice,
     LedgerEntry,
@@ -671,8 +672,32 @@ async def test_overpayment_and_payment_on_a_paid_invoice_are_booked(stack: Stack
     )
     assert_refused(r, 409, "bank_transaction_id", "already recorded")
     assert await snapshot(stack.db) == before
+    # Resolved later: ops queue the 40.00 to be paid back (the refund queue), with a reason.
+    refund = f"/api/payments/{again['id']}/refund"
+    r = await stack.http.post(refund, json={"reason": ""}, headers=ops)
+    assert_refused(r, 422, "reason")
+    r = await stack.http.post(refund, json={"reason": "x"}, headers=await stack.advisor())
+    assert r.status_code == 403, r.text
+    assert await snapshot(stack.db) == before
+    r = await stack.http.post(refund, json={"reason": "client paid twice"}, headers=ops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["suspense"], r.json()["refunded"], r.json()["applied"]) == (
+        "0.00",
+        "40.00",
+        "0.00",
+    )
+    r = await stack.http.post(refund, json={"reason": "again"}, headers=ops)
+    assert_refused(r, 409, "payment", "nothing left in suspense")
+    r = await stack.http.get("/api/payments", params={"suspense": "true"}, headers=ops)
+    assert again["id"] not in {p["id"] for p in r.json()}
     async with stack.db.session() as session:
         assert await unbalanced_transactions(session) == []
+        rows = await session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "refund_payment", AuditEntry.target_id == str(again["id"])
+            )
+        )
+        assert [a.reason for a in rows] == ["client paid twice"]
 
 
 # ---------------------------------------------------------------- lifecycle steps
