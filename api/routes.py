@@ -110,9 +110,12 @@ async def get_member(member_id: int, session: SessionDep, viewer: ViewerDep) -> 
 async def create_client(
     body: ClientCreate, session: SessionDep, viewer: ViewerDep
 ) -> dict[str, Any]:
-    """Staff add clients for any member; a member adds their own clients."""
+    """Ops add clients for any member, an advisor for their members (or a client of no member),
+    a member their own clients; someone else's member answers like a missing one (404)."""
     if viewer.is_staff:
         owner = body.member_id
+        if owner is not None and not await mission_service.sees_member(session, viewer, owner):
+            raise NotFound("member", "member_id")
     else:
         if body.member_id not in (None, viewer.member_id):
             raise NotFound("member", "member_id")
@@ -354,8 +357,10 @@ async def list_payments(
 ) -> list[dict[str, Any]]:
     """Payments, each with what it applied and what it left in suspense (and why);
     `?matched=false`: those that matched no invoice; `?suspense=true`: every payment with money
-    still in suspense (unmatched, overpaid, on an invoice already paid), for ops to resolve."""
-    payments = await collection.unmatched_payments(session, matched, suspense)
+    still in suspense (unmatched, overpaid, on an invoice already paid), for ops to resolve.
+
+    An advisor sees the payments of their members' invoices only; suspense is ops only."""
+    payments = await queries.payments(session, viewer, matched, suspense)
     positions = await collection.suspense_positions(session, payments)
     return [queries.payment_out(p, None, positions[p.id]) for p in payments]
 
@@ -376,7 +381,8 @@ async def outbox(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:
-    return await queries.outbox(session, mission_id, limit, offset)
+    """Emails as sent: an advisor reads those of their members' missions only."""
+    return await queries.outbox(session, viewer, mission_id, limit, offset)
 
 
 @router.get("/clock", tags=["system"])

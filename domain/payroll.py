@@ -124,7 +124,7 @@ __all__ = [
 ContractType = Literal["ordinary", "artistic"]
 CONTRACT_TYPES: tuple[ContractType, ...] = get_args(ContractType)
 
-# The payslip order of the lines (the contract in /work/plan/issue12.md).
+# The payslip order of the lines (`PayrollLine.code`): every payroll JSON's `lines` use them.
 PAYROLL_LINE_CODES = (
     "price_excl_vat",
     "fee",

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import Select, String, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError, NotFound
@@ -909,23 +909,28 @@ async def unmatched_payments(
     query = select(Payment).order_by(Payment.id.desc()).limit(500)
     if matched is not None:
         query = query.where(Payment.matched.is_(matched))
-    if suspense is not None:
-        # A payment's suspense postings are keyed by its id (record_payment, match by hand).
-        held = (
-            select(func.sum(LedgerEntry.amount))
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-            .where(
-                LedgerEntry.account == "payments_suspense",
-                LedgerTransaction.kind.in_(SUSPENSE_KINDS),
-                (LedgerTransaction.event_key == _key("payment_suspense:", Payment.id))
-                | (LedgerTransaction.event_key == _key("client_payment:", Payment.id))
-                | (LedgerTransaction.event_key == _key("recovery:", Payment.id))
-                | LedgerTransaction.event_key.like(_key("%:", Payment.id, ":match:%"))
-                | LedgerTransaction.event_key.like(_key("suspense_refund:", Payment.id, ":%")),
-            )
-            .correlate(Payment)
-            .scalar_subquery()
+    return list((await session.scalars(suspense_filter(query, suspense))).all())
+
+
+def suspense_filter(query: Select[Any], suspense: bool | None) -> Select[Any]:
+    """Keep the payments with money still in suspense (`True`) or none (`False`)."""
+    if suspense is None:
+        return query
+    # A payment's suspense postings are keyed by its id (record_payment, match, refund).
+    held = (
+        select(func.sum(LedgerEntry.amount))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            LedgerEntry.account == "payments_suspense",
+            LedgerTransaction.kind.in_(SUSPENSE_KINDS),
+            (LedgerTransaction.event_key == _key("payment_suspense:", Payment.id))
+            | (LedgerTransaction.event_key == _key("client_payment:", Payment.id))
+            | (LedgerTransaction.event_key == _key("recovery:", Payment.id))
+            | LedgerTransaction.event_key.like(_key("%:", Payment.id, ":match:%"))
+            | LedgerTransaction.event_key.like(_key("suspense_refund:", Payment.id, ":%")),
         )
-        has = func.coalesce(held, 0) != 0
-        query = query.where(has if suspense else ~has)
-    return list((await session.scalars(query)).all())
+        .correlate(Payment)
+        .scalar_subquery()
+    )
+    has = func.coalesce(held, 0) != 0
+    return query.where(has if suspense else ~has)

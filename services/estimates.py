@@ -17,6 +17,7 @@ from domain.errors import FieldError
 from domain.invoice import InvoiceLine, invoice_totals
 from domain.money import MAX_AMOUNT, parse_vat_rate
 from domain.payroll import (
+    PAYROLL_LINE_CODES,
     RULES,
     MonthToDate,
     Payroll,
@@ -53,8 +54,8 @@ def _rule(row: DatedParameter, value: Any, description: str) -> dict[str, Any]:
     }
 
 
-# Flat keys of every payroll JSON (estimates, missions.estimate, payouts.payroll), as today
-# plus the parts of issue 12; "lines" follows the contract in /work/plan/issue12.md.
+# Flat keys of every payroll JSON (estimates, missions.estimate, payouts.payroll): the figures
+# kept before issue 12, then every line of the payslip from the employer's side on.
 FLAT_KEYS = (
     "contract_type",
     "invoiced_excl_vat",
@@ -62,21 +63,7 @@ FLAT_KEYS = (
     "fund_contribution",
     "expenses",
     "employment_budget",
-    "employer_contributions",
-    "exit_holiday_pay",
-    "holiday_contribution",
-    "other_employer_charges",
-    "gross_salary",
-    "employee_contributions",
-    "work_bonus",
-    "special_contribution",
-    "taxable_pay",
-    "withholding_tax_formula",
-    "fiscal_work_bonus",
-    "withheld_earlier_this_month",
-    "withholding_tax",
-    "net_salary",
-    "net_paid",
+    *PAYROLL_LINE_CODES[PAYROLL_LINE_CODES.index("employer_contributions") :],
 )
 
 

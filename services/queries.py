@@ -14,10 +14,11 @@ from models import (
     LedgerEntry,
     LedgerTransaction,
     Member,
+    Mission,
     OutboxEmail,
     Payment,
 )
-from services.missions import Viewer, scope_clients, sees_member
+from services.missions import S, Viewer, scope_clients, scope_missions, sees_member
 
 if TYPE_CHECKING:
     from services.collection import SuspensePosition
@@ -124,10 +125,43 @@ async def mission_ledger(session: AsyncSession, mission_id: int) -> list[dict[st
     ]
 
 
+def scope_emails(query: S, viewer: Viewer) -> S:
+    """Emails the viewer may read: an advisor those of the missions of their members (an email
+    of no mission, e.g. an IBAN notice, is ops only); ops every email."""
+    if viewer.sees_everyone:
+        return query
+    return query.where(OutboxEmail.mission_id.in_(scope_missions(select(Mission.id), viewer)))
+
+
+def scope_payments(query: S, viewer: Viewer) -> S:
+    """Payments the viewer may see: an advisor those matched to an invoice of a mission of their
+    members; a payment in suspense (matched to no invoice) concerns no member yet: ops only."""
+    if viewer.sees_everyone:
+        return query
+    invoices = scope_missions(
+        select(Invoice.id).join(Mission, Mission.id == Invoice.mission_id), viewer
+    )
+    return query.where(Payment.invoice_id.in_(invoices))
+
+
+async def payments(
+    session: AsyncSession, viewer: Viewer, matched: bool | None, suspense: bool | None = None
+) -> list[Payment]:
+    """The latest 500 payments the viewer may see, `matched` or not, with money in suspense
+    or not."""
+    from services.collection import suspense_filter  # collection imports much of services
+
+    query = scope_payments(select(Payment).order_by(Payment.id.desc()), viewer)
+    if matched is not None:
+        query = query.where(Payment.matched.is_(matched))
+    query = suspense_filter(query, suspense)
+    return list((await session.scalars(query.limit(500))).all())
+
+
 async def outbox(
-    session: AsyncSession, mission_id: int | None, limit: int, offset: int
+    session: AsyncSession, viewer: Viewer, mission_id: int | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    query = scope_emails(select(OutboxEmail).order_by(OutboxEmail.id.desc()), viewer)
     if mission_id is not None:
         query = query.where(OutboxEmail.mission_id == mission_id)
     rows = (await session.scalars(query.limit(limit).offset(offset))).all()

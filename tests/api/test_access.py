@@ -10,17 +10,21 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from api.app import app
 from core.security import issue_token
-from models import Mission, User
+from models import Invoice, Mission, OutboxEmail, Payment, User, utcnow
+from services.clock import current_clock
+from services.missions import Viewer, create_mission
 from tests.api.conftest import Account, assert_refused, count, snapshot
 from tests.conftest import Stack, client_payload, member_payload, unique
 
@@ -128,6 +132,46 @@ POLICY: list[tuple[str, str, Any, Any]] = [
 
 PROTECTED = [p for p in POLICY if p[2] != PUBLIC]
 
+# What an advisor sees on each route that admits them (role x resource x scope). Advisors are
+# scoped to their own members (members.advisor_user_id) everywhere; ops see everyone; a member
+# sees their own objects only. A route admitting advisors without a row here fails
+# `test_advisor_scope_covers_every_advisor_route`.
+OWN = "own members only"
+SELF = "themselves only"
+COOP = "cooperative-wide figures, no member's objects"
+ADVISOR_SCOPE: dict[tuple[str, str], str] = {
+    ("GET", "/api/me"): SELF,
+    ("POST", "/api/members"): "the member created is assigned to the advisor",
+    ("GET", "/api/members/{member_id}"): OWN,
+    # member_id of another advisor's member: 404 like a missing member; none: a client of nobody.
+    ("POST", "/api/clients"): OWN + " (or a client owned by no member)",
+    ("GET", "/api/clients"): OWN + " (and clients owned by no member)",
+    ("GET", "/api/clients/{client_id}"): OWN + " (and clients owned by no member)",
+    ("PUT", "/api/clients/{client_id}/email"): OWN + " (and clients owned by no member)",
+    ("POST", "/api/missions"): OWN,
+    ("GET", "/api/missions"): OWN,
+    ("GET", "/api/missions/{mission_id}"): OWN,
+    ("POST", "/api/missions/{mission_id}/client-confirmation"): OWN,
+    ("POST", "/api/missions/{mission_id}/cancel"): OWN,
+    ("GET", "/api/missions/{mission_id}/ledger"): OWN,
+    ("GET", "/api/missions/{mission_id}/documents"): OWN,
+    ("GET", "/api/missions/{mission_id}/payslips"): OWN,
+    ("GET", "/api/missions/{mission_id}/repairs"): OWN,
+    ("POST", "/api/missions/{mission_id}/guarantee/approval"): OWN,
+    ("GET", "/api/members/{member_id}/tax-summaries/{year}"): OWN,
+    ("GET", "/api/invoices/{invoice_id}"): OWN,
+    ("GET", "/api/documents/{document_id}"): OWN,
+    # Payments matched to an invoice of a mission of their members; payments in suspense
+    # (matched to no invoice) concern no member yet: ops only.
+    ("GET", "/api/payments"): OWN + "; unmatched (suspense) payments: ops only",
+    # Emails of missions of their members; emails of no mission (e.g. IBAN notices): ops only.
+    ("GET", "/api/outbox"): OWN + "; emails of no mission: ops only",
+    ("GET", "/api/ops/stuck"): OWN + "; suspense and fund cases: ops only",
+    ("POST", "/api/estimates"): "a simulation: no stored object",
+    ("GET", "/api/guarantee-fund"): COOP,
+    ("GET", "/api/ledger/balances"): COOP,
+}
+
 
 def _url(path: str) -> str:
     return path.format(
@@ -170,6 +214,16 @@ def test_policy_table_covers_every_route() -> None:
     table = {(method, path) for method, path, _, _ in POLICY}
     assert routes - table == set(), "routes without a row in the policy table"
     assert table - routes == set(), "policy rows for routes that do not exist"
+
+
+def test_advisor_scope_covers_every_advisor_route() -> None:
+    advisor_routes = {
+        (method, path)
+        for method, path, roles, _ in POLICY
+        if roles != PUBLIC and "advisor" in roles
+    }
+    assert advisor_routes - set(ADVISOR_SCOPE) == set(), "advisor routes without a scope"
+    assert set(ADVISOR_SCOPE) - advisor_routes == set(), "scope rows for routes advisors lack"
 
 
 # ---------------------------------------------------------------- authentication
@@ -384,6 +438,165 @@ async def test_foreign_mission_answers_like_a_missing_one(
     r = await stack.http.post(f"/api/missions/{mid}/sign", headers=bh)
     assert r.status_code == 200, r.text
     assert r.json()["signed_at"] is not None
+
+
+async def _advised_account(stack: Stack, advisor: dict[str, str]) -> Account:
+    """A member (with a client) assigned to this advisor: the advisor creates them."""
+    saved = stack._advisor
+    stack._advisor = advisor
+    try:
+        member, headers = await stack.new_member(iban=GOOD_IBAN)
+        client = await stack.new_client(member["id"])
+    finally:
+        stack._advisor = saved
+    return Account(member, headers, client)
+
+
+async def _bare_mission(stack: Stack, account: Account) -> int:
+    """A mission row without its workflow: seeing it needs none."""
+    me = (await stack.http.get("/api/me", headers=account.headers)).json()
+    viewer = Viewer(user_id=me["user_id"], role=me["role"], member_id=me["member_id"])
+    today = await stack.today()
+    async with stack.db.session() as session:
+        clock = await current_clock(session, stack.settings.day_seconds, stack.settings.timezone)
+        mission, _ = await create_mission(
+            session,
+            viewer,
+            {
+                "member_id": account.id,
+                "client_id": account.client["id"],
+                "title": "Scope probe",
+                "start_date": (today + timedelta(days=3)).isoformat(),
+                "end_date": (today + timedelta(days=4)).isoformat(),
+                "amount_excl_vat": "500.00",
+                "vat_rate": "21",
+                "contract_type": "ordinary",
+            },
+            clock,
+        )
+        mission.workflow_started_at = utcnow()  # the worker's sweep leaves it alone
+        return mission.id
+
+
+async def _paid_invoice(session: Any, mission_id: int, client_id: int) -> tuple[int, int]:
+    """An invoice of the mission (settled, so no sweep touches it) and the payment matched to it."""
+    tag = uuid.uuid4().int
+    invoice = Invoice(
+        mission_id=mission_id,
+        client_id=client_id,
+        series="SCOPE",
+        year=2099,
+        sequence=tag % 2_000_000_000,
+        number=f"SCOPE-{tag % 10**12}",
+        issue_date=date(2099, 1, 1),
+        due_date=date(2099, 1, 31),
+        structured_communication=f"S{tag % 10**18}",
+        vat_rate=Decimal("21"),
+        total_excl_vat=Decimal("100.00"),
+        vat_amount=Decimal("21.00"),
+        total_incl_vat=Decimal("121.00"),
+        balance=Decimal("0.00"),
+        status="paid",
+        lines=[],
+    )
+    session.add(invoice)
+    await session.flush()
+    payment = Payment(
+        bank_transaction_id=unique("SCOPE-"),
+        amount=Decimal("121.00"),
+        received_on=date(2099, 1, 10),
+        invoice_id=invoice.id,
+        matched=True,
+    )
+    session.add(payment)
+    await session.flush()
+    return invoice.id, payment.id
+
+
+def _email(mission_id: int | None, body: str) -> OutboxEmail:
+    return OutboxEmail(
+        mission_id=mission_id,
+        template="scope_probe",
+        step=unique("step"),
+        language="en",
+        recipient="probe@example.be",
+        subject="Scope probe",
+        body=body,
+        status="sent",
+    )
+
+
+async def test_advisor_sees_only_own_members_outbox_payments_and_clients(stack: Stack) -> None:
+    """Advisor A sees the emails and payments of A's members only; suspense payments and
+    emails of no mission are ops only; A cannot create a client for B's member (404 as missing)."""
+    adv_a, adv_b = await stack.staff("advisor"), await stack.staff("advisor")
+    a, b = await _advised_account(stack, adv_a), await _advised_account(stack, adv_b)
+    ma, mb = await _bare_mission(stack, a), await _bare_mission(stack, b)
+    async with stack.db.session() as session:
+        emails = [_email(ma, "for A"), _email(mb, "for B"), _email(None, "for nobody")]
+        session.add_all(emails)
+        await session.flush()
+        email_a, email_b, email_none = (e.id for e in emails)
+        invoice_a, pay_a = await _paid_invoice(session, ma, a.client["id"])
+        invoice_b, pay_b = await _paid_invoice(session, mb, b.client["id"])
+        suspense = Payment(
+            bank_transaction_id=unique("SCOPE-"), amount=Decimal("9.99"), received_on=date.today()
+        )
+        session.add(suspense)
+        await session.flush()
+        pay_none = suspense.id
+    try:
+        ops = await stack.ops()
+        r = await stack.http.get("/api/outbox", params={"limit": 200}, headers=adv_a)
+        assert r.status_code == 200, r.text
+        seen = {e["id"] for e in r.json()}
+        assert email_a in seen and not {email_b, email_none} & seen, seen
+        assert all(e["mission_id"] is not None for e in r.json())
+        r = await stack.http.get("/api/outbox", params={"mission_id": mb}, headers=adv_a)
+        assert r.status_code == 200 and r.json() == [], r.text
+        r = await stack.http.get("/api/outbox", params={"limit": 200}, headers=adv_b)
+        seen = {e["id"] for e in r.json()}
+        assert email_b in seen and not {email_a, email_none} & seen, seen
+        r = await stack.http.get("/api/outbox", params={"limit": 200}, headers=ops)
+        assert {email_a, email_b, email_none} <= {e["id"] for e in r.json()}
+
+        r = await stack.http.get("/api/payments", headers=adv_a)
+        assert r.status_code == 200, r.text
+        seen = {p["id"] for p in r.json()}
+        assert pay_a in seen and not {pay_b, pay_none} & seen, seen
+        assert {p["invoice_id"] for p in r.json()} == {invoice_a}
+        r = await stack.http.get("/api/payments", params={"matched": "false"}, headers=adv_a)
+        assert r.status_code == 200 and r.json() == [], r.text
+        r = await stack.http.get("/api/payments", params={"matched": "true"}, headers=adv_b)
+        assert {p["invoice_id"] for p in r.json()} == {invoice_b}
+        r = await stack.http.get("/api/payments", headers=ops)
+        assert {pay_a, pay_b, pay_none} <= {p["id"] for p in r.json()}
+
+        # A client for B's member: the same 404 as for a missing member, and nothing written.
+        before = await snapshot(stack.db)
+        missing = await stack.http.post(
+            "/api/clients", json=client_payload(member_id=MISSING), headers=adv_a
+        )
+        assert_refused(missing, 404, "member_id", "not found")
+        r = await stack.http.post(
+            "/api/clients", json=client_payload(member_id=b.id), headers=adv_a
+        )
+        assert_refused(r, 404, "member_id", "not found")
+        assert r.json() == missing.json()
+        assert await snapshot(stack.db) == before
+        r = await stack.http.post(
+            "/api/clients", json=client_payload(member_id=a.id), headers=adv_a
+        )
+        assert r.status_code == 201 and r.json()["member_id"] == a.id, r.text
+        r = await stack.http.post("/api/clients", json=client_payload(member_id=b.id), headers=ops)
+        assert r.status_code == 201 and r.json()["member_id"] == b.id, r.text
+    finally:
+        async with stack.db.session() as session:  # leave no fake money behind for other tests
+            await session.execute(delete(Payment).where(Payment.id.in_([pay_a, pay_b, pay_none])))
+            await session.execute(delete(Invoice).where(Invoice.id.in_([invoice_a, invoice_b])))
+            await session.execute(
+                delete(OutboxEmail).where(OutboxEmail.id.in_([email_a, email_b, email_none]))
+            )
 
 
 async def test_member_lists_only_own_missions(stack: Stack) -> None:

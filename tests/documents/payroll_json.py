@@ -1,5 +1,6 @@
-"""Payroll JSON exactly as the engine writes it (plan/issue12.md: flat keys + `lines`), so the
-payslip tests do not depend on the engine's code: an estimate, its payout, an artist's payout."""
+"""Payroll JSON exactly as the engine writes it (flat keys + `lines` of
+`domain.payroll.PayrollLine`), so the payslip tests do not depend on the engine's code: an
+estimate, its payout, an artist's payout."""
 
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ async def mission_context(
         "member": member,
         "client": client,
         "ledger": await queries.mission_ledger(session, mission.id),
-        "emails": await queries.outbox(session, mission.id, limit=100, offset=0),
+        "emails": await queries.outbox(session, page.viewer, mission.id, limit=100, offset=0),
         "documents": await documents.list_documents(session, page.viewer, mission.id),
         "workflow_url": workflow_url,
     }
