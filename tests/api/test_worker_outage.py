@@ -43,9 +43,7 @@ async def no_worker(
         }
     )
     small = Database(
-        create_async_engine(
-            settings.database_url, pool_size=2, max_overflow=0, pool_timeout=1.0
-        )
+        create_async_engine(settings.database_url, pool_size=2, max_overflow=0, pool_timeout=1.0)
     )
     try:
         async with api_client(create_app(outage, small, dev_env.client)) as http:
