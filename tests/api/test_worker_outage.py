@@ -123,3 +123,22 @@ async def test_actions_answer_503_without_holding_a_transaction_while_the_worker
     assert time.monotonic() - began < DEADLINE * 2 + 5
     assert await _idle_in_transaction(s.db) <= before
     assert (await s.http.get("/api/health")).status_code == 200
+
+
+async def test_no_free_database_connection_is_a_503_not_a_500(settings: Settings) -> None:
+    """Every connection of the pool taken: a request waits the pool timeout, then answers 503."""
+    tiny = Database(
+        create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    )
+    try:
+        async with tiny.engine.connect() as held, api_client(create_app(settings, tiny)) as http:
+            await held.execute(text("SELECT 1"))
+            began = time.monotonic()
+            r = await http.get("/api/health")
+            assert r.status_code == 503, r.text
+            assert r.json()["detail"][0]["type"] == "unavailable"
+            assert time.monotonic() - began < 5
+        async with api_client(create_app(settings, tiny)) as http:
+            assert (await http.get("/api/health")).status_code == 200
+    finally:
+        await tiny.dispose()
