@@ -9,6 +9,8 @@ pg_stat_activity), and health, the clock and login answer 200 meanwhile.
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -142,3 +144,28 @@ async def test_no_free_database_connection_is_a_503_not_a_500(settings: Settings
             assert (await http.get("/api/health")).status_code == 200
     finally:
         await tiny.dispose()
+
+
+async def test_the_member_page_says_in_the_members_language_that_the_signature_waits(
+    no_worker: Stack,
+) -> None:
+    """The page's sign button, worker down: back within the deadline (it hung before), nothing
+    signed, and the reason in the member's language (French here)."""
+    from tests.web.test_auth import _csrf, login
+
+    s = no_worker
+    member, mh = await s.new_member(language="fr")
+    client = await s.new_client(member["id"])
+    mission = await s.new_mission(mh, member["id"], client["id"])
+    assert (await login(s.http, member["email"], "correct horse battery")).status_code == 303
+    page = await s.http.get(f"/missions/{mission['id']}")
+    assert page.status_code == 200, page.text
+    began = time.monotonic()
+    r = await s.http.post(f"/missions/{mission['id']}/sign", data={"csrf_token": _csrf(page.text)})
+    assert time.monotonic() - began < DEADLINE + 3
+    assert r.status_code == 303, r.text
+    after = html.unescape((await s.http.get(r.headers["location"])).text)
+    assert "Non signé : le back-office termine des tâches en cours ; votre action n'a pas été" in (
+        after
+    ), re.findall(r"(?s)<article[^>]*flash.*?</article>", after) or after[-3000:]
+    assert (await s.mission(mission["id"]))["signed_at"] is None
