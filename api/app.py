@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.client import Client
 
 import web
@@ -19,6 +20,7 @@ from core.errors import DomainError
 from core.settings import Settings, get_settings
 from domain.errors import FieldError
 from services import idempotency
+from services.lifecycle import ActionPending
 from services.login_throttle import LoginThrottle
 from web import console
 
@@ -91,10 +93,20 @@ def create_app(
         # The answer stored with the Idempotency-Key, sent again exactly (no second effect).
         return JSONResponse(answer.body, status_code=answer.status_code)
 
+    @app.exception_handler(ActionPending)
+    async def action_pending(_: Request, err: ActionPending) -> JSONResponse:
+        # Accepted into the workflow's history, still running: it completes without the client.
+        return JSONResponse({"status": "accepted", "message": err.message}, status_code=202)
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def database_down(_: Request, err: Exception) -> JSONResponse:
         return _error(503, [], "the database is unavailable; try again shortly", "unavailable")
+
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(_: Request, err: Exception) -> JSONResponse:
+        # No free connection within COOPFLOW_DB_POOL_TIMEOUT_SECONDS.
+        return _error(503, [], "the back office is busy; try again in a moment", "unavailable")
 
     app.include_router(router)
     app.include_router(estimates.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -108,7 +109,9 @@ async def temporal_client(request: Request) -> Client:
     state = request.app.state
     if state.temporal is None:
         try:
-            state.temporal = await connect(state.settings)
+            state.temporal = await asyncio.wait_for(
+                connect(state.settings), state.settings.action_timeout_seconds
+            )
         except Exception as err:
             raise TemporalUnavailable() from err
     client: Client = state.temporal

@@ -137,6 +137,7 @@ async def repair(
         body.reason,
         body.params,
         business_today(clock),
+        timeout=settings.action_timeout_seconds,
     )
     await session.commit()
     session.expire_all()

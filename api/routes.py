@@ -43,6 +43,7 @@ from contracts.mission import (
 from core.db import Database
 from core.errors import DomainError, NotFound
 from core.security import issue_token
+from core.settings import Settings
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
@@ -221,7 +222,9 @@ async def sign(
     await mission_service.recheck_guarantee(session, mission, business_today(clock))
     await session.commit()  # a gate the re-check closed stays closed, and on the timeline
     mission_service.require_guarantee(mission)
-    await _update(client, mission, "sign_contract", SignContract(actor=viewer.label))
+    await _update(
+        client, session, settings, mission, "sign_contract", SignContract(actor=viewer.label)
+    )
     return await _detail(session, mission_id)
 
 
@@ -230,6 +233,7 @@ async def client_confirmation(
     mission_id: int,
     body: ClientConfirmation,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: StaffDep,
     client: TemporalDep,
 ) -> dict[str, Any]:
@@ -237,7 +241,12 @@ async def client_confirmation(
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     method = clean_text(body.method, field="method", max_length=200)
     await _update(
-        client, mission, "confirm_client", ConfirmClient(method=method, actor=viewer.label)
+        client,
+        session,
+        settings,
+        mission,
+        "confirm_client",
+        ConfirmClient(method=method, actor=viewer.label),
     )
     return await _detail(session, mission_id)
 
@@ -247,6 +256,7 @@ async def work_report(
     mission_id: int,
     body: WorkReportIn,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: MemberDep,
     client: TemporalDep,
 ) -> dict[str, Any]:
@@ -255,18 +265,30 @@ async def work_report(
     report = lifecycle.work_report(
         body.days_worked, [(line.label, line.amount) for line in body.expenses], viewer.label
     )
-    await _update(client, mission, "submit_work_report", report)
+    await _update(client, session, settings, mission, "submit_work_report", report)
     return await _detail(session, mission_id)
 
 
 @router.post("/missions/{mission_id}/cancel", tags=["lifecycle"])
 async def cancel(
-    mission_id: int, body: CancelIn, session: SessionDep, viewer: ViewerDep, client: TemporalDep
+    mission_id: int,
+    body: CancelIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: ViewerDep,
+    client: TemporalDep,
 ) -> dict[str, Any]:
     """Cancel a mission before the work starts (the member or staff), with a reason."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason, field="reason", max_length=500)
-    await _update(client, mission, "cancel", CancelMission(reason=reason, actor=viewer.label))
+    await _update(
+        client,
+        session,
+        settings,
+        mission,
+        "cancel",
+        CancelMission(reason=reason, actor=viewer.label),
+    )
     return await _detail(session, mission_id)
 
 
@@ -274,6 +296,7 @@ async def cancel(
 async def retry(
     mission_id: int,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: OpsDep,
     client: TemporalDep,
     body: RetryIn | None = None,
@@ -281,7 +304,9 @@ async def retry(
     """Ops: run the step that kept failing again, now."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason if body else "", field="reason", max_length=500, required=False)
-    await _update(client, mission, "retry", RetryStep(actor=viewer.label, reason=reason))
+    await _update(
+        client, session, settings, mission, "retry", RetryStep(actor=viewer.label, reason=reason)
+    )
     return await _detail(session, mission_id)
 
 
@@ -423,6 +448,17 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
     return await mission_service.mission_detail(session, mission)
 
 
-async def _update(client: Client, mission: Mission, name: str, arg: Any) -> str:
-    """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason."""
-    return await lifecycle.run_update(client, mission, name, arg)
+async def _update(
+    client: Client,
+    session: AsyncSession,
+    settings: Settings,
+    mission: Mission,
+    name: str,
+    arg: Any,
+) -> str:
+    """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason.
+    The request's transaction is committed first; the wait has the action deadline (503 when
+    the worker does not take it, 202 when it is accepted and still running)."""
+    return await lifecycle.run_update(
+        client, session, mission, name, arg, timeout=settings.action_timeout_seconds
+    )

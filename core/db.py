@@ -33,7 +33,14 @@ def make_engine(settings: Settings | None = None, url: str | None = None) -> Asy
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A request that finds no free connection within the pool timeout answers 503 (api.app).
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
 
 
 class Database:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     render_processes: int = 1
     # Ops bulk actions: missions acted on per second (one Temporal Update each).
     bulk_rate_per_second: float = 5.0
+    # How long a person's action (sign, confirm, work report, cancel, retry, repairs) waits for
+    # the workflow before answering: 503 if the worker has not taken it, 202 if it is accepted and
+    # still running. No database transaction is held while it waits.
+    action_timeout_seconds: float = 5.0
+    # How long a request waits for a free database connection before it answers 503.
+    db_pool_timeout_seconds: float = 10.0
     # Login throttling (services/login_throttle.py): free failures per client address and email
     # within the window, then delays from login_delay_seconds doubling up to the window; an
     # address gets login_address_max_failures free failures across all emails.
@@ -118,6 +124,10 @@ class Settings(BaseSettings):
             raise ValueError("COOPFLOW_MAILER must be outbox or sendgrid")
         if self.mailer == "sendgrid" and not self.sendgrid_api_key:
             raise ValueError("COOPFLOW_SENDGRID_API_KEY must be set when COOPFLOW_MAILER=sendgrid")
+        if self.action_timeout_seconds <= 0:
+            raise ValueError("COOPFLOW_ACTION_TIMEOUT_SECONDS must be positive")
+        if self.db_pool_timeout_seconds <= 0:
+            raise ValueError("COOPFLOW_DB_POOL_TIMEOUT_SECONDS must be positive")
         if self.day_seconds <= 0:
             raise ValueError("COOPFLOW_DAY_SECONDS must be positive")
         if self.vat_checker not in ("none", "vies"):

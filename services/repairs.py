@@ -6,6 +6,7 @@ Used by the JSON API (api/ops.py), the console pages and bulk runs (services/bul
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -62,6 +63,9 @@ REPAIR_PARAMS: dict[str, tuple[str, ...]] = {
 SKIPPABLE = ("declaration", "declaration_cancel", "documents")  # and every "email:<step>"
 
 
+STATUS_WAIT = 3.0  # seconds a page waits for the workflow's live status
+
+
 async def live_status(temporal: Client, mission: Mission) -> MissionStatus | None:
     """The workflow's own view (hold, paused ladder, the step waiting for ops); None when the
     workflow is closed, not started yet or unreachable."""
@@ -69,7 +73,13 @@ async def live_status(temporal: Client, mission: Mission) -> MissionStatus | Non
         return None
     try:
         handle = temporal.get_workflow_handle(mission.workflow_id)
-        status: MissionStatus = await handle.query("status", result_type=MissionStatus)
+        # A query waits for a worker: with none, the page shows what the database knows.
+        status: MissionStatus = await asyncio.wait_for(
+            handle.query(
+                "status", result_type=MissionStatus, rpc_timeout=timedelta(seconds=STATUS_WAIT)
+            ),
+            STATUS_WAIT,
+        )
         return status
     except Exception as err:
         log.info("status of mission %s unavailable: %s", mission.id, err)
@@ -149,6 +159,7 @@ async def repair(
     today: date,
     *,
     bulk_run_id: int | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Run one repair on one mission through its workflow and write its audit row.
 
@@ -161,7 +172,14 @@ async def repair(
     arg = repair_input(action, viewer, text, params, today)
     before = mission_summary(mission)
     update, timeline_step = REPAIRS[action]
-    result = await lifecycle.run_update(temporal, mission, update, arg)
+    # Commits the (read-only) transaction before the wait, which has the action deadline.
+    try:
+        result = await lifecycle.run_update(
+            temporal, session, mission, update, arg, timeout=timeout
+        )
+    except lifecycle.ActionPending:
+        # In the workflow's history and still running: audited now, as accepted.
+        result = "pending"
     # The workflow's own activities committed in their transactions: read what they wrote.
     await session.refresh(mission)
     after = {**mission_summary(mission), "workflow": result}

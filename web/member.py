@@ -513,8 +513,16 @@ async def sign(
     try:
         client = await temporal_client(request)
         await lifecycle.run_update(
-            client, mission, "sign_contract", SignContract(actor=page.viewer.label)
+            client,
+            session,
+            mission,
+            "sign_contract",
+            SignContract(actor=page.viewer.label),
+            timeout=settings.action_timeout_seconds,
         )
+    except lifecycle.ActionPending as err:
+        flash(response, request, "success", page.gettext(err.message))
+        return response
     except (FieldError, DomainError) as err:
         flash(
             response,
@@ -544,12 +552,17 @@ def _translated(page: Page, errors: dict[str, str], fields: tuple[str, ...] = ()
 
 @router.post("/missions/{mission_id}/work-report")
 async def work_report(
-    request: Request, mission_id: str, page: MemberPage, session: SessionDep
+    request: Request,
+    mission_id: str,
+    page: MemberPage,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     assert page.viewer is not None
     mission = await mission_service.visible_mission(session, page.viewer, _mission_id(mission_id))
     values = await _form(request)
     errors = FormErrors()
+    status = 422  # 503 when the back office could not take the report in time
     raw_days = values.get("days_worked", "").strip()
     days = 0
     if not (raw_days.isascii() and raw_days.isdigit() and len(raw_days) <= 4):
@@ -573,15 +586,28 @@ async def work_report(
         try:
             report = lifecycle.work_report(days, lines, page.viewer.label)
             client = await temporal_client(request)
-            await lifecycle.run_update(client, mission, "submit_work_report", report)
+            await lifecycle.run_update(
+                client,
+                session,
+                mission,
+                "submit_work_report",
+                report,
+                timeout=settings.action_timeout_seconds,
+            )
+        except lifecycle.ActionPending as err:
+            response = redirect(f"/missions/{mission.id}")
+            flash(response, request, "success", page.gettext(err.message))
+            return response
         except (FieldError, DomainError) as err:
+            if isinstance(err, DomainError) and err.status_code == 503:
+                status = 503
             field = getattr(err, "field", None) or "form"
             parts = field.split(".")
             if len(parts) == 3 and parts[0] == "expenses" and parts[1].isdigit():
                 field = f"expenses.{rows[int(parts[1])]}.{parts[2]}"
             errors[field] = _msg(err)
     if errors:
-        return await _mission_page(page, session, mission.id, values, errors, 422)
+        return await _mission_page(page, session, mission.id, values, errors, status)
     response = redirect(f"/missions/{mission.id}")
     flash(response, request, "success", page.gettext("Work report sent: we invoice the client."))
     return response

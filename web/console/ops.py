@@ -134,7 +134,15 @@ async def repair(
         audit.require_reason(form.get("reason"))  # said before anything is asked of Temporal
         client = await temporal_client(request)
         await repairs.repair(
-            session, client, page.viewer, mid, action, form.get("reason"), params, today
+            session,
+            client,
+            page.viewer,
+            mid,
+            action,
+            form.get("reason"),
+            params,
+            today,
+            timeout=settings.action_timeout_seconds,
         )
     except (FieldError, DomainError) as err:
         if isinstance(err, DomainError) and err.status_code in (403, 404, 503):
