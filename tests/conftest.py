@@ -271,8 +271,13 @@ class Stack:
         return self._ops
 
     async def advisor(self) -> dict[str, str]:
+        """The stack's one advisor. Callers racing at the start (missions created in parallel)
+        may each create one, but all get the first stored: an advisor may act only for the
+        members they follow (POST /api/clients for another advisor's member is a 404)."""
         if self._advisor is None:
-            self._advisor = await self.staff("advisor")
+            made = await self.staff("advisor")
+            if self._advisor is None:
+                self._advisor = made
         return self._advisor
 
     async def new_member(self, **over: Any) -> tuple[dict[str, Any], dict[str, str]]:
