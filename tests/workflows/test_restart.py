@@ -35,17 +35,19 @@ from worker import build_worker
 
 DAY_SECONDS = 1.0
 # Durations in business days (one second each here): a short ladder, an early salary day. The
-# write-off (due + 10 = issue + 12) comes well after salary day (at most issue + 7 around
-# holidays), so a mission paid right after its advance is never written off first.
+# first rung (due + 8 = issue + 10) comes well after salary day (at most issue + 7 around
+# holidays), so a mission paid right after its advance is never dunned first: a rung charges
+# costs, and a payment of the invoice's first total then leaves them open. The salary step now
+# also renders the payslip, so the advance lands a second or so later than it used to.
 FAST_POLICY = {
     **TEST_POLICY_CHANGES,
     "advance_working_days": 3,
     "invoice_due_days": 2,
     "dunning_ladder": [
-        {"step": "reminder_1", "days_after_due": 4},
-        {"step": "reminder_2", "days_after_due": 6},
-        {"step": "formal_notice", "days_after_due": 8},
-        {"step": "write_off", "days_after_due": 10},
+        {"step": "reminder_1", "days_after_due": 8},
+        {"step": "reminder_2", "days_after_due": 9},
+        {"step": "formal_notice", "days_after_due": 10},
+        {"step": "write_off", "days_after_due": 11},
     ],
 }
 WAIT = 90.0  # real seconds; only a hung lifecycle gets near it
