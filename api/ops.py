@@ -13,6 +13,7 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from api.deps import (
     DatabaseDep,
+    IdempotencyKeyDep,
     OpsDep,
     SessionDep,
     SettingsDep,
@@ -23,7 +24,7 @@ from api.deps import (
 from api.schemas import Body
 from core.errors import DomainError
 from core.temporal import connect
-from services import audit, bulk, gateways, queries, repairs, stuck
+from services import audit, bulk, collection, gateways, idempotency, queries, repairs, stuck
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.mission_filters import parse_filter
@@ -48,6 +49,10 @@ class RepairIn(Body):
 
 class MatchIn(Body):
     invoice_id: StrictInt
+    reason: StrictStr
+
+
+class RefundIn(Body):
     reason: StrictStr
 
 
@@ -155,6 +160,27 @@ async def match_payment(
     except DomainError:
         log.warning("payment %s matched; Temporal unavailable to tell the mission", payment.id)
     return queries.payment_out(payment, invoice)
+
+
+@router.post("/payments/{payment_id}/refund", tags=["ops"])
+async def refund_payment(
+    payment_id: int,
+    body: RefundIn,
+    session: SessionDep,
+    viewer: OpsDep,
+    request: Request,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    """Ops: queue what a payment left in suspense to be paid back, with a reason (INV-7).
+
+    With an `Idempotency-Key`, the same request again answers the first reply."""
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body)
+    payment, _ = await repairs.refund_payment(session, viewer, payment_id, body.reason)
+    position = (await collection.suspense_positions(session, [payment]))[payment.id]
+    out = queries.payment_out(payment, None, position)
+    await guard.store(session, 200, out)
+    await session.commit()
+    return out
 
 
 # ---------------------------------------------------------------- bulk

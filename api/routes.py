@@ -363,10 +363,11 @@ async def record_payment(
         today=business_today(clock),
         recorded_by_user_id=viewer.user_id,
     )
-    out = queries.payment_out(payment, invoice)
+    position = (await collection.suspense_positions(session, [payment]))[payment.id]
+    out = queries.payment_out(payment, invoice, position)
     await guard.store(session, 201, out)
     await session.commit()
-    if invoice is not None:
+    if invoice is not None and payment.matched:
         await _notify_payment(request, invoice.mission_id, payment.id, invoice.balance)
     return out
 
@@ -387,12 +388,19 @@ async def _notify_payment(request: Request, mission_id: int, payment_id: int, ba
 
 @router.get("/payments", tags=["money"])
 async def list_payments(
-    session: SessionDep, viewer: StaffDep, matched: bool | None = None
+    session: SessionDep,
+    viewer: StaffDep,
+    matched: bool | None = None,
+    suspense: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Payments; `?matched=false` is the suspense list of payments that matched no invoice.
+    """Payments, each with what it applied and what it left in suspense (and why);
+    `?matched=false`: those that matched no invoice; `?suspense=true`: every payment with money
+    still in suspense (unmatched, overpaid, on an invoice already paid), for ops to resolve.
 
     An advisor sees the payments of their members' invoices only; suspense is ops only."""
-    return [queries.payment_out(p, None) for p in await queries.payments(session, viewer, matched)]
+    payments = await queries.payments(session, viewer, matched, suspense)
+    positions = await collection.suspense_positions(session, payments)
+    return [queries.payment_out(p, None, positions[p.id]) for p in payments]
 
 
 @router.get("/ledger/balances", tags=["money"])

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import DomainError, NotFound
@@ -34,6 +34,8 @@ from models import (
     CreditNote,
     DunningStep,
     Invoice,
+    LedgerEntry,
+    LedgerTransaction,
     Mission,
     Payment,
     WriteOff,
@@ -53,6 +55,27 @@ ZERO = Decimal("0.00")
 OFF_LADDER_LEVEL = 100
 
 
+@dataclass(frozen=True)
+class SuspensePosition:
+    """What a bank line left in the payments suspense account: booked there on arrival (or
+    before a match by hand), still open, why, and what of the line went to invoices."""
+
+    amount: Decimal
+    booked: Decimal
+    open: Decimal
+    reason: str
+    refunded: Decimal = ZERO
+
+    @property
+    def applied(self) -> Decimal:
+        return self.amount - self.open - self.refunded
+
+
+# The suspense posting's description carries its reason after this mark (no column for it).
+SUSPENSE_MARK = " to suspense: "
+SUSPENSE_KINDS = ("payment_suspense", "client_payment", "recovery", "suspense_refund")
+
+
 async def record_payment(
     session: AsyncSession,
     *,
@@ -65,8 +88,13 @@ async def record_payment(
 ) -> tuple[Payment, Invoice | None]:
     """Record a client payment once per bank transaction; match it by structured communication.
 
-    An unmatched payment goes to suspense (never refused, never lost); a matched one reduces the
-    invoice's open balance and cannot exceed it.
+    A bank line is never refused (INV-7): what its invoice can take (the balance, and the
+    interest run on since the last rung) is applied; the rest, or all of a line that matches no
+    open invoice (no communication, one not recognised, an invoice already paid), is booked to
+    the payments suspense account with its reason, for ops to match or refund. The line's
+    booked total is its amount. Only a malformed request (amount, date, transaction id, a
+    communication that is no bank text) is refused; a second line with the same bank
+    transaction id is refused (409): it is the same booking.
     """
     tx_id = clean_text(bank_transaction_id, field="bank_transaction_id", max_length=64)
     if not tx_id.isascii() or not tx_id.isprintable():
@@ -75,9 +103,20 @@ async def record_payment(
         raise FieldError("received_on", f"in the future (today is {today.isoformat()})")
     if received_on.year < today.year - 10:
         raise FieldError("received_on", "more than ten years ago")
+    # A SEPA remittance text is at most 140 characters; control characters are no bank text.
+    said = clean_text(
+        structured_communication,
+        field="structured_communication",
+        max_length=140,
+        required=False,
+    )
     ogm = None
-    if structured_communication not in (None, ""):
-        ogm = parse_ogm(structured_communication)
+    reason = "no structured communication"
+    if said:
+        try:
+            ogm = parse_ogm(said)
+        except FieldError as err:
+            reason = f"communication not recognised: {err.message}"
     already = await session.scalar(
         select(Payment).where(Payment.bank_account == "main", Payment.bank_transaction_id == tx_id)
     )
@@ -89,6 +128,7 @@ async def record_payment(
         )
     invoice = None
     if ogm is not None:
+        reason = "no invoice with this structured communication"
         found = await session.scalar(
             select(Invoice.mission_id).where(Invoice.structured_communication == ogm)
         )
@@ -103,29 +143,113 @@ async def record_payment(
         bank_transaction_id=tx_id,
         amount=amount,
         received_on=received_on,
+        communication=said or None,
         structured_communication=ogm,
         invoice_id=invoice.id if invoice else None,
-        matched=invoice is not None,
+        matched=False,
         recorded_by_user_id=recorded_by_user_id,
     )
-    if invoice is None:
-        session.add(payment)
-        await session.flush()
-        await ledger.post(
-            session,
-            event_key=f"payment_suspense:{payment.id}",
-            kind="payment_suspense",
-            business_date=received_on,
-            description=f"Unmatched payment {tx_id}",
-            lines=[Line("bank", amount), Line("payments_suspense", -amount)],
-        )
-        return payment, None
-    await _interest_with_payment(session, invoice, amount, received_on, tx_id)
-    _check_payable(payment, invoice, "structured_communication")
+    applied = ZERO
+    if invoice is not None:
+        await _interest_with_payment(session, invoice, amount, received_on, tx_id)
+        applied, reason = _payable(invoice, amount)
+        payment.matched = applied > 0
     session.add(payment)
     await session.flush()
-    await apply_to_invoice(session, payment, invoice)
+    if invoice is not None and applied > 0:
+        await apply_to_invoice(session, payment, invoice, amount=applied)
+    if amount > applied:
+        await _to_suspense(session, payment, invoice, amount - applied, reason)
     return payment, invoice
+
+
+def _payable(invoice: Invoice, amount: Decimal) -> tuple[Decimal, str]:
+    """What of `amount` the (locked) invoice can take, and why the rest cannot be applied."""
+    if invoice.balance <= 0:
+        if invoice.status == "paid":
+            return ZERO, f"invoice {invoice.number} already paid"
+        return ZERO, f"invoice {invoice.number} has no open balance ({invoice.status})"
+    if amount > invoice.balance:
+        return invoice.balance, (
+            f"overpayment of invoice {invoice.number} (open balance {invoice.balance:.2f})"
+        )
+    return amount, ""
+
+
+async def _to_suspense(
+    session: AsyncSession,
+    payment: Payment,
+    invoice: Invoice | None,
+    amount: Decimal,
+    reason: str,
+) -> None:
+    client_id = invoice.client_id if invoice is not None else None
+    await ledger.post(
+        session,
+        event_key=f"payment_suspense:{payment.id}",
+        kind="payment_suspense",
+        mission_id=invoice.mission_id if invoice is not None else None,
+        business_date=payment.received_on,
+        description=f"Payment {payment.bank_transaction_id}{SUSPENSE_MARK}{reason}"[:2000],
+        lines=[Line("bank", amount), Line("payments_suspense", -amount, client_id)],
+    )
+    if invoice is not None:
+        await add_timeline(
+            session,
+            invoice.mission_id,
+            f"payment_suspense:{payment.id}",
+            "payment_suspense",
+            payment.received_on,
+            f"user:{payment.recorded_by_user_id}",
+            {
+                "amount": str(amount),
+                "reason": reason,
+                "bank_transaction_id": payment.bank_transaction_id,
+            },
+        )
+
+
+async def suspense_positions(
+    session: AsyncSession, payments: list[Payment]
+) -> dict[int, SuspensePosition]:
+    """Each payment's suspense position, read from the ledger (its suspense postings are keyed
+    by the payment's id: booked on arrival, cleared by a match by hand)."""
+    wanted = {p.id: p for p in payments}
+    booked: dict[int, Decimal] = {}
+    moved: dict[int, Decimal] = {}
+    refunded: dict[int, Decimal] = {}
+    reasons: dict[int, str] = {}
+    if wanted:
+        rows = await session.execute(
+            select(LedgerTransaction.event_key, LedgerTransaction.description, LedgerEntry.amount)
+            .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+            .where(
+                LedgerEntry.account == "payments_suspense",
+                LedgerTransaction.kind.in_(SUSPENSE_KINDS),
+            )
+        )
+        for key, description, line in rows.all():
+            parts = key.split(":")
+            if len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) not in wanted:
+                continue
+            pid = int(parts[1])
+            moved[pid] = moved.get(pid, ZERO) + line
+            if parts[0] == "suspense_refund":
+                refunded[pid] = refunded.get(pid, ZERO) + line
+            if parts[0] == "payment_suspense" and len(parts) == 2:
+                booked[pid] = booked.get(pid, ZERO) - line
+                _, mark, why = description.partition(SUSPENSE_MARK)
+                reasons[pid] = why if mark else "matched no invoice"
+    return {
+        pid: SuspensePosition(
+            amount=p.amount,
+            booked=booked.get(pid, ZERO),
+            open=-moved.get(pid, ZERO),
+            reason=reasons.get(pid, ""),
+            refunded=refunded.get(pid, ZERO),
+        )
+        for pid, p in wanted.items()
+    }
 
 
 async def _interest_with_payment(
@@ -136,12 +260,13 @@ async def _interest_with_payment(
     the payment's date, is charged first, so the payment is accepted and imputed on it.
 
     A payment of the balance alone is not charged anything more (the ladder's next rung, or the
-    write-off, claims what accrued since); a payment above balance + interest is refused."""
+    write-off, claims what accrued since); of a payment above balance + interest, the rest goes
+    to suspense (record_payment)."""
     if invoice.status != "open" or amount <= invoice.balance:
         return
     position = await interest_position(session, invoice, received_on)
     extra = position.not_yet_charged
-    if extra <= 0 or amount > invoice.balance + extra:
+    if extra <= 0:
         return
     steps = await _steps(session, invoice)
     session.add(
@@ -178,14 +303,10 @@ async def _interest_with_payment(
     )
 
 
-def _check_payable(payment: Payment, invoice: Invoice, field: str) -> None:
+def _check_payable(invoice: Invoice, field: str) -> None:
+    """A match by hand (not a bank line) is refused on an invoice with nothing left to pay."""
     if invoice.status == "paid" or invoice.balance <= 0:
         raise DomainError(f"invoice {invoice.number} is already paid", 409, field)
-    if payment.amount > invoice.balance:
-        raise FieldError(
-            "amount" if field == "structured_communication" else field,
-            f"exceeds the open balance of invoice {invoice.number} ({invoice.balance:.2f})",
-        )
 
 
 async def apply_to_invoice(
@@ -194,13 +315,18 @@ async def apply_to_invoice(
     invoice: Invoice,
     from_account: str = "bank",
     actor_user_id: int | None = None,
+    *,
+    amount: Decimal | None = None,
+    suffix: str = "",
 ) -> None:
-    """Pay the (locked) invoice with this payment: imputation, ledger, timeline, paid state.
+    """Pay the (locked) invoice with this payment (or `amount` of it, at most the balance):
+    imputation, ledger, timeline, paid state.
 
     `from_account` is where the money sits: the bank for a payment matched on arrival, the
-    suspense account for one matched by hand later.
+    suspense account for one matched by hand later. `suffix` tells apart the event keys of a
+    payment applied more than once (its suspense matched by hand after a part on arrival).
     """
-    amount = payment.amount
+    amount = payment.amount if amount is None else amount
     tx_id = payment.bank_transaction_id
     received_on = payment.received_on
     recorded_by_user_id = actor_user_id or payment.recorded_by_user_id
@@ -233,7 +359,7 @@ async def apply_to_invoice(
         ]
     await ledger.post(
         session,
-        event_key=f"{kind}:{payment.id}",
+        event_key=f"{kind}:{payment.id}{suffix}",
         kind=kind,
         mission_id=invoice.mission_id,
         business_date=received_on,
@@ -243,7 +369,7 @@ async def apply_to_invoice(
     await add_timeline(
         session,
         invoice.mission_id,
-        f"payment:{payment.id}",
+        f"payment:{payment.id}{suffix}",
         kind,
         received_on,
         f"user:{recorded_by_user_id}",
@@ -268,12 +394,14 @@ async def apply_to_invoice(
 async def match_suspense_payment(
     session: AsyncSession, payment_id: int, invoice_id: int, matched_by_user_id: int
 ) -> tuple[Payment, Invoice]:
-    """Match a payment left in suspense to an invoice by hand: the suspense account is cleared
-    and the invoice paid with it, exactly as if it had matched on arrival."""
+    """Match what a payment left in suspense to an invoice by hand: the suspense account is
+    cleared and the invoice paid with it, exactly as if it had matched on arrival. What the
+    invoice cannot take stays in suspense."""
     payment = await session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
         raise NotFound("payment")
-    if payment.matched or payment.invoice_id is not None:
+    position = (await suspense_positions(session, [payment]))[payment.id]
+    if position.open <= 0:
         raise DomainError(
             f"payment {payment.id} is already matched to invoice {payment.invoice_id}",
             409,
@@ -287,10 +415,20 @@ async def match_suspense_payment(
     invoice = await session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
     assert invoice is not None
     await _interest_with_payment(
-        session, invoice, payment.amount, payment.received_on, payment.bank_transaction_id
+        session, invoice, position.open, payment.received_on, payment.bank_transaction_id
     )
-    _check_payable(payment, invoice, "invoice_id")
-    payment.invoice_id = invoice.id
+    _check_payable(invoice, "invoice_id")
+    applied_before = await session.scalar(
+        select(func.count(LedgerTransaction.id)).where(
+            LedgerTransaction.event_key.in_(
+                [f"client_payment:{payment.id}", f"recovery:{payment.id}"]
+            )
+            | LedgerTransaction.event_key.like(f"%:{payment.id}:match:%")
+        )
+    )
+    suffix = f":match:{applied_before}" if applied_before else ""
+    if not payment.matched:
+        payment.invoice_id = invoice.id
     payment.matched = True
     await session.flush()
     await apply_to_invoice(
@@ -299,8 +437,44 @@ async def match_suspense_payment(
         invoice,
         from_account="payments_suspense",
         actor_user_id=matched_by_user_id,
+        amount=min(position.open, invoice.balance),
+        suffix=suffix,
     )
     return payment, invoice
+
+
+async def refund_suspense_payment(
+    session: AsyncSession, payment_id: int, reason: str
+) -> tuple[Payment, Decimal]:
+    """Queue what a payment left in suspense to be paid back to whoever sent it (INV-7's refund
+    queue): the suspense account is cleared into `refunds_payable`. Returns the amount."""
+    payment = await session.get(Payment, payment_id, with_for_update=True)
+    if payment is None:
+        raise NotFound("payment")
+    position = (await suspense_positions(session, [payment]))[payment.id]
+    if position.open <= 0:
+        raise DomainError(f"payment {payment.id} has nothing left in suspense", 409, "payment")
+    done = await session.scalar(
+        select(func.count(LedgerTransaction.id)).where(
+            LedgerTransaction.event_key.like(f"suspense_refund:{payment.id}:%")
+        )
+    )
+    client_id = None
+    if payment.invoice_id is not None:
+        invoice = await session.get(Invoice, payment.invoice_id)
+        client_id = invoice.client_id if invoice is not None else None
+    await ledger.post(
+        session,
+        event_key=f"suspense_refund:{payment.id}:{(done or 0) + 1}",
+        kind="suspense_refund",
+        business_date=payment.received_on,
+        description=f"Refund of payment {payment.bank_transaction_id} queued: {reason}"[:2000],
+        lines=[
+            Line("payments_suspense", position.open, client_id),
+            Line("refunds_payable", -position.open, client_id),
+        ],
+    )
+    return payment, position.open
 
 
 # ---------------------------------------------------------------- late-payment interest
@@ -723,8 +897,40 @@ async def write_off_invoice(
     return principal, True
 
 
-async def unmatched_payments(session: AsyncSession, matched: bool | None) -> list[Payment]:
+def _key(prefix: str, payment_id: Any, suffix: str = "") -> Any:
+    """An event key built in SQL (`||`, on PostgreSQL and SQLite alike)."""
+    key = literal(prefix, String) + cast(payment_id, String)
+    return key + literal(suffix, String) if suffix else key
+
+
+async def unmatched_payments(
+    session: AsyncSession, matched: bool | None, suspense: bool | None = None
+) -> list[Payment]:
     query = select(Payment).order_by(Payment.id.desc()).limit(500)
     if matched is not None:
         query = query.where(Payment.matched.is_(matched))
-    return list((await session.scalars(query)).all())
+    return list((await session.scalars(suspense_filter(query, suspense))).all())
+
+
+def suspense_filter(query: Select[Any], suspense: bool | None) -> Select[Any]:
+    """Keep the payments with money still in suspense (`True`) or none (`False`)."""
+    if suspense is None:
+        return query
+    # A payment's suspense postings are keyed by its id (record_payment, match, refund).
+    held = (
+        select(func.sum(LedgerEntry.amount))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            LedgerEntry.account == "payments_suspense",
+            LedgerTransaction.kind.in_(SUSPENSE_KINDS),
+            (LedgerTransaction.event_key == _key("payment_suspense:", Payment.id))
+            | (LedgerTransaction.event_key == _key("client_payment:", Payment.id))
+            | (LedgerTransaction.event_key == _key("recovery:", Payment.id))
+            | LedgerTransaction.event_key.like(_key("%:", Payment.id, ":match:%"))
+            | LedgerTransaction.event_key.like(_key("suspense_refund:", Payment.id, ":%")),
+        )
+        .correlate(Payment)
+        .scalar_subquery()
+    )
+    has = func.coalesce(held, 0) != 0
+    return query.where(has if suspense else ~has)

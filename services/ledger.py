@@ -61,6 +61,9 @@ ACCOUNTS = (
     # paid), and client deposits held for a mission the fund would not guarantee alone.
     "coop_treasury",
     "client_deposits",
+    # Issue 13 (INV-7): money from the bank held in suspense that ops chose to pay back, until
+    # it leaves the bank (a credit-balance account: the refund queue).
+    "refunds_payable",
 )
 # The fund's advances are also summed per mission and client (services/fund.py): each of their
 # lines must say which client owes it and the transaction which mission it was advanced on.
@@ -74,7 +77,8 @@ EVENT_KINDS = frozenset(
         "invoice_issued",  # Dr receivables / Cr VAT, fee income, fund share, salary payable
         "salary_paid",  # Dr salary payable / Cr bank, contributions, tax (+ the fund's advance)
         "client_payment",  # Dr bank / Cr receivables (+ the fund's advance reimbursed)
-        "payment_suspense",  # Dr bank / Cr suspense: a payment that matched no invoice
+        "payment_suspense",  # Dr bank / Cr suspense: a payment (or its rest) no invoice took
+        "suspense_refund",  # Dr suspense / Cr refunds payable: ops queue it to be paid back
         "late_charges",  # Dr receivables / Cr late-fee income: interest and fixed charges
         "credit_note",  # the reverse of (part of) an invoice
         "write_off",  # Cr receivables / Dr the fund (and VAT when the loss is certain)

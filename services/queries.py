@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,9 @@ from models import (
     Payment,
 )
 from services.missions import S, Viewer, scope_clients, scope_missions, sees_member
+
+if TYPE_CHECKING:
+    from services.collection import SuspensePosition
 
 
 def member_out(member: Member) -> dict[str, Any]:
@@ -47,7 +50,9 @@ def client_out(client: Client) -> dict[str, Any]:
     }
 
 
-def payment_out(payment: Payment, invoice: Invoice | None) -> dict[str, Any]:
+def payment_out(
+    payment: Payment, invoice: Invoice | None, suspense: SuspensePosition | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": payment.id,
         "amount": f"{payment.amount:.2f}",
@@ -56,7 +61,14 @@ def payment_out(payment: Payment, invoice: Invoice | None) -> dict[str, Any]:
         "bank_transaction_id": payment.bank_transaction_id,
         "matched": payment.matched,
         "invoice_id": payment.invoice_id,
+        "communication": payment.communication,
     }
+    if suspense is not None:
+        # INV-7: the bank line is booked whole, applied to invoices or held in suspense.
+        out["applied"] = f"{suspense.applied:.2f}"
+        out["suspense"] = f"{suspense.open:.2f}"
+        out["refunded"] = f"{suspense.refunded:.2f}"
+        out["suspense_reason"] = suspense.reason if suspense.open > 0 else None
     if invoice is not None:
         out["invoice_number"] = invoice.number
         out["invoice_balance"] = f"{invoice.balance:.2f}"
@@ -132,11 +144,17 @@ def scope_payments(query: S, viewer: Viewer) -> S:
     return query.where(Payment.invoice_id.in_(invoices))
 
 
-async def payments(session: AsyncSession, viewer: Viewer, matched: bool | None) -> list[Payment]:
-    """The latest 500 payments the viewer may see, `matched` or not."""
+async def payments(
+    session: AsyncSession, viewer: Viewer, matched: bool | None, suspense: bool | None = None
+) -> list[Payment]:
+    """The latest 500 payments the viewer may see, `matched` or not, with money in suspense
+    or not."""
+    from services.collection import suspense_filter  # collection imports much of services
+
     query = scope_payments(select(Payment).order_by(Payment.id.desc()), viewer)
     if matched is not None:
         query = query.where(Payment.matched.is_(matched))
+    query = suspense_filter(query, suspense)
     return list((await session.scalars(query.limit(500))).all())
 
 

@@ -241,6 +241,32 @@ async def match_payment(
     return payment, invoice
 
 
+async def refund_payment(
+    session: AsyncSession, viewer: Viewer, payment_id: int, reason: object
+) -> tuple[Payment, Decimal]:
+    """Queue what a payment left in suspense to be paid back, audited (INV-7)."""
+    ensure_ops(viewer)
+    text = audit.require_reason(reason)
+    if not 1 <= payment_id <= 2**31 - 1:
+        raise NotFound("payment")
+    existing = await session.get(Payment, payment_id)
+    if existing is None:
+        raise NotFound("payment")
+    held = (await collection.suspense_positions(session, [existing]))[existing.id]
+    payment, amount = await collection.refund_suspense_payment(session, payment_id, text)
+    await audit.record(
+        session,
+        viewer,
+        action="refund_payment",
+        target_type="payment",
+        target_id=payment.id,
+        reason=text,
+        before={**_payment_state(payment, None), "suspense": f"{held.open:.2f}"},
+        after={**_payment_state(payment, None), "suspense": "0.00", "refunded": f"{amount:.2f}"},
+    )
+    return payment, amount
+
+
 def _payment_state(payment: Payment, invoice: Invoice | None) -> dict[str, Any]:
     state: dict[str, Any] = {
         "matched": payment.matched,

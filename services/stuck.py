@@ -19,8 +19,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from models import FundAlert, Mission, Payment, Payout, TimelineEvent, utcnow
-from services import parameters
+from models import FundAlert, Mission, Payout, TimelineEvent, utcnow
+from services import collection, parameters
 from services.mission_filters import anchored_today
 from services.missions import Viewer, scope_missions
 
@@ -328,18 +328,19 @@ async def _overdue_human_steps(
 
 
 async def _suspense(session: AsyncSession) -> list[StuckCase]:
-    rows = (
-        await session.scalars(
-            select(Payment).where(Payment.matched.is_(False)).order_by(Payment.id).limit(MAX_LISTED)
-        )
-    ).all()
+    """Every payment with money still in suspense (INV-7): unmatched, overpaid, or on an
+    invoice already paid; ops match it to an invoice or refund it."""
+    rows = await collection.unmatched_payments(session, None, suspense=True)
+    rows = sorted(rows, key=lambda p: p.id)[:MAX_LISTED]
+    positions = await collection.suspense_positions(session, rows)
     return [
         StuckCase(
             kind="payment_in_suspense",
-            why=f"payment {p.bank_transaction_id} of {p.amount:.2f} EUR matched no invoice"
+            why=f"payment {p.bank_transaction_id} of {p.amount:.2f} EUR: "
+            f"{positions[p.id].open:.2f} EUR in suspense ({positions[p.id].reason})"
             + (
-                f" (communication {p.structured_communication})"
-                if p.structured_communication
+                f" (communication {p.structured_communication or p.communication})"
+                if p.structured_communication or p.communication
                 else ""
             ),
             mission_id=None,

@@ -39,6 +39,9 @@ STEP_LABELS = {
     "payment": N_("Payment received from the client"),
     "payment_received": N_("Payment received from the client"),
     "paid": N_("Invoice paid in full"),
+    "payment_suspense": N_(
+        "Payment received beyond what is due: held for a refund or another invoice"
+    ),
     "reminder_1": N_("First reminder sent to the client"),
     "reminder_2": N_("Second reminder sent to the client"),
     "formal_notice": N_("Formal notice sent to the client"),

@@ -109,6 +109,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("GET", "/api/missions/{mission_id}/repairs", STAFF, None),
     ("POST", "/api/missions/{mission_id}/repairs/{action}", OPS, {"reason": "probe"}),
     ("POST", "/api/payments/{payment_id}/match", OPS, {"invoice_id": MISSING, "reason": "probe"}),
+    ("POST", "/api/payments/{payment_id}/refund", OPS, {"reason": "probe"}),
     ("POST", "/api/ops/bulk/preview", OPS, {"filter": {"member_id": MISSING}}),
     ("POST", "/api/ops/bulk", OPS, {"action": "retry", "reason": "p", "mission_ids": [MISSING]}),
     ("GET", "/api/ops/bulk/{bulk_id}", OPS, None),

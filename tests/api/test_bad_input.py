@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from domain.ogm import ogm_for_invoice
-from models import Expense, Member, Payment, TimelineEvent, User
+from models import (
+    AuditEntry,
+    Expense,
+    Invoice,
+    LedgerEntry,
+    LedgerTransaction,
+    Member,
+    Payment,
+    TimelineEvent,
+    User,
+)
+from services.invoicing import issue_invoice
 from tests.api.conftest import Account, assert_refused, count, snapshot
 from tests.conftest import (
     Stack,
@@ -24,6 +37,7 @@ from tests.conftest import (
     next_niss,
     unique,
 )
+from tests.money.conftest import new_client, new_member, new_mission, unbalanced_transactions
 
 # ---------------------------------------------------------------- members
 
@@ -460,17 +474,19 @@ PAYMENT_CASES = [
     pytest.param({"amount": "0"}, "amount", ["greater than 0"], id="amount-0"),
     pytest.param({"amount": "0.001"}, "amount", ["2 decimals"], id="amount-0.001"),
     pytest.param({"amount": 12.5}, "amount", ["string"], id="amount-float"),
+    # A communication that is no bank text is refused; one that names no invoice is booked
+    # (test_bank_lines_are_booked_not_refused).
     pytest.param(
-        {"structured_communication": _bad_ogm()},
+        {"structured_communication": "+++010/8068/17183+++\u0000"},
         "structured_communication",
-        ["check digits"],
-        id="ogm-check-digits",
+        ["control character"],
+        id="communication-control-char",
     ),
     pytest.param(
-        {"structured_communication": "+++123/4567/890+++"},
+        {"structured_communication": "x" * 141},
         "structured_communication",
-        ["length"],
-        id="ogm-short",
+        ["at most 140"],
+        id="communication-too-long",
     ),
     pytest.param({"received_on": "@1"}, "received_on", ["future"], id="received-tomorrow"),
     pytest.param({"received_on": "@400"}, "received_on", ["future"], id="received-next-year"),
@@ -551,6 +567,137 @@ async def test_unmatched_payment_goes_to_suspense(stack: Stack) -> None:
     r = await stack.http.get("/api/ledger/balances", headers=ops)
     balances = {row["account"]: row["balance"] for row in r.json()}
     assert "payments_suspense" in balances
+
+
+async def _open_invoice(stack: Stack) -> Invoice:
+    """An invoice issued straight on the database (no workflow): something to pay."""
+    async with stack.db.session() as session:
+        member = await new_member(session)
+        client = await new_client(session)
+        mission = await new_mission(session, member, client, on=await stack.today())
+        await session.flush()
+        return await issue_invoice(session, mission.id, await stack.today(), 30)
+
+
+async def _line(stack: Stack, **over: Any) -> dict[str, Any]:
+    r = await stack.http.post(
+        "/api/payments", json=await _payment(stack, **over), headers=await stack.ops()
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    # INV-7: the whole bank line is booked, applied or held in suspense.
+    assert Decimal(body["applied"]) + Decimal(body["suspense"]) == Decimal(body["amount"])
+    return body
+
+
+async def _booked_bank(stack: Stack, payment_id: int) -> Decimal:
+    keys = [f"{kind}:{payment_id}" for kind in ("client_payment", "recovery", "payment_suspense")]
+    async with stack.db.session() as session:
+        return Decimal(
+            await session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+                .where(LedgerTransaction.event_key.in_(keys), LedgerEntry.account == "bank")
+            )
+            or 0
+        )
+
+
+@pytest.mark.parametrize(
+    ("communication", "reason"),
+    [
+        pytest.param(_bad_ogm(), "check digits", id="ogm-check-digits"),
+        pytest.param("+++123/4567/890+++", "length", id="ogm-short"),
+        pytest.param("facture 2026-12, merci", "format", id="free-text"),
+    ],
+)
+async def test_bank_line_with_an_unrecognised_communication_is_booked(
+    stack: Stack, communication: str, reason: str
+) -> None:
+    """Issue 13 #3: a communication with bad check digits was refused (422): money on the bank
+    statement with no booking. It goes to suspense, with the reason, for ops."""
+    line = await _line(stack, structured_communication=communication, amount="77.70")
+    assert line["matched"] is False and line["invoice_id"] is None
+    assert line["communication"] == communication
+    assert (line["applied"], line["suspense"]) == ("0.00", "77.70")
+    assert "communication not recognised" in line["suspense_reason"]
+    assert reason in line["suspense_reason"]
+    assert await _booked_bank(stack, line["id"]) == Decimal("77.70")
+    r = await stack.http.get(
+        "/api/payments", params={"suspense": "true"}, headers=await stack.ops()
+    )
+    assert r.status_code == 200, r.text
+    held = {p["id"]: p for p in r.json()}
+    assert held[line["id"]]["suspense"] == "77.70"
+
+
+async def test_overpayment_and_payment_on_a_paid_invoice_are_booked(stack: Stack) -> None:
+    """Issue 13 #3: an overpayment (422) and a second payment on a paid invoice (409) were
+    refused. The invoice takes what it can; the rest goes to suspense, linked to it."""
+    invoice = await _open_invoice(stack)
+    total = invoice.total_incl_vat
+    ogm = invoice.structured_communication
+    over = await _line(stack, structured_communication=ogm, amount=f"{total + 25:.2f}")
+    assert over["matched"] is True and over["invoice_id"] == invoice.id
+    assert over["invoice_status"] == "paid" and over["invoice_balance"] == "0.00"
+    assert (over["applied"], over["suspense"]) == (f"{total:.2f}", "25.00")
+    assert "overpayment" in over["suspense_reason"]
+    again = await _line(stack, structured_communication=ogm, amount="40.00")
+    assert again["matched"] is False and again["invoice_id"] == invoice.id
+    assert (again["applied"], again["suspense"]) == ("0.00", "40.00")
+    assert "already paid" in again["suspense_reason"]
+    for line in (over, again):
+        assert await _booked_bank(stack, line["id"]) == Decimal(line["amount"])
+    ops = await stack.ops()
+    r = await stack.http.get("/api/payments", params={"suspense": "true"}, headers=ops)
+    held = {p["id"]: p for p in r.json()}
+    assert held[over["id"]]["suspense"] == "25.00" and held[again["id"]]["suspense"] == "40.00"
+    r = await stack.http.get("/api/payments", params={"suspense": "false"}, headers=ops)
+    assert not {over["id"], again["id"]} & {p["id"] for p in r.json()}
+    r = await stack.http.get("/api/ops/stuck", headers=ops)
+    assert any(
+        c["kind"] == "payment_in_suspense" and c["payment_id"] == over["id"] for c in r.json()
+    )
+    # Same bank transaction id again: the same booking, not a second one.
+    before = await snapshot(stack.db)
+    r = await stack.http.post(
+        "/api/payments",
+        json=await _payment(
+            stack,
+            structured_communication=ogm,
+            amount=over["amount"],
+            bank_transaction_id=over["bank_transaction_id"],
+        ),
+        headers=ops,
+    )
+    assert_refused(r, 409, "bank_transaction_id", "already recorded")
+    assert await snapshot(stack.db) == before
+    # Resolved later: ops queue the 40.00 to be paid back (the refund queue), with a reason.
+    refund = f"/api/payments/{again['id']}/refund"
+    r = await stack.http.post(refund, json={"reason": ""}, headers=ops)
+    assert_refused(r, 422, "reason")
+    r = await stack.http.post(refund, json={"reason": "x"}, headers=await stack.advisor())
+    assert r.status_code == 403, r.text
+    assert await snapshot(stack.db) == before
+    r = await stack.http.post(refund, json={"reason": "client paid twice"}, headers=ops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["suspense"], r.json()["refunded"], r.json()["applied"]) == (
+        "0.00",
+        "40.00",
+        "0.00",
+    )
+    r = await stack.http.post(refund, json={"reason": "again"}, headers=ops)
+    assert_refused(r, 409, "payment", "nothing left in suspense")
+    r = await stack.http.get("/api/payments", params={"suspense": "true"}, headers=ops)
+    assert again["id"] not in {p["id"] for p in r.json()}
+    async with stack.db.session() as session:
+        assert await unbalanced_transactions(session) == []
+        rows = await session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "refund_payment", AuditEntry.target_id == str(again["id"])
+            )
+        )
+        assert [a.reason for a in rows] == ["client paid twice"]
 
 
 # ---------------------------------------------------------------- lifecycle steps

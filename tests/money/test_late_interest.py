@@ -8,12 +8,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
-from domain.errors import FieldError
 from models import Client, DunningStep, Invoice, Mission, TimelineEvent
 from services import collection
 from services.document_data import document_data
@@ -198,9 +196,6 @@ async def test_the_amount_due_shown_with_running_interest_can_be_paid(db: Databa
                 recorded_by_user_id=None,
             )
 
-        # More than the balance plus the interest to the payment date: refused, nothing charged.
-        with pytest.raises(FieldError, match="exceeds the open balance"):
-            await pay(due + D("0.01"))
         assert invoice.balance == D("1252.44")
         # Exactly what was shown: the running interest is charged to the payment date, then paid.
         await pay(due)
@@ -214,6 +209,33 @@ async def test_the_amount_due_shown_with_running_interest_can_be_paid(db: Databa
         assert last.level > 100  # outside the ladder's levels: rung 2 can still be recorded
         assert await unbalanced_transactions(session) == []
         await session.commit()
+
+
+async def test_more_than_the_amount_due_pays_it_and_the_rest_goes_to_suspense(
+    db: Database,
+) -> None:
+    """A bank line is never refused (INV-7): above the balance plus the interest to the
+    payment's date, the interest is charged, all is paid, and the rest waits in suspense."""
+    async with db.session() as session:
+        mission, invoice = await _invoice(session, "business", date(2026, 2, 1), date(2026, 3, 1))
+        await _rung(session, mission, 1, "reminder_1", date(2026, 4, 7))  # 2.44 + 40.00
+        due = D((await collection.interest_json(session, invoice, date(2026, 4, 17)))["amount_due"])
+        payment, _ = await collection.record_payment(
+            session,
+            amount=due + D("0.01"),
+            received_on=date(2026, 4, 17),
+            structured_communication=invoice.structured_communication,
+            bank_transaction_id=unique("tx"),
+            today=date(2026, 4, 17),
+            recorded_by_user_id=None,
+        )
+        assert invoice.status == "paid" and invoice.balance == D("0.00")
+        last = (await _steps(session, invoice))[-1]
+        assert (last.step, last.interest) == ("payment_interest", D("3.48"))
+        held = (await collection.suspense_positions(session, [payment]))[payment.id]
+        assert (held.applied, held.open) == (due, D("0.01"))
+        assert "overpayment" in held.reason
+        assert await unbalanced_transactions(session) == []
 
 
 async def test_interest_charged_with_a_payment_leaves_the_ladder_alone(db: Database) -> None:

@@ -3,8 +3,9 @@ the real services on the PostgreSQL test database (hypothesis `RuleBasedStateMac
 
 Events: a mission made directly (no workflow), its invoice issued, its salary paid (advanced by
 the fund, or paid from the client's money: never withheld), client payments (full, partial,
-unmatched, too large), write-offs (certain loss or end of the ladder), recoveries after
-write-off, fund top-ups (new, replayed, conflicting). After every step (INV-3, INV-5, INV-6):
+unmatched, too large: the rest to suspense, on an invoice already paid: all to suspense),
+write-offs (certain loss or end of the ladder), recoveries after write-off, fund top-ups (new,
+replayed, conflicting). After every step (INV-3, INV-5, INV-6):
 
 - every ledger transaction sums to zero, has entries, and is of a known kind; the balances of
   all accounts sum to zero;
@@ -47,7 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database, make_engine
 from core.errors import DomainError
 from core.settings import Settings
-from domain.errors import FieldError
 from domain.money import to_cents
 from domain.payroll import gross_up_expenses
 from models import (
@@ -286,9 +286,11 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             amount = m.balance + CENT
 
-        async def go() -> None:
+        async def go() -> Decimal:
+            """Pay; give the interest charged with the payment (run on since the last rung)."""
             async with self.db.session() as session:
                 paid = amount
+                extra = ZERO
                 if kind == "too_much":
                     # Above what is due: the balance plus the interest run on since the last
                     # rung, which a payment may include (services/collection.py).
@@ -297,8 +299,10 @@ class LedgerMachine(RuleBasedStateMachine):
                     )
                     assert invoice is not None
                     position = await collection.interest_position(session, invoice, self.day)
-                    paid = amount + max(position.not_yet_charged, ZERO)
-                await collection.record_payment(
+                    if invoice.status == "open":
+                        extra = max(position.not_yet_charged, ZERO)
+                    paid = amount + extra
+                payment, _ = await collection.record_payment(
                     session,
                     amount=paid,
                     received_on=self.day,
@@ -307,13 +311,20 @@ class LedgerMachine(RuleBasedStateMachine):
                     today=self.day,
                     recorded_by_user_id=None,
                 )
+                if kind == "too_much":
+                    # INV-7: never refused; the invoice takes its balance (and the interest),
+                    # the cent above goes to suspense; the bank line is booked whole.
+                    held = (await collection.suspense_positions(session, [payment]))[payment.id]
+                    assert held.open == CENT and "overpayment" in held.reason, held
+                    assert held.applied == paid - CENT
+                return extra
 
-        if kind == "too_much":
-            with pytest.raises(FieldError):
-                self.run(go())
-            return
-        self.run(go())
+        # The machine's day never passes a due date: no interest is charged with a payment.
+        assert self.run(go()) == ZERO
         self.expected_events += 1
+        if kind == "too_much":
+            self.expected_events += 1  # the cent above the balance: payment_suspense
+            amount = m.balance
         if m.status == "written_off":
             recovered_before = m.written_off - m.balance
             recovered_after = recovered_before + amount
@@ -336,6 +347,34 @@ class LedgerMachine(RuleBasedStateMachine):
         if m.balance == 0 and m.status == "written_off":
             assert m.vat_owed_again == m.vat_recovered, "a full recovery owes back all the VAT"
         self._after_loss_or_gain()
+
+    @precondition(lambda self: any(m.status == "paid" for m in self.missions))
+    @rule(data=st.data(), cents=st.integers(1, 100_000))
+    def pays_a_paid_invoice(self, data: st.DataObject, cents: int) -> None:
+        """A second payment on a paid invoice (INV-7): not refused, all of it to suspense,
+        linked to the invoice; nothing else moves."""
+        m = self._pick(data, lambda m: m.status == "paid")
+        amount = Decimal(cents) / 100
+
+        async def go() -> None:
+            async with self.db.session() as session:
+                payment, invoice = await collection.record_payment(
+                    session,
+                    amount=amount,
+                    received_on=self.day,
+                    structured_communication=m.communication,
+                    bank_transaction_id=unique("BANK-"),
+                    today=self.day,
+                    recorded_by_user_id=None,
+                )
+                assert invoice is not None and payment.invoice_id == invoice.id
+                assert not payment.matched and invoice.balance == 0
+                held = (await collection.suspense_positions(session, [payment]))[payment.id]
+                assert (held.open, held.applied) == (amount, ZERO)
+                assert "already paid" in held.reason
+
+        self.run(go())
+        self.expected_events += 1
 
     def _unmatched_payment(self, amount: Decimal) -> None:
         """Money that names no invoice (a wrong communication): suspense, never lost."""
