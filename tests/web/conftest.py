@@ -70,6 +70,21 @@ def web_db_url(settings: Settings) -> Iterator[str]:
     sync_url = url.set(database=name).render_as_string(hide_password=False)
     try:
         command.upgrade(alembic_config(sync_url), "heads")
+        # Workflow ids are mission ids and the dev server is shared with the main database's
+        # tests (tests/ops, tests/api/test_worker_outage): a collision sends an action to the
+        # other database's closed workflow ("mission 16 is closed"). Start far from them (and
+        # from tests/workflows/test_restart.py's 1,000,001).
+        subprocess.run(
+            [
+                "psql",
+                *base,
+                "-d",
+                name,
+                "-qc",
+                "ALTER SEQUENCE missions_id_seq RESTART WITH 2000001",
+            ],
+            check=True,
+        )
         yield (
             sync_url.replace("postgresql://", "postgresql+psycopg://", 1)
             if sync_url.startswith("postgresql://")

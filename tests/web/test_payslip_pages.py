@@ -92,7 +92,13 @@ async def test_payslip_beside_the_estimate_and_the_year(server: Server) -> None:
         assert 'data-code="gross_salary" ' in text  # unchanged lines are shown too
         assert "Loonbrief (PDF)" in text and "Raming (PDF)" in text
 
-        year = (await server.today()).year
+        # The payout's year: the web clock (1.5 s a day) may have crossed New Year since.
+        async with server.db.session() as session:
+            paid_on = await session.scalar(
+                select(Payout.paid_on).where(Payout.mission_id == mission_id)
+            )
+        assert paid_on is not None
+        year = paid_on.year
         summary = await http.get(f"/pay-summary/{year}")
         assert summary.status_code == 200, summary.text
         assert "Loonoverzicht" in summary.text and 'id="pay-summary-total"' in summary.text
@@ -102,7 +108,7 @@ async def test_payslip_beside_the_estimate_and_the_year(server: Server) -> None:
         assert rows[-1][-1] == "2408.71"
         pdf = await http.get(f"/pay-summary/{year}/pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
-        for bad in ("1999", "abc", str(year + 1)):
+        for bad in ("1999", "abc", str(year + 2)):
             assert (await http.get(f"/pay-summary/{bad}")).status_code == 404
         # Another member sees their own (empty) year, nothing of this one's.
         theirs = await other.get(f"/pay-summary/{year}")
