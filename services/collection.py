@@ -268,20 +268,45 @@ async def _interest_with_payment(
     extra = position.not_yet_charged
     if extra <= 0:
         return
+    await _charge_running_interest(
+        session,
+        invoice,
+        position,
+        step="payment_interest",
+        on=received_on,
+        what="the payment date",
+        event_key=f"late_charges:{invoice.id}:payment:{tx_id}",
+    )
+
+
+async def _charge_running_interest(
+    session: AsyncSession,
+    invoice: Invoice,
+    position: InterestPosition,
+    *,
+    step: str,
+    on: date,
+    what: str,
+    event_key: str,
+) -> None:
+    """Charge the interest that kept running since the last rung, up to `on` (`what` names the
+    date: a payment's, a write-off's): an off-ladder row of the invoice's steps, its balance,
+    and a balanced ledger transaction."""
+    extra = position.not_yet_charged
     steps = await _steps(session, invoice)
     session.add(
         DunningStep(
             invoice_id=invoice.id,
             mission_id=invoice.mission_id,
             level=max([OFF_LADDER_LEVEL, *(s.level for s in steps)]) + 1,
-            step="payment_interest",
+            step=step,
             regime=position.regime,
-            business_date=received_on,
+            business_date=on,
             fixed_compensation=ZERO,
             interest=extra,
             penalty=ZERO,
             reminder_fee=ZERO,
-            rule=f"interest to the payment date {received_on.isoformat()} "
+            rule=f"interest to {what} {on.isoformat()} "
             f"({position.accrued} accrued, {position.charged} charged before): {position.rule}",
         )
     )
@@ -289,13 +314,11 @@ async def _interest_with_payment(
     invoice.balance += extra
     await ledger.post(
         session,
-        event_key=f"late_charges:{invoice.id}:payment:{tx_id}",
+        event_key=event_key,
         kind="late_charges",
         mission_id=invoice.mission_id,
-        business_date=received_on,
-        description=f"Interest to the payment date on invoice {invoice.number}: {position.rule}"[
-            :2000
-        ],
+        business_date=on,
+        description=f"Interest to {what} on invoice {invoice.number}: {position.rule}"[:2000],
         lines=[
             Line("client_receivables", extra, invoice.client_id),
             Line("late_fee_income", -extra),
@@ -811,38 +834,14 @@ async def write_off_invoice(
     position = await interest_position(session, invoice, business_date)
     extra = position.not_yet_charged
     if extra > 0:
-        steps = await _steps(session, invoice)
-        session.add(
-            DunningStep(
-                invoice_id=invoice.id,
-                mission_id=mission_id,
-                level=max([OFF_LADDER_LEVEL, *(s.level for s in steps)]) + 1,
-                step="write_off",
-                regime=position.regime,
-                business_date=business_date,
-                fixed_compensation=ZERO,
-                interest=extra,
-                penalty=ZERO,
-                reminder_fee=ZERO,
-                rule=f"interest to the write-off date {business_date.isoformat()} "
-                f"({position.accrued} accrued, {position.charged} charged before): "
-                f"{position.rule}",
-            )
-        )
-        invoice.interest_open += extra
-        invoice.balance += extra
-        await ledger.post(
+        await _charge_running_interest(
             session,
+            invoice,
+            position,
+            step="write_off",
+            on=business_date,
+            what="the write-off date",
             event_key=f"late_charges:{invoice.id}:write_off",
-            kind="late_charges",
-            mission_id=mission_id,
-            business_date=business_date,
-            description=f"Interest to the write-off date on invoice {invoice.number}: "
-            f"{position.rule}"[:2000],
-            lines=[
-                Line("client_receivables", extra, invoice.client_id),
-                Line("late_fee_income", -extra),
-            ],
         )
     balance = invoice.balance
     # Interest and costs never collected were never income: they are reversed, not absorbed.
