@@ -40,6 +40,10 @@ SERVICE_MESSAGES = (
     N_("an expense amount must be positive"),
     N_("an expense needs a label"),
     N_("the contract is already signed"),
+    N_(
+        "too late: the deadline to sign and confirm the contract has passed; "
+        "the mission is being cancelled"
+    ),
     N_("the work report is already submitted"),
     N_("a login with this email already exists"),
     N_("the mission's workflow is starting; try again in a moment"),

@@ -146,7 +146,7 @@ class MissionWorkflow:
 
     async def _contract_phase(self) -> None:
         plan = self._plan()
-        deadline = plan.created_on + timedelta(days=plan.policy.confirmation_days)
+        deadline = self._contract_deadline()
         self.waiting_for = "signature and client confirmation"
         both = await self._wait_until(
             deadline,
@@ -390,6 +390,7 @@ class MissionWorkflow:
             raise rejected("the contract is already signed", "signature")
         if self.stage != "contract":
             raise rejected(f"the mission is past the contract stage ({self.stage})", "signature")
+        self._refuse_after_contract_deadline("signature")
 
     @workflow.update
     async def confirm_client(self, arg: ConfirmClient) -> str:
@@ -419,6 +420,7 @@ class MissionWorkflow:
             raise rejected("the client's confirmation is already recorded", "method")
         if self.stage != "contract":
             raise rejected(f"the mission is past the contract stage ({self.stage})", "method")
+        self._refuse_after_contract_deadline("method")
         if not arg.method.strip():
             raise rejected("say how the client confirmed the order", "method", 422)
 
@@ -451,7 +453,12 @@ class MissionWorkflow:
                 f"the work ends on {plan.end_date.isoformat()}: report it from that day on",
                 "days_worked",
             )
-        if self.stage not in ("in_progress", "work_report"):
+        # The stage may lag behind the calendar while the workflow catches up (a worker back
+        # after an outage): a signed and confirmed contract whose work has ended takes its report.
+        catching_up = self.stage in ("contract", "declaration") and (
+            self.signed_recorded and self.confirmed_recorded
+        )
+        if self.stage not in ("in_progress", "work_report") and not catching_up:
             raise rejected(f"no work report is expected at stage {self.stage}", "days_worked")
         period = (plan.end_date - plan.start_date).days + 1
         if not 1 <= arg.days_worked <= period:
@@ -651,6 +658,21 @@ class MissionWorkflow:
     def _held(self) -> bool:
         """Held by ops, and the hold has not expired (expiry resumes the mission by itself)."""
         return self.hold is not None and self.today() < self.hold.until
+
+    def _contract_deadline(self) -> date:
+        """The first business day on which an unsigned or unconfirmed contract is cancelled."""
+        plan = self._plan()
+        return plan.created_on + timedelta(days=plan.policy.confirmation_days)
+
+    def _refuse_after_contract_deadline(self, field: str) -> None:
+        """Judged by the calendar, not by whether the deadline's timer has run yet: a worker
+        catching up after an outage sees the action before the timer that cancels the mission."""
+        if self.today() >= self._contract_deadline():
+            raise rejected(
+                "too late: the deadline to sign and confirm the contract has passed; "
+                "the mission is being cancelled",
+                field,
+            )
 
     def _refuse_if_held(self) -> None:
         if self.hold is not None and self._held():

@@ -166,6 +166,31 @@ async def test_gateway_failing_needs_attention_then_ops_retry(
     await record_history(run, "gateway_retry")
 
 
+async def test_work_report_taken_while_the_declaration_waits(
+    stack: Stack, failing_gateway: None
+) -> None:
+    """Issue 13, defect 9: the workflow behind the calendar (here its declaration step waits for
+    ops; a worker catching up after an outage is the same) still takes the report of ended work.
+    It used to answer "no work report is expected at stage declaration"."""
+    run = await new_run(stack)
+    await run.sign()
+    await run.confirm()
+    m = await run.wait(lambda m: m["needs_attention"])
+    assert m["stage"] == "declaration"
+    await skip_to(stack, date.fromisoformat(m["end_date"]) + timedelta(days=1))
+
+    await run.report(2)
+    m = await run.get()
+    assert m["days_worked"] == 2 and steps(m).count("work_reported") == 1
+
+    await set_declaration_gateway(stack, 0.0)
+    assert await retry(run) == 200
+    m = await run.wait(lambda m: m["invoice"] is not None)
+    assert m["days_worked"] == 2 and steps(m).count("work_reported") == 1
+    templates = [e["template"] for e in await run.outbox()]
+    assert "work_report_reminder" not in templates, "no reminder for a report already in"
+
+
 async def test_cancelled_while_needing_attention(stack: Stack, failing_gateway: None) -> None:
     run = await new_run(stack)
     await run.sign()

@@ -14,17 +14,18 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from contracts.mission import ConfirmClient
 from core.db import Database, make_engine
 from core.settings import Settings
 from models import Invoice, OutboxEmail, Parameter, Payout
@@ -230,3 +231,41 @@ async def test_five_missions_in_parallel(fast_stack: Stack) -> None:
     for year, n, distinct, highest in rows:
         assert n == distinct == highest, f"invoice numbers of {year} have a gap or a duplicate"
     assert sum((await ledger_balances(stack)).values(), Decimal("0")) == 0
+
+
+# ---------------------------------------------------------------- a workflow behind the calendar
+# Issue 13, defect 9. While a worker catches up, the workflow's own stage lags behind the business
+# date. An action arriving then is judged by the calendar and the contract, not by the stale stage:
+# a confirmation after the contract's deadline is refused (it used to be accepted, recorded, and
+# then the mission was cancelled anyway; the work report's side is in test_exception_paths). The
+# worker is stopped, the date passes, the action is sent, and only then a worker comes back: its
+# first activation carries the due timer and the action together.
+
+
+async def update_when_worker_back(stack: Stack, run: Run, name: str, arg: object) -> str:
+    handle = stack.handle(run.mission_id)
+    pending = asyncio.create_task(handle.execute_update(name, arg, result_type=str))
+    await asyncio.sleep(1.0)  # the update waits at the server for a worker
+    async with worker(stack):
+        return await asyncio.wait_for(pending, WAIT)
+
+
+async def test_confirmation_after_the_deadline_is_refused(fast_stack: Stack) -> None:
+    stack = fast_stack
+    async with worker(stack):
+        run = await new_run(stack, start_in=30, length=2)
+        await run.sign()
+    m = await run.get()
+    deadline = date.fromisoformat(m["created_on"]) + timedelta(days=14)
+    await wait_for(stack.today, lambda today: today >= deadline, WAIT)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await update_when_worker_back(
+            stack, run, "confirm_client", ConfirmClient(method="order form", actor="ops")
+        )
+    assert "deadline" in str(refused.value.cause), refused.value.cause
+    async with worker(stack):
+        assert await asyncio.wait_for(run.result(), WAIT) == "cancelled"
+    m = await run.get()
+    assert m["client_confirmed_at"] is None, "a refused confirmation is not recorded"
+    assert "client_confirmed" not in steps(m) and m["stage"] == "cancelled"
