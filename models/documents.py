@@ -42,7 +42,9 @@ class Document(Base):
     template_version: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The bytes are read only where they are sent or downloaded (`undefer(Document.content)`):
+    # a page listing documents must not load megabytes of PDF; touching them unloaded raises.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from core.db import Database
 from core.errors import DomainError, NotFound
@@ -95,8 +96,11 @@ def sha256(content: bytes) -> str:
 
 
 async def find(session: AsyncSession, mission_id: int, key: str) -> Document | None:
+    """The stored document with its bytes: the callers attach it to an email or send it."""
     found: Document | None = await session.scalar(
-        select(Document).where(Document.mission_id == mission_id, Document.key == key)
+        select(Document)
+        .where(Document.mission_id == mission_id, Document.key == key)
+        .options(undefer(Document.content))
     )
     return found
 
@@ -572,7 +576,7 @@ async def get_document(session: AsyncSession, viewer: Viewer, document_id: int) 
     """One document; another member's answers 404 exactly like a missing one."""
     if not 1 <= document_id <= 2**31 - 1:
         raise NotFound("document")
-    document = await session.get(Document, document_id)
+    document = await session.get(Document, document_id, options=[undefer(Document.content)])
     if document is None:
         raise NotFound("document")
     try:

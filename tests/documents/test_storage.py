@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 from lxml import etree
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 from core.db import Database
 from core.settings import Settings
@@ -21,6 +21,7 @@ from documents.validation import fatal_errors
 from models import Document, PeppolMessage
 from services import documents
 from services.invoicing import issue_credit_note, issue_invoice
+from services.missions import Viewer
 from services.peppol import OutboxPeppolSender, PeppolEnvelope, PeppolRejected
 from tests.invoicing.conftest import new_party, reported_mission, today
 
@@ -162,6 +163,25 @@ async def test_asking_twice_returns_the_same_file(db: Database, settings: Settin
             select(func.count()).select_from(Document).where(Document.mission_id == mission_id)
         )
     assert count == 1
+
+
+async def test_listing_documents_leaves_their_bytes_in_the_database(
+    db: Database, settings: Settings
+) -> None:
+    """A mission page (polled every 2 s) lists the documents: names, sizes, hashes, never the
+    PDF bytes. Only a download (or an email, or Peppol) reads them (issue 14)."""
+    mission_id, _ = await _invoiced(db, settings)
+    made = await documents.ensure_pdf(db, mission_id, "invoice")
+    ops = Viewer(user_id=0, role="ops", member_id=None)
+    async with db.session() as session:
+        listed = await documents.list_documents(session, ops, mission_id)
+        assert [d.id for d in listed] == [made.id]
+        assert "content" in inspect(listed[0]).unloaded
+        with pytest.raises(InvalidRequestError):
+            listed[0].content  # noqa: B018 (the read itself is what must fail)
+    async with db.session() as session:
+        got = await documents.get_document(session, ops, made.id)
+        assert got.content == made.content and got.content.startswith(b"%PDF")
 
 
 async def test_stored_documents_refuse_change_and_deletion(
