@@ -12,6 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; each has its own database and Temporal servers); 0 = one process.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -34,7 +36,7 @@ run: venv
 
 test: venv
 	bash .ci/system-deps
-	bash .ci/with-test-db $(BIN)/pytest $(PYTEST_ARGS)
+	bash .ci/with-test-db $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -28,12 +28,23 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if not os.environ.get("COOPFLOW_DATABASE_URL"):
     _own_db = f"coopflow_test_{secrets.token_hex(4)}"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", _own_db], check=True)
-    os.environ["COOPFLOW_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{_own_db}"
+elif _XDIST_WORKER:
+    # Under pytest-xdist each worker process gets a database of its own (the given name plus
+    # the worker's id): workers never see each other's rows, sequences or business clock.
+    _own_db = f"{os.environ['COOPFLOW_DATABASE_URL'].rsplit('/', 1)[1]}_{_XDIST_WORKER}"
 else:
     _own_db = ""
+if _own_db:
+    subprocess.run(
+        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", _own_db],
+        check=False,
+        capture_output=True,
+    )
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", _own_db], check=True)
+    os.environ["COOPFLOW_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{_own_db}"
 os.environ.setdefault("COOPFLOW_ENV", "test")
 # Login delays long enough that "refused right after the free failures" holds on a busy machine
 # (the first delay is 1 s by default); tests of the delays themselves move the clock.

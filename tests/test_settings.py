@@ -53,6 +53,8 @@ def test_the_three_environments(monkeypatch: pytest.MonkeyPatch, env: str) -> No
         secrets.token_urlsafe(16),
         "correct horse battery staple",
     ],
+    # Stable ids: pytest-xdist workers must collect the same tests.
+    ids=["dev-secret", "one-char", "repeated-k", "repeated-ab", "hex16", "urlsafe16", "words"],
 )
 def test_prod_refuses_weak_secrets(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
     monkeypatch.setenv("COOPFLOW_ENV", "prod")
@@ -74,6 +76,7 @@ def test_prod_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) -> Non
         secrets.token_urlsafe(32),  # python -c 'import secrets; print(secrets.token_urlsafe(32))'
         "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2FsZG8=",  # openssl rand -base64 32 shape
     ],
+    ids=["hex32", "urlsafe32", "base64-32"],
 )
 def test_prod_accepts_32_random_bytes(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
     monkeypatch.setenv("COOPFLOW_ENV", "prod")
