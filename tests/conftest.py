@@ -29,22 +29,34 @@ BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if not os.environ.get("COOPFLOW_DATABASE_URL"):
-    _own_db = f"coopflow_test_{secrets.token_hex(4)}"
-elif _XDIST_WORKER:
-    # Under pytest-xdist each worker process gets a database of its own (the given name plus
-    # the worker's id): workers never see each other's rows, sequences or business clock.
-    _own_db = f"{os.environ['COOPFLOW_DATABASE_URL'].rsplit('/', 1)[1]}_{_XDIST_WORKER}"
-else:
-    _own_db = ""
-if _own_db:
-    subprocess.run(
-        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", _own_db],
-        check=False,
-        capture_output=True,
+_created: list[str] = []
+
+
+def test_database_url() -> str:
+    """The PostgreSQL database of this test process, created on first use (so tests that need
+    none, like tests/domain, run without PostgreSQL).
+
+    `make test` (.ci/with-test-db) gives one in COOPFLOW_DATABASE_URL; without it a throwaway
+    one is made. Under pytest-xdist each worker process gets a database of its own (the given
+    name plus the worker's id): workers never see each other's rows, sequences or clock."""
+    url = os.environ.get("COOPFLOW_DATABASE_URL", "")
+    if url and (not _XDIST_WORKER or url.endswith(f"_{_XDIST_WORKER}")):
+        return url
+    name = (
+        f"{url.rsplit('/', 1)[1]}_{_XDIST_WORKER}"
+        if url
+        else f"coopflow_test_{secrets.token_hex(4)}"
     )
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", _own_db], check=True)
-    os.environ["COOPFLOW_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{_own_db}"
+    pg = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(
+        ["dropdb", *pg, "--if-exists", "--force", name], check=False, capture_output=True
+    )
+    subprocess.run(["createdb", *pg, name], check=True)
+    _created.append(name)
+    os.environ["COOPFLOW_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    return os.environ["COOPFLOW_DATABASE_URL"]
+
+
 os.environ.setdefault("COOPFLOW_ENV", "test")
 # Login delays long enough that "refused right after the free failures" holds on a busy machine
 # (the first delay is 1 s by default); tests of the delays themselves move the clock.
@@ -65,9 +77,9 @@ TEST_POLICY_CHANGES = {
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _own_db:
+    for name in _created:
         subprocess.run(
-            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", _own_db],
+            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name],
             check=False,
         )
 
@@ -83,7 +95,12 @@ def alembic_config(url: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def database_url() -> str:
+    return test_database_url()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
     return Settings(task_queue=f"test-missions-{uuid.uuid4().hex[:8]}")
 
 

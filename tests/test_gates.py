@@ -107,3 +107,21 @@ def test_static_checks(command: list[str]) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_domain_test_asking_for_the_database_stops_the_run(tmp_path: Path) -> None:
+    """tests/domain/conftest.py's rule, on a copy: a pure test asking for the database fails."""
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n\n@pytest.fixture\ndef database_url():\n    return 'postgresql://x'\n"
+    )
+    domain = tmp_path / "domain"
+    domain.mkdir()
+    (domain / "conftest.py").write_text((ROOT / "tests" / "domain" / "conftest.py").read_text())
+    (domain / "test_pure.py").write_text("def test_pure():\n    assert True\n")
+    run = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    clean = subprocess.run([*run, str(domain)], cwd=tmp_path, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (domain / "test_impure.py").write_text("def test_impure(database_url):\n    pass\n")
+    dirty = subprocess.run([*run, str(domain)], cwd=tmp_path, capture_output=True, text=True)
+    assert dirty.returncode != 0
+    assert "needs the database" in dirty.stdout + dirty.stderr

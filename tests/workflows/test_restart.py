@@ -8,7 +8,6 @@ own throwaway PostgreSQL database rather than disturbing the 86400-second clock 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import subprocess
 import uuid
@@ -55,8 +54,8 @@ WAIT = 90.0  # real seconds; only a hung lifecycle gets near it
 
 
 @pytest.fixture(scope="module")
-def fast_database_url() -> Iterator[str]:
-    base = make_url(os.environ["COOPFLOW_DATABASE_URL"])
+def fast_database_url(database_url: str) -> Iterator[str]:
+    base = make_url(database_url)
     name = f"coopflow_fast_{secrets.token_hex(4)}"
     pg = [
         "-h",
