@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mission import MissionActivities
-from contracts.mission import DunningRequest
+from contracts.mission import DunningRequest, InvoiceRequest
 from core.db import Database
 from models import AuditEntry, DunningStep, Invoice, Mission, StaffTask
 from services import collection, parameters, rates, staff_tasks
@@ -199,3 +199,28 @@ async def test_a_staff_task_asks_for_the_rate_six_weeks_before(db: Database) -> 
         later = await rates.request_missing_rates(session, start - timedelta(weeks=1))
         assert key not in [t.key for t in later]
         await session.rollback()
+
+
+async def test_any_dated_parameter_missing_fails_a_money_step_the_same_clear_way(
+    db: Database,
+) -> None:
+    """Not only the interest rates: an invoice dated before the payroll and VAT rows (or any
+    dated row a money step reads) is refused at once, naming the parameter and the day, never a raw
+    LookupError retried in vain."""
+    before_any_row = date(2019, 3, 4)
+    async with db.session() as session:
+        member = await new_member(session)
+        client = await new_client(session, kind="business")
+        mission = await new_mission(session, member, client, on=before_any_row)
+        mission_id = mission.id
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            MissionActivities(db).issue_invoice,
+            InvoiceRequest(mission_id=mission_id, issue_date=before_any_row, due_days=30),
+        )
+    err = caught.value
+    assert err.type == "ParameterMissing" and err.non_retryable
+    assert err.message.startswith("No value of the parameter ")
+    assert f"is in force on {before_any_row.isoformat()}" in err.message
+    async with db.session() as session:
+        assert await session.scalar(select(Invoice).where(Invoice.mission_id == mission_id)) is None
