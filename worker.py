@@ -15,7 +15,7 @@ from activities.mission import MissionActivities
 from core.db import Database, make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
-from services import documents
+from services import documents, rates
 from services.mail import Mailer, OutboxMailer
 from services.peppol import sender_for
 from services.sendgrid_mailer import SendGridMailer
@@ -116,12 +116,18 @@ async def run(settings: Settings) -> None:
 
 
 async def _sweep(client: Client, db: Database, settings: Settings, stop: asyncio.Event) -> None:
-    """Start, now and then, any mission a crash left committed without its workflow."""
+    """Start, now and then, any mission a crash left committed without its workflow; and ask
+    ops for each late-payment rate weeks before its period starts (a staff task, made once)."""
     while not stop.is_set():
         try:
             await start_missing_workflows(client, db, settings)
         except Exception:
             log.exception("could not start pending mission workflows; will try again")
+        try:
+            for task in await rates.request_rates(db, settings):
+                log.info("staff task %s: %s", task.key, task.title % task.params)
+        except Exception:
+            log.exception("could not open the rate requests; will try again")
         try:
             await asyncio.wait_for(stop.wait(), timeout=settings.sweep_seconds)
         except TimeoutError:

@@ -3,9 +3,10 @@ by a unique key, because Temporal will run it again after a crash or a timeout."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from temporalio import activity
@@ -47,10 +48,41 @@ from services.gateways import (
     simulate,
 )
 from services.mail import Attachment, Mailer, OutboxMailer
+from services.parameters import MissingParameter
 from services.peppol import OutboxPeppolSender, PeppolRejected, PeppolSender
 
 GatewayFactory = Callable[[float, float], DeclarationGateway]
 BankFactory = Callable[[float, float], BankGateway]
+
+
+A = TypeVar("A", bound=Callable[..., Awaitable[Any]])
+
+
+def needs_parameters(method: A) -> A:
+    """A dated parameter missing on the step's date (a rate table that ran out) fails the step
+    for good at once: retrying cannot make the row appear. The workflow flags the step with the
+    message (which table, which period, where ops enter it) and runs it again when ops retry it
+    after entering the row (workflows/mission.py `_step`). The failure's details carry the
+    message's id and values for the pages' translation."""
+
+    @functools.wraps(method)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except MissingParameter as err:
+            raise ApplicationError(
+                str(err),
+                {
+                    "key": err.key,
+                    "on": err.on.isoformat(),
+                    "message_id": err.message_id,
+                    "params": err.params,
+                },
+                type="ParameterMissing",
+                non_retryable=True,
+            ) from err
+
+    return run  # type: ignore[return-value]
 
 
 class MissionActivities:
@@ -69,6 +101,7 @@ class MissionActivities:
         self.peppol_sender = peppol_sender or OutboxPeppolSender()
 
     @activity.defn
+    @needs_parameters
     async def prepare_documents(self, req: DocumentsRequest) -> list[int]:
         """Render and store the mission's documents (order form, contract, payslip estimate;
         after a payout, "payslip": the final payslip of every payout).
@@ -221,6 +254,7 @@ class MissionActivities:
             )
 
     @activity.defn
+    @needs_parameters
     async def issue_invoice(self, req: InvoiceRequest) -> InvoiceInfo:
         """Issue the client's invoice (gap-free number, structured communication, ledger)."""
         async with self.db.session() as session:
@@ -246,6 +280,7 @@ class MissionActivities:
         )
 
     @activity.defn
+    @needs_parameters
     async def pay_salary(self, req: SalaryRequest) -> SalaryInfo:
         """Pay the member's salary on payday (fund or client money): always, never withheld."""
         async with self.db.session() as session:
@@ -277,6 +312,7 @@ class MissionActivities:
         return info
 
     @activity.defn
+    @needs_parameters
     async def record_dunning_step(self, req: DunningRequest) -> CollectionResult:
         """Climb one rung of the dunning ladder unless the invoice got paid meanwhile."""
         async with self.db.session() as session:
@@ -286,6 +322,7 @@ class MissionActivities:
             return CollectionResult(balance=balance, acted=acted)
 
     @activity.defn
+    @needs_parameters
     async def write_off_invoice(self, req: DunningRequest) -> CollectionResult:
         """Write the debt off: the guarantee fund absorbs it, the member keeps the salary."""
         async with self.db.session() as session:
@@ -303,6 +340,7 @@ class MissionActivities:
             )
 
     @activity.defn
+    @needs_parameters
     async def send_email(self, req: EmailRequest) -> str:
         """Write the step's email once and hand it to the mailer; returns the outbox id.
 

@@ -9,7 +9,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from pydantic import Field, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from api.deps import (
     DatabaseDep,
@@ -24,7 +24,18 @@ from api.deps import (
 from api.schemas import Body
 from core.errors import DomainError
 from core.temporal import connect
-from services import audit, bulk, collection, gateways, idempotency, queries, repairs, stuck
+from services import (
+    audit,
+    bulk,
+    collection,
+    gateways,
+    idempotency,
+    queries,
+    rates,
+    repairs,
+    staff_tasks,
+    stuck,
+)
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.mission_filters import parse_filter
@@ -74,6 +85,16 @@ class BulkIn(Body):
 class GatewayIn(Body):
     failure_rate: StrictFloat | StrictInt = Field(description="0 to 1")
     latency_seconds: StrictFloat | StrictInt = Field(description="0 to 30")
+    reason: StrictStr
+
+
+class RateIn(Body):
+    table: StrictStr = Field(description=", ".join(rates.RATE_TABLES))
+    valid_from: StrictStr = Field(description="YYYY-MM-DD: the first day of the period")
+    annual_rate: StrictStr = Field(description='percent per year as published, e.g. "10.50"')
+    source: StrictStr = Field(description="where it is published (URL, Moniteur reference)")
+    confidence: StrictStr = Field(description=", ".join(rates.CONFIDENCES))
+    estimate: StrictBool = False
     reason: StrictStr
 
 
@@ -269,6 +290,48 @@ async def set_gateway(
         session, viewer, name, body.failure_rate, body.latency_seconds, body.reason
     )
     return gateways.gateway_out(setting)
+
+
+# ---------------------------------------------------------------- rates and staff tasks
+@router.get("/ops/rates", tags=["ops"])
+async def list_rates(session: SessionDep, viewer: OpsDep) -> list[dict[str, Any]]:
+    """The late-payment rate tables, each with its rows and the first period without a rate."""
+    return await rates.rate_tables_out(session)
+
+
+@router.post("/ops/rates", status_code=201, tags=["ops"])
+async def enter_rate(body: RateIn, session: SessionDep, viewer: OpsDep) -> dict[str, Any]:
+    """Ops: enter the rate of the next period without one, with its source (audited). The
+    staff task asking for it is done; steps flagged for this rate run again when retried."""
+    table, row = await rates.enter_rate(
+        session,
+        viewer,
+        table=body.table,
+        valid_from=body.valid_from,
+        annual_rate=body.annual_rate,
+        source=body.source,
+        confidence=body.confidence,
+        estimate=body.estimate,
+        reason=body.reason,
+    )
+    out = rates.rate_out(table, row)
+    await session.commit()
+    return out
+
+
+@router.get("/staff-tasks", tags=["ops"])
+async def list_staff_tasks(
+    session: SessionDep,
+    viewer: OpsDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    """Staff tasks (`status=open` for what is still to do), the most urgent first."""
+    found = await staff_tasks.list_tasks(
+        session, staff_tasks.parse_status(status), limit=limit, offset=offset
+    )
+    return [staff_tasks.task_out(t) for t in found]
 
 
 # ---------------------------------------------------------------- advisors

@@ -56,7 +56,7 @@ from typing import Any, Literal
 
 from domain.calendar import belgian_holidays
 from domain.errors import FieldError
-from domain.money import require_cents, to_cents
+from domain.money import _check_numeric_text, require_cents, to_cents
 
 __all__ = [
     "B2B_LAW",
@@ -72,6 +72,7 @@ __all__ = [
     "InterestResult",
     "PenaltyBand",
     "PrincipalMovement",
+    "RateMissing",
     "RatePeriod",
     "Regime",
     "accrue_interest",
@@ -87,6 +88,9 @@ __all__ = [
     "civil_working_day",
     "next_civil_working_day",
     "open_principal_on",
+    "parse_annual_rate",
+    "rate_period_end",
+    "rate_period_start",
 ]
 
 Regime = Literal["b2b", "b2c"]
@@ -148,6 +152,71 @@ def _opt_dec(value: object, field: str) -> Decimal | None:
 
 
 # --------------------------------------------------------------------------- B2B interest
+
+
+class RateMissing(ValueError):
+    """No rate of `law`'s table is in force on `day`: interest is never computed at 0 %.
+
+    A ValueError (what it was before it had a name); the services turn it into a dated
+    parameter missing for the rate's period (services.parameters.rate_missing)."""
+
+    def __init__(self, law: str, day: date) -> None:
+        """The table of `law` (B2B_LAW, LEGAL_RATE_LAW) has no rate on `day`."""
+        super().__init__(f"no {law} interest rate is in force on {day.isoformat()}")
+        self.law = law
+        self.day = day
+
+
+def rate_period_start(law: str, day: date) -> date:
+    """The first day of the rate period holding `day`: a half-year (1 Jan, 1 Jul) for the law
+    of 2 Aug 2002, the calendar year for the legal rate of the law of 5 May 1865."""
+    if law == B2B_LAW:
+        return date(day.year, 1 if day.month <= 6 else 7, 1)
+    return date(day.year, 1, 1)
+
+
+def rate_period_end(law: str, start: date) -> date:
+    """The last day of the rate period that starts on `start` (30 Jun, 31 Dec)."""
+    if law == B2B_LAW and start.month == 1:
+        return date(start.year, 6, 30)
+    return date(start.year, 12, 31)
+
+
+_RATE_EXAMPLE = 'rates are percentages per year written like "10.50"'
+_RATE_CHARS = frozenset("0123456789.")
+
+
+def parse_annual_rate(value: object, *, field: str, minimum: Decimal) -> Decimal:
+    """Accept a published annual rate in percent ("10.50"), at least `minimum`, at most 100.
+
+    Strict like money (ASCII digits, at most 2 decimals, a string): "21%", "-1", "100.01",
+    "1e1" are refused, and so is a fraction given for a percentage (0.105 for 10.50 %), which
+    the table's `minimum` (the law's floor) tells apart."""
+    if value is None or value == "":
+        raise FieldError(field, f"is required; {_RATE_EXAMPLE}")
+    if not isinstance(value, str):
+        raise FieldError(field, f"must be a string; {_RATE_EXAMPLE}")
+    if len(value) > 16:
+        raise FieldError(field, f"is too long; {_RATE_EXAMPLE}")
+    if "%" in value:
+        raise FieldError(field, "give the number without the '%' sign, e.g. 10.50")
+    _check_numeric_text(value, field=field, example=_RATE_EXAMPLE)
+    whole, dot, decimals = value.partition(".")
+    if not set(value) <= _RATE_CHARS or not whole or (dot and not decimals) or "." in decimals:
+        raise FieldError(field, f"is not a valid rate; {_RATE_EXAMPLE}")
+    if len(decimals) > 2:
+        raise FieldError(field, "at most 2 decimals")
+    rate = Decimal(value)
+    if rate > _HUNDRED:
+        raise FieldError(field, "must be between 0 and 100")
+    if rate < minimum:
+        if 0 < rate < 1:
+            raise FieldError(
+                field,
+                f"{value} looks like a fraction: give the percentage, e.g. {_pct(rate * 100)}",
+            )
+        raise FieldError(field, f"must be at least {_pct(minimum)} for this table")
+    return rate.quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
@@ -277,7 +346,7 @@ def _segments(
         )
         cursor = end + _ONE_DAY
     if cursor <= until:
-        raise ValueError(f"no {law} interest rate is in force on {cursor.isoformat()}")
+        raise RateMissing(law, cursor)
     return out
 
 

@@ -24,6 +24,7 @@ from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
 from models.ops import AuditEntry, BulkItem, BulkRun
 from models.people import ROLES, Client, Member, User
 from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
+from models.tasks import StaffTask
 from models.web import IbanChange, LoginFailure, WebSession
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "PayrollTrueUp",
     "ROLES",
     "STAGES",
+    "StaffTask",
     "TimelineEvent",
     "UTCDateTime",
     "User",

@@ -21,12 +21,14 @@ from domain.late_payment import (
     ConsumerTerms,
     DunningStepCharges,
     PrincipalMovement,
+    RateMissing,
     RatePeriod,
     Regime,
     accrue_interest,
     allocate_payment,
     b2c_costs_allowed_from,
     charges_for_step,
+    rate_period_start,
 )
 from domain.ogm import parse_ogm
 from models import (
@@ -46,8 +48,8 @@ from services.invoicing import mission_invoice
 from services.ledger import Line
 from services.missions import add_timeline, get_mission
 
-# Dated parameters seeded by migration 0021 (keys kept here: services/parameters.py is shared).
-LEGAL_RATES = "late_payment.legal_rates"  # law of 5 May 1865, one row per calendar year
+# Dated parameters seeded by migration 0021.
+LEGAL_RATES = parameters.LEGAL_RATES  # law of 5 May 1865, one row per calendar year
 CONSUMER_TERMS = "late_payment.consumer_terms"  # what the order form stipulated (ConsumerTerms)
 ZERO = Decimal("0.00")
 # Rows for interest charged outside the ladder (with a payment, at write-off) sit above the
@@ -264,7 +266,13 @@ async def _interest_with_payment(
     to suspense (record_payment)."""
     if invoice.status != "open" or amount <= invoice.balance:
         return
-    position = await interest_position(session, invoice, received_on)
+    try:
+        position = await interest_position(session, invoice, received_on)
+    except parameters.MissingParameter:
+        # No rate yet for the payment's date: a bank line is never refused (INV-7). Nothing is
+        # charged now; the rest of the line goes to suspense with its reason, and the next rung
+        # or the write-off claims the interest once ops entered the rate.
+        return
     extra = position.not_yet_charged
     if extra <= 0:
         return
@@ -517,9 +525,19 @@ async def consumer_terms(session: AsyncSession, mission: Mission) -> ConsumerTer
     return ConsumerTerms.from_value(row.value)
 
 
+def rate_key(law: str) -> str:
+    """The dated parameter holding the rates of `law` (B2B_LAW or LEGAL_RATE_LAW)."""
+    return parameters.B2B_RATES if law == B2B_LAW else LEGAL_RATES
+
+
+def missing_rate(err: RateMissing) -> parameters.MissingParameter:
+    """A day without a rate, said as the dated row ops must enter: its table and period."""
+    return parameters.rate_missing(rate_key(err.law), err.day, rate_period_start(err.law, err.day))
+
+
 async def rate_table(session: AsyncSession, law: str) -> list[RatePeriod]:
     """Every dated rate of the 2002 law (half-years) or of the 1865 law (years), oldest first."""
-    key = parameters.B2B_RATES if law == B2B_LAW else LEGAL_RATES
+    key = rate_key(law)
     return [
         RatePeriod.from_row(row.valid_from, row.valid_to, row.value)
         for row in await parameters.parameter_rows(session, key)
@@ -638,14 +656,17 @@ async def interest_position(
             first = b2c_costs_allowed_from(reminder, "email", b2c)
     accrued, rule = ZERO, "no interest yet: the free first reminder has not been sent (Book XIX)"
     if first is not None:
-        result = accrue_interest(
-            await principal_movements(session, invoice),
-            first,
-            until,
-            rates,
-            law=law,
-            since=f"from {first.isoformat()}",
-        )
+        try:
+            result = accrue_interest(
+                await principal_movements(session, invoice),
+                first,
+                until,
+                rates,
+                law=law,
+                since=f"from {first.isoformat()}",
+            )
+        except RateMissing as err:
+            raise missing_rate(err) from err
         accrued, rule = result.amount, result.rule
     return InterestPosition(
         regime=regime,
@@ -677,7 +698,7 @@ async def interest_json(
     on = max([today, *(s.business_date for s in steps)])
     try:
         position = await interest_position(session, invoice, on)
-    except ValueError as missing:
+    except parameters.MissingParameter as missing:
         return {"as_of": on.isoformat(), "error": str(missing)}
     out: dict[str, Any] = {
         "as_of": position.until.isoformat(),
@@ -719,21 +740,26 @@ async def _step_charges(
     b2c = B2CParameters.from_value(
         await parameters.parameter(session, parameters.B2C, business_date)
     )
-    charges = charges_for_step(
-        regime,
-        level,
-        business_date,
-        invoice.due_date,
-        invoice.principal_open,
-        ladder[0].business_date if ladder else None,
-        "email",  # reminders leave by email (the outbox / SendGrid)
-        previous_step_date=ladder[-1].business_date if ladder else None,
-        rate_periods=rates,
-        b2b=b2b,
-        b2c=b2c,
-        movements=await principal_movements(session, invoice),
-        consumer_terms=terms,
-    )
+    movements = await principal_movements(session, invoice)
+    try:
+        charges = charges_for_step(
+            regime,
+            level,
+            business_date,
+            invoice.due_date,
+            invoice.principal_open,
+            ladder[0].business_date if ladder else None,
+            "email",  # reminders leave by email (the outbox / SendGrid)
+            previous_step_date=ladder[-1].business_date if ladder else None,
+            rate_periods=rates,
+            b2b=b2b,
+            b2c=b2c,
+            movements=movements,
+            consumer_terms=terms,
+        )
+    except RateMissing as err:
+        # Never a guess, never 0 %: the rung waits, flagged, until ops enter the rate.
+        raise missing_rate(err) from err
     return charges, regime, sum((row.interest for row in earlier), ZERO)
 
 

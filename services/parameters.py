@@ -32,12 +32,77 @@ SUPERSEDED_WITHHOLDING_SCALE = "payroll.withholding_scale"
 PAYROLL_KEYS = dict(RULES)
 VAT_RATES = "vat.rates"
 B2B_RATES = "late_payment.b2b_rates"
+LEGAL_RATES = "late_payment.legal_rates"  # law of 5 May 1865, one row per calendar year
 B2B = "late_payment.b2b"
 B2C = "late_payment.b2c"
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a message for the catalogues (web/i18n.py translates it where it is shown)."""
+    return message
+
+
+# The message of a dated parameter missing on a date, with %(name)s placeholders: English here
+# (the API's and the timeline's language), translated by the pages (web/messages.py).
+PARAMETER_MISSING = N_(
+    "No value of the parameter %(key)s is in force on %(on)s: it must be added to the dated "
+    "parameter table, then the step retried."
+)
+# Per rate table: what ops enter on the console's Rates page (services/rates.py).
+RATE_MISSING = {
+    B2B_RATES: N_(
+        "The B2B legal interest rate (law of 2 August 2002) for the half-year from "
+        "%(valid_from)s is missing: enter it on the ops console's Rates page (or POST "
+        "/api/ops/rates), then retry the step."
+    ),
+    LEGAL_RATES: N_(
+        "The legal interest rate (law of 5 May 1865) for the year from %(valid_from)s is "
+        "missing: enter it on the ops console's Rates page (or POST /api/ops/rates), then "
+        "retry the step."
+    ),
+}
+
+
 class MissingParameter(LookupError):
-    pass
+    """No row of the dated parameter `key` is in force on `on`: nothing is used silently.
+
+    A step that needs it waits, flagged for ops with this message (activities/mission.py turns
+    it into a non-retryable "ParameterMissing" failure); it runs again when ops retry it after
+    the row was entered. `message_id` and `params` let the pages translate the message."""
+
+    def __init__(
+        self,
+        key: str,
+        on: date,
+        *,
+        period_start: date | None = None,
+        message_id: str = PARAMETER_MISSING,
+    ) -> None:
+        self.key = key
+        self.on = on
+        self.period_start = period_start
+        self.message_id = message_id
+        self.params = {
+            "key": key,
+            "on": on.isoformat(),
+            "valid_from": (period_start or on).isoformat(),
+        }
+        self.message = message_id % self.params
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        """The English message (timeline, API, logs)."""
+        return self.message
+
+
+def rate_missing(key: str, on: date, period_start: date) -> MissingParameter:
+    """The rate table `key` has no rate on `on`, in the period that starts on `period_start`."""
+    return MissingParameter(
+        key,
+        on,
+        period_start=period_start,
+        message_id=RATE_MISSING.get(key, PARAMETER_MISSING),
+    )
 
 
 @dataclass(frozen=True)
@@ -74,7 +139,7 @@ async def dated_parameter(session: AsyncSession, key: str, on: date) -> DatedPar
         .limit(1)
     )
     if row is None:
-        raise MissingParameter(f"no value of {key} is in force on {on.isoformat()}")
+        raise MissingParameter(key, on)
     return DatedParameter(
         key=row.key, valid_from=row.valid_from, value=dict(row.value), source=row.source
     )

@@ -6,6 +6,12 @@ English."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from services.parameters import PARAMETER_MISSING, RATE_MISSING
+from services.rates import RATE_TABLES
 from web.i18n import N_
 
 SERVICE_MESSAGES = (
@@ -63,3 +69,38 @@ SERVICE_MESSAGES = (
     N_("this ground applies only to a client established outside the EU"),
     N_("this ground applies only to a Belgian client"),
 )
+
+
+# Messages with values in them (msgid % values), as the services write them into a flagged
+# step's reason or a staff task's title: the pages translate them whole, the values kept. Their
+# msgids are marked where they are written (services/parameters.py, services/rates.py).
+PARAMETRISED = (
+    PARAMETER_MISSING,
+    *RATE_MISSING.values(),
+    *(table.task_title for table in RATE_TABLES.values()),
+)
+# A flagged step's reason is the failure's type, then its message ("ParameterMissing: ...").
+_FAILURE_TYPE = re.compile(r"^[A-Z][A-Za-z]+: ")
+
+
+@lru_cache
+def _pattern(msgid: str) -> re.Pattern[str]:
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+    )
+    return re.compile(regex + "$")
+
+
+def known_message(gettext: Callable[..., str], text: str | None) -> str:
+    """`text` in the page's language when it is a message the catalogues know (word for word,
+    or one of PARAMETRISED with its values), else as it is."""
+    if not text:
+        return ""
+    prefix = _FAILURE_TYPE.match(text)
+    body = text[prefix.end() :] if prefix else text
+    for msgid in PARAMETRISED:
+        found = _pattern(msgid).match(body)
+        if found:
+            return gettext(msgid, **found.groupdict())
+    return gettext(text)

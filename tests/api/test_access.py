@@ -124,6 +124,23 @@ POLICY: list[tuple[str, str, Any, Any]] = [
         {"failure_rate": 0, "latency_seconds": 0, "reason": ""},
     ),
     ("PUT", "/api/members/{member_id}/advisor", OPS, {"advisor_user_id": None, "reason": "p"}),
+    # Late-payment rates and the staff tasks asking for them (issue 13 #7): ops only. The body's
+    # rate is refused by validation (-1): ops get past the role check and nothing is recorded.
+    ("GET", "/api/ops/rates", OPS, None),
+    (
+        "POST",
+        "/api/ops/rates",
+        OPS,
+        {
+            "table": "b2b_interest",
+            "valid_from": "2028-01-01",
+            "annual_rate": "-1",
+            "source": "probe",
+            "confidence": "H",
+            "reason": "probe",
+        },
+    ),
+    ("GET", "/api/staff-tasks", OPS, None),
     # Payslips: the yearly 281.10 summary (own / advised members), the member's own rate choice.
     ("GET", "/api/members/{member_id}/tax-summaries/{year}", ANY, None),
     ("GET", "/api/missions/{mission_id}/payslips", ANY, None),

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ from api.app import create_app
 from core.db import Database
 from core.settings import Settings
 from models import AuditEntry
-from services import collection, people
+from services import collection, people, rates, staff_tasks
 from services.invoicing import mission_invoice
 from tests.conftest import member_payload, unique
 from tests.console.conftest import PASSWORD, Book, _mission
@@ -47,6 +48,8 @@ POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/console/ops/audit", ONLY_OPS),
     ("GET", "/console/ops/gateways", ONLY_OPS),
     ("POST", "/console/ops/gateways/{name}", ONLY_OPS),
+    ("GET", "/console/ops/rates", ONLY_OPS),
+    ("POST", "/console/ops/rates/{name}", ONLY_OPS),
 ]
 # What an admitted role may get besides 200: a refusal of the (empty) form, a missing object,
 # a redirect after a POST, Temporal not running in this in-process app.
@@ -308,6 +311,57 @@ async def test_gateway_form_checks_its_fields_and_audits_the_change(
     assert await _audit_rows(db, action="set_gateway", user_id=book.ops.id) == before + 1
     assert await _audit_rows(db, action="set_gateway", reason="reset") >= 1
     r = await http.post("/console/ops/gateways/teleporter", data=data)
+    assert r.status_code == 404
+
+
+async def test_rate_form_refuses_bad_rates_and_enters_the_next_one(
+    browsers: Browsers, db: Database, book: Book
+) -> None:
+    http = await browsers.as_(OPS)
+    key = unique("rate:test:")
+    async with db.session() as session:  # an open task, as the periodic job makes them
+        await staff_tasks.ensure_task(
+            session,
+            kind="rate_request",
+            key=key,
+            title=rates.RATE_TABLES["b2b_interest"].task_title,
+            params={"table": "b2b_interest", "valid_from": "2031-07-01"},
+            due_on=date(2031, 7, 1),
+            link=rates.RATES_PAGE,
+        )
+    r = await http.get("/console/ops/rates", headers={"Accept-Language": "fr"})
+    assert r.status_code == 200
+    assert 'id="staff-tasks"' in r.text and "Taux d&#39;intérêt de retard" in r.text
+    row = re.search(rf'<tr data-key="{re.escape(key)}">(.*?)</tr>', r.text, re.S)
+    assert row and "du semestre commençant le 2031-07-01" in row.group(1)
+    async with db.session() as session:
+        await staff_tasks.close_task(session, key, book.ops.id)
+    form = re.search(r'action="/console/ops/rates/legal_interest"(.*?)</form>', r.text, re.S)
+    assert form is not None
+    valid_from = re.search(r'name="valid_from" value="([0-9-]+)"', form.group(1))
+    assert valid_from is not None
+    csrf = await _csrf(http, OPS)
+    good = {
+        "csrf_token": csrf,
+        "valid_from": valid_from.group(1),
+        "annual_rate": "4.75",
+        "source": "Moniteur belge (console test)",
+        "confidence": "H",
+        "reason": "published",
+    }
+    before = await _audit_rows(db, action="enter_rate", user_id=book.ops.id)
+    for bad in ({"annual_rate": "0.0475"}, {"annual_rate": "21%"}, {"source": ""}):
+        r = await http.post("/console/ops/rates/legal_interest", data={**good, **bad})
+        assert r.status_code == 422, (bad, r.status_code)
+        field = next(iter(bad))
+        assert f'id="legal_interest-{field}-error"' in r.text, bad
+    assert await _audit_rows(db, action="enter_rate", user_id=book.ops.id) == before
+    r = await http.post("/console/ops/rates/legal_interest", data=good)
+    assert (r.status_code, r.headers["location"]) == (303, "/console/ops/rates")
+    assert await _audit_rows(db, action="enter_rate", user_id=book.ops.id) == before + 1
+    r = await http.post("/console/ops/rates/legal_interest", data=good)  # the same again
+    assert r.status_code == 409 and 'id="legal_interest-valid_from-error"' in r.text
+    r = await http.post("/console/ops/rates/teleporter", data=good)
     assert r.status_code == 404
 
 

@@ -81,3 +81,24 @@ def test_money_and_dates_in_the_local_way(language: str, money: str, day: str) -
     assert t.gettext("My missions") == {"fr": "Mes missions", "nl": "Mijn opdrachten"}.get(
         language, "My missions"
     )
+
+
+def test_a_missing_rate_reason_is_shown_in_the_page_language() -> None:
+    """A flagged step's reason and a staff task's title carry values (a date): the pages
+    translate them whole (web/messages.py), and leave any other text as it is."""
+    from web.messages import known_message
+
+    reason = (
+        "ParameterMissing: The B2B legal interest rate (law of 2 August 2002) for the half-year "
+        "from 2028-01-01 is missing: enter it on the ops console's Rates page (or POST "
+        "/api/ops/rates), then retry the step."
+    )
+    fr = known_message(Formatter("fr").gettext, reason)
+    assert fr.startswith("Le taux d'intérêt légal B2B (loi du 2 août 2002) du semestre")
+    assert "2028-01-01" in fr and "page Taux" in fr
+    nl = known_message(Formatter("nl").gettext, reason)
+    assert "halfjaar vanaf 2028-01-01 ontbreekt" in nl
+    title = "Enter the legal interest rate (law of 5 May 1865) for the year from 2028-01-01"
+    assert known_message(Formatter("fr").gettext, title).endswith("commençant le 2028-01-01")
+    other = "GatewayUnavailable: declaration gateway unavailable (simulated failure, rate 100%)"
+    assert known_message(Formatter("fr").gettext, other) == other

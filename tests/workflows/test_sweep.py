@@ -3,10 +3,13 @@ starts every mission a crash left without its workflow, in bounded batches, and 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from core.settings import get_settings
 from models import Mission
 from services.clock import current_clock
 from services.missions import Viewer, create_mission
@@ -48,3 +51,28 @@ async def test_the_sweep_starts_every_mission_left_without_its_workflow(dev_stac
         description = await s.env.client.get_workflow_handle(f"mission-{mission_id}").describe()
         assert description.workflow_type == "MissionWorkflow"
     assert await start_missing_workflows(s.env.client, s.db, s.settings, after_id=first) == 0
+
+
+async def test_the_sweep_also_asks_for_missing_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's periodic sweep runs the rate requests (services/rates.py) every round, and a
+    failure of one job neither stops the sweep nor the other job."""
+    import worker
+
+    stop = asyncio.Event()
+    calls: list[str] = []
+
+    async def start_missing(*_: object) -> int:
+        calls.append("start")
+        raise RuntimeError("Temporal down")
+
+    async def request_rates(*_: object) -> list[object]:
+        calls.append("rates")
+        if calls.count("rates") == 2:
+            stop.set()
+        return []
+
+    monkeypatch.setattr(worker, "start_missing_workflows", start_missing)
+    monkeypatch.setattr(worker.rates, "request_rates", request_rates)
+    settings = get_settings().model_copy(update={"sweep_seconds": 0.01})
+    await asyncio.wait_for(worker._sweep(None, None, settings, stop), timeout=5)  # type: ignore[arg-type]
+    assert calls == ["start", "rates", "start", "rates"]

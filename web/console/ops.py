@@ -1,6 +1,7 @@
 """The ops console: stuck cases with why, repairs by business step (each needs a reason), hold
 with an expiry, matching a payment in suspense, bulk actions (filter -> preview -> run with a
-progress bar), the audit trail and the simulated gateways.
+progress bar), the audit trail, the simulated gateways, and the late-payment rates with the staff
+tasks asking for them.
 
 Every action is the ops services' (the JSON API under /api/ops calls the same functions): the
 workflow validates the repair, the service writes the audit row.
@@ -21,7 +22,7 @@ from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
 from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from models import STAGES
-from services import audit, bulk, gateways, repairs, stuck
+from services import audit, bulk, gateways, rates, repairs, staff_tasks, stuck
 from services.missions import parse_date
 from web.auth import WebRoute
 from web.console.common import (
@@ -359,4 +360,74 @@ async def set_gateway(name: str, request: Request, page: OpsPage, session: Sessi
     await session.commit()  # before answering: the redirect's page must show the new setting
     response = redirect("/console/ops/gateways")
     flash(response, request, "success", page.gettext("Gateway %(name)s updated.", name=gateway))
+    return response
+
+
+# ---------------------------------------------------------------- rates and staff tasks
+RATE_FIELDS = ("annual_rate", "source", "confidence", "estimate", "reason")
+
+
+async def _rates_page(
+    page: Page,
+    session: AsyncSession,
+    status_code: int = 200,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+) -> Response:
+    return render(
+        page,
+        "console/rates.html",
+        status_code=status_code,
+        tables=await rates.rate_tables_out(session),
+        tasks=await staff_tasks.list_tasks(session, "open"),
+        confidences=rates.CONFIDENCES,
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.get("/ops/rates")
+async def rates_page(page: OpsPage, session: SessionDep) -> Response:
+    """The late-payment rate tables, the open staff tasks, and the form for each next rate."""
+    return await _rates_page(page, session)
+
+
+@router.post("/ops/rates/{name}")
+async def enter_rate(name: str, request: Request, page: OpsPage, session: SessionDep) -> Response:
+    """Ops: enter the rate of the table's next period without one (services/rates.py)."""
+    assert page.viewer is not None
+    rate_table = rates.RATE_TABLES.get(name)
+    if rate_table is None:
+        raise NotFound("rate table")
+    form = await _form(request)
+    try:
+        await rates.enter_rate(
+            session,
+            page.viewer,
+            table=rate_table.name,
+            valid_from=form.get("valid_from"),
+            annual_rate=form.get("annual_rate"),
+            source=form.get("source"),
+            confidence=form.get("confidence"),
+            estimate=form.get("estimate") == "on",
+            reason=form.get("reason"),
+        )
+    except (FieldError, DomainError) as err:
+        await session.rollback()
+        field = err.field if err.field in (*RATE_FIELDS, "valid_from") else "reason"
+        return await _rates_page(
+            page,
+            session,
+            422 if isinstance(err, FieldError) else err.status_code,
+            errors={rate_table.name: {field or "reason": page.gettext(err.message)}},
+            values={rate_table.name: form},
+        )
+    await session.commit()  # before answering: the redirect's page must show the new rate
+    response = redirect("/console/ops/rates")
+    flash(
+        response,
+        request,
+        "success",
+        page.gettext("Rate from %(date)s entered.", date=str(form.get("valid_from"))),
+    )
     return response

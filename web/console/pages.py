@@ -28,6 +28,7 @@ from web.console.common import (
     parse_list,
     query_string,
 )
+from web.messages import known_message
 from web.render import Page, flash, redirect, render, with_headers
 
 router = APIRouter(prefix="/console", route_class=WebRoute, include_in_schema=False)
@@ -219,6 +220,7 @@ async def mission_page(
         guarantee_error=guarantee_error,
         guarantee_reason=guarantee_reason,
         today=await business_date(session, settings),
+        attention_reason=known_message(page.gettext, context["mission"]["attention_reason"]),
         **context,
     )
 
