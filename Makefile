@@ -1,7 +1,8 @@
 # Coopflow — everyday commands. GNU make.
 #   make run    install (if needed) and start the whole back office (embedded default)
 #   make test   install (if needed) and run the tests against a throwaway PostgreSQL database
-#   make lint   ruff + mypy
+#   make check  exactly the gates CI runs (ruff, format, mypy, layering rules); the pre-commit hook
+#   make lint   the same as make check
 #   make demo   start with demo data and a fast business clock (2 s per business day)
 #   make bench  run every benchmark (bench/README.md; BENCH_ARGS=--quick for a short run)
 #   make clean  remove caches and the demo's state (keeps .venv and var/ data)
@@ -17,10 +18,10 @@ TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint demo bench clean
+.PHONY: help venv run test check lint hooks demo bench clean
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# *//'
+	@sed -n '2,9p' Makefile | sed 's/^# *//'
 
 venv: $(STAMP)
 
@@ -38,10 +39,16 @@ test: venv
 	bash .ci/system-deps
 	bash .ci/with-test-db $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-lint: venv
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain contracts workflows core models services activities api worker.py cli.py demo.py
+# The gates live in one place, tests/test_gates.py (same folders for ruff, format and mypy, and the
+# layering rules); CI runs them inside make test, this runs only them (no database needed).
+check: venv
+	$(BIN)/pytest -q -n 0 -p no:cacheprovider tests/test_gates.py
+
+lint: check
+
+# Runs make check before every commit in this clone.
+hooks:
+	git config core.hooksPath .githooks
 
 # A fresh demo every time: its state (SQLite + Temporal history) lives in var/demo.
 demo: venv

@@ -41,15 +41,48 @@ def _imports(path: Path) -> set[str]:
 
 
 def _violations(
-    folder: str, forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()
+    folder: str, forbidden: tuple[str, ...], allowed: tuple[str, ...] = (), root: Path = ROOT
 ) -> list[str]:
     found = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
+    for path in sorted((root / folder).rglob("*.py")):
         for name in _imports(path):
             if name.startswith(allowed):
                 continue
             if name == "sqlalchemy" and "sqlalchemy" in forbidden or name.startswith(forbidden):
-                found.append(f"{path.relative_to(ROOT)} imports {name}")
+                found.append(f"{path.relative_to(root)} imports {name}")
+    return found
+
+
+# Reads of the machine's clock or randomness: a workflow takes time from workflow.now() and
+# randomness from workflow.random()/uuid4(), else its replay diverges.
+NONDETERMINISTIC_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("uuid", "uuid4"),
+    ("uuid", "uuid1"),
+    ("os", "urandom"),
+}
+
+
+def _clock_calls(folder: str, root: Path = ROOT) -> list[str]:
+    found = []
+    for path in sorted((root / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name | ast.Attribute)
+            ):
+                owner = node.func.value
+                name = owner.id if isinstance(owner, ast.Name) else owner.attr
+                if (name, node.func.attr) in NONDETERMINISTIC_CALLS:
+                    found.append(
+                        f"{path.relative_to(root)}:{node.lineno} calls {name}.{node.func.attr}()"
+                    )
     return found
 
 
@@ -77,7 +110,36 @@ def test_domain_is_pure() -> None:
 
 def test_workflows_do_no_io() -> None:
     # Activities are imported for their method references only (passed through the sandbox).
-    assert _violations("workflows", IO_MODULES + ("datetime.datetime.now",)) == []
+    assert _violations("workflows", IO_MODULES) == []
+    assert _clock_calls("workflows") == []
+
+
+BAD_CODE = {
+    "domain": "from sqlalchemy import select\n",
+    "workflows-io": "import httpx\n",
+    "workflows-clock": "from datetime import datetime\n\ndef f():\n    return datetime.now()\n",
+    "edge-sql": "from sqlalchemy import select\n",
+}
+
+
+@pytest.mark.parametrize("rule", sorted(BAD_CODE))
+def test_each_layering_rule_can_fail(tmp_path: Path, rule: str) -> None:
+    """Every rule above, fed one offending file, reports it (a gate that cannot fail is none)."""
+    folder = tmp_path / "layer"
+    folder.mkdir()
+    (folder / "bad.py").write_text(BAD_CODE[rule])
+    found = {
+        "domain": lambda: _violations("layer", IO_MODULES, root=tmp_path),
+        "workflows-io": lambda: _violations("layer", IO_MODULES, root=tmp_path),
+        "workflows-clock": lambda: _clock_calls("layer", root=tmp_path),
+        "edge-sql": lambda: _violations(
+            "layer",
+            ("sqlalchemy",),
+            allowed=("sqlalchemy.ext.asyncio", "sqlalchemy.exc"),
+            root=tmp_path,
+        ),
+    }[rule]()
+    assert found and "bad.py" in found[0], found
 
 
 @pytest.mark.parametrize("edge", ["api", "web"])
