@@ -32,7 +32,7 @@ from contracts.mission import (
 )
 from core.db import Database
 from models import Client, Declaration, EmailAttachment, Invoice, Member, OutboxEmail
-from services import collection, documents, invoicing, mail, missions, payroll
+from services import access, collection, documents, invoicing, mail, missions, payroll, timeline
 from services.gateways import (
     BANK,
     DECLARATION,
@@ -187,7 +187,7 @@ class MissionActivities:
             )
             if done is not None:
                 return done.reference
-            mission = await missions.get_mission(session, req.mission_id)
+            mission = await access.get_mission(session, req.mission_id)
             member = await session.get(Member, mission.member_id)
             assert member is not None
             setting = await gateway_setting(session, DECLARATION)
@@ -222,11 +222,11 @@ class MissionActivities:
                 )
             )
             if req.kind == "in":
-                row = await missions.get_mission(session, req.mission_id, lock=True)
+                row = await access.get_mission(session, req.mission_id, lock=True)
                 if row.stage == "declaration":
                     row.stage = "in_progress"
             late = req.kind == "in" and req.business_date >= mission.start_date
-            await missions.add_timeline(
+            await timeline.add_timeline(
                 session,
                 req.mission_id,
                 f"declaration:{req.kind}",
@@ -350,7 +350,7 @@ class MissionActivities:
         (the invoice, the letter) are stored first and go with it as PDF attachments."""
         attached = await documents.attachments_for(self.db, req.mission_id, req.template)
         async with self.db.session() as session:
-            mission = await missions.get_mission(session, req.mission_id)
+            mission = await access.get_mission(session, req.mission_id)
             client = await session.get(Client, mission.client_id)
             member = await session.get(Member, mission.member_id)
             assert client is not None and member is not None
@@ -417,7 +417,7 @@ class MissionActivities:
                     row.provider = getattr(self.mailer, "provider", "outbox")
                     row.status = "sent" if message_id else "stored"
         async with self.db.session() as session:
-            await missions.add_timeline(
+            await timeline.add_timeline(
                 session,
                 req.mission_id,
                 # Keyed like the outbox row (template, step): the member's work-report reminder_1

@@ -11,8 +11,8 @@ from api.deps import SessionDep, SettingsDep, ViewerDep
 from api.schemas import Body
 from core.errors import NotFound
 from services import mail, queries
+from services.access import visible_client
 from services.clock import business_today, current_clock
-from services.missions import visible_client
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 

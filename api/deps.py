@@ -18,7 +18,7 @@ from core.settings import Settings
 from core.temporal import connect
 from models import User
 from services import idempotency
-from services.missions import Viewer, viewer_of
+from services.access import Viewer, viewer_of
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 

@@ -9,10 +9,10 @@ from pydantic import Field, StrictInt, StrictStr
 
 from api.deps import SessionDep, SettingsDep, ViewerDep
 from api.schemas import Body
+from domain.calendar import parse_date
 from domain.money import parse_money, parse_positive_int
 from services import estimates
 from services.clock import business_today, current_clock
-from services.missions import parse_date
 
 router = APIRouter(prefix="/api")
 

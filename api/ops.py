@@ -24,7 +24,9 @@ from api.deps import (
 from api.schemas import Body
 from core.errors import DomainError
 from core.temporal import connect
+from domain.calendar import parse_date
 from services import (
+    access,
     audit,
     bulk,
     collection,
@@ -39,7 +41,6 @@ from services import (
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.mission_filters import parse_filter
-from services.missions import parse_date
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
@@ -126,7 +127,7 @@ async def repairs_available(
     mission_id: int, session: SessionDep, viewer: StaffDep, client: TemporalDep
 ) -> dict[str, Any]:
     """The workflow's live state and the repairs that apply now (advisors: read only)."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     status = await repairs.live_status(client, mission)
     return {
         "mission_id": mission.id,
@@ -162,7 +163,7 @@ async def repair(
     )
     await session.commit()
     session.expire_all()
-    mission = await mission_service.get_mission(session, mission_id)
+    mission = await access.get_mission(session, mission_id)
     return {**done, "mission": await mission_service.mission_detail(session, mission)}
 
 
@@ -257,7 +258,7 @@ async def audit_log(
     if viewer.role != "ops":
         if mission_id is None:
             raise DomainError("advisors see the audit trail of their missions only", 403)
-        await mission_service.visible_mission(session, viewer, mission_id)
+        await access.visible_mission(session, viewer, mission_id)
     f = audit.AuditFilter(
         mission_id=mission_id,
         user_id=user_id,

@@ -44,14 +44,14 @@ from core.db import Database
 from core.errors import DomainError, NotFound
 from core.security import issue_token
 from core.settings import Settings
+from domain.calendar import parse_date
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import collection, idempotency, ledger, lifecycle, payroll, people, queries
+from services import access, collection, idempotency, ledger, lifecycle, payroll, people, queries
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.login_throttle import LoginThrottle
-from services.missions import parse_date
 from services.starter import start_mission_workflow
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ async def create_client(
     a member their own clients; someone else's member answers like a missing one (404)."""
     if viewer.is_staff:
         owner = body.member_id
-        if owner is not None and not await mission_service.sees_member(session, viewer, owner):
+        if owner is not None and not await access.sees_member(session, viewer, owner):
             raise NotFound("member", "member_id")
     else:
         if body.member_id not in (None, viewer.member_id):
@@ -151,7 +151,7 @@ async def list_clients(
 async def get_client(client_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
     if not 1 <= client_id <= 2**31 - 1:
         raise NotFound("client")
-    return queries.client_out(await mission_service.visible_client(session, viewer, client_id))
+    return queries.client_out(await access.visible_client(session, viewer, client_id))
 
 
 # ---------------------------------------------------------------- missions
@@ -203,7 +203,7 @@ async def list_missions(
 
 @router.get("/missions/{mission_id}", tags=["missions"])
 async def get_mission(mission_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     return await mission_service.mission_detail(session, mission)
 
 
@@ -217,7 +217,7 @@ async def sign(
 ) -> dict[str, Any]:
     """The member signs the employment contract (empty body). 409 on field `guarantee` while
     the guarantee fund does not cover the mission and no advisor approved it nor deposit came."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     await mission_service.recheck_guarantee(session, mission, business_today(clock))
     await session.commit()  # a gate the re-check closed stays closed, and on the timeline
@@ -238,7 +238,7 @@ async def client_confirmation(
     client: TemporalDep,
 ) -> dict[str, Any]:
     """Record how the client confirmed the order (e.g. "signed order form")."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     method = clean_text(body.method, field="method", max_length=200)
     await _update(
         client,
@@ -261,7 +261,7 @@ async def work_report(
     client: TemporalDep,
 ) -> dict[str, Any]:
     """The member reports the days worked and the expenses to rebill."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     report = lifecycle.work_report(
         body.days_worked, [(line.label, line.amount) for line in body.expenses], viewer.label
     )
@@ -279,7 +279,7 @@ async def cancel(
     client: TemporalDep,
 ) -> dict[str, Any]:
     """Cancel a mission before the work starts (the member or staff), with a reason."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason, field="reason", max_length=500)
     await _update(
         client,
@@ -302,7 +302,7 @@ async def retry(
     body: RetryIn | None = None,
 ) -> dict[str, Any]:
     """Ops: run the step that kept failing again, now."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason if body else "", field="reason", max_length=500, required=False)
     await _update(
         client, session, settings, mission, "retry", RetryStep(actor=viewer.label, reason=reason)
@@ -319,7 +319,7 @@ async def payroll_true_up(
     viewer: OpsDep,
 ) -> dict[str, Any]:
     """Ops: correct a paid salary's contributions and tax (e.g. the quarterly DmfA)."""
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     await payroll.record_true_up(
         session,
@@ -335,7 +335,7 @@ async def payroll_true_up(
 
 @router.get("/missions/{mission_id}/ledger", tags=["money"])
 async def mission_ledger(mission_id: int, session: SessionDep, viewer: ViewerDep) -> list[Any]:
-    mission = await mission_service.visible_mission(session, viewer, mission_id)
+    mission = await access.visible_mission(session, viewer, mission_id)
     return await queries.mission_ledger(session, mission.id)
 
 
@@ -444,7 +444,7 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
     """Re-read the mission after the workflow's activities committed in another transaction."""
     await session.commit()
     session.expire_all()
-    mission = await mission_service.get_mission(session, mission_id)
+    mission = await access.get_mission(session, mission_id)
     return await mission_service.mission_detail(session, mission)
 
 

@@ -26,10 +26,13 @@ Three different meanings of "a day that counts", each used where the law or the 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
+
+from domain.errors import FieldError
 
 __all__ = [
     "add_belgian_working_days",
@@ -146,3 +149,16 @@ def add_belgian_working_days(start: date, n: int) -> date:
 def add_days(d: date, n: int) -> date:
     """Give the date `n` calendar days after `d` (negative n goes back)."""
     return d + timedelta(days=n)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(value: object, field: str) -> date:
+    """A calendar date written YYYY-MM-DD (nothing else), that exists."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise FieldError(field, "a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldError(field, f"{value} is not a day of the calendar") from None

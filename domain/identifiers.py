@@ -305,3 +305,11 @@ def clean_text(value: object, *, field: str, max_length: int, required: bool = T
         if category == "Cs":
             raise FieldError(field, "contains an invalid (surrogate) character")
     return text
+
+
+def parse_id(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(field, "an integer id")
+    if not 1 <= value <= 2**31 - 1:
+        raise FieldError(field, "an id between 1 and 2147483647")
+    return value

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from models import AuditEntry, utcnow
-from services.missions import Viewer
+from services.access import Viewer
 
 MAX_REASON = 500
 

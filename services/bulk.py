@@ -41,8 +41,8 @@ from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from models import BulkItem, BulkRun, Mission, utcnow
 from services import audit, repairs
+from services.access import Viewer
 from services.mission_filters import MissionFilter, anchored_today, filtered_missions
-from services.missions import Viewer
 
 log = logging.getLogger(__name__)
 

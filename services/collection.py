@@ -43,10 +43,11 @@ from models import (
     WriteOff,
 )
 from services import fund, ledger, parameters
+from services.access import get_mission
 from services.clock import business_today, current_clock
 from services.invoicing import mission_invoice
 from services.ledger import Line
-from services.missions import add_timeline, get_mission
+from services.timeline import add_timeline
 
 # Dated parameters seeded by migration 0021.
 LEGAL_RATES = parameters.LEGAL_RATES  # law of 5 May 1865, one row per calendar year

@@ -57,8 +57,8 @@ from models import (
 )
 from models.missions import MissionStageDates, StageStayCount
 from services import fund, mission_filters
+from services.access import Viewer, scope_missions
 from services.mission_filters import MissionFilter
-from services.missions import Viewer, scope_missions
 
 ZERO = Decimal("0.00")
 AnySelect = Select[*tuple[Any, ...]]

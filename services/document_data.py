@@ -73,7 +73,7 @@ from models import (
     WriteOff,
 )
 from services import collection, estimates, parameters, vat_grounds
-from services.missions import get_mission
+from services.access import get_mission
 
 Audience = Literal["client", "member"]
 AUDIENCES: dict[str, Audience] = {

@@ -48,7 +48,8 @@ from models import (
     Payout,
 )
 from services import peppol
-from services.missions import Viewer, add_timeline, get_mission, visible_mission
+from services.access import Viewer, get_mission, visible_mission
+from services.timeline import add_timeline
 
 PDF = "application/pdf"
 XML = "application/xml"

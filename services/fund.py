@@ -89,6 +89,7 @@ from models import (
 )
 from services import ledger, parameters
 from services.ledger import Line
+from services.timeline import add_timeline
 
 FUND_RULES = "fund.rules"
 AVAILABLE = "guarantee_fund"
@@ -278,8 +279,6 @@ async def cover_shortfall(
     is now below its floor, the treasury covers what this advance took below it (Dr
     coop_treasury / Cr guarantee_fund, its own transaction) and an alert tells ops. None when
     the fund stayed at or above its floor. Once per mission (the salary is paid once)."""
-    from services.missions import add_timeline  # missions imports this module
-
     if advance <= 0:
         return None
     rules = await fund_rules(session, business_date)

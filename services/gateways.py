@@ -20,7 +20,7 @@ from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from models import GatewaySetting
 from services import audit
-from services.missions import Viewer
+from services.access import Viewer
 
 DECLARATION = "declaration"
 EMAIL = "email"

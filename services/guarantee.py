@@ -21,16 +21,10 @@ from domain.identifiers import clean_text
 from domain.money import to_cents
 from models import GuaranteeDeposit, Mission, utcnow
 from services import audit, fund, ledger
+from services.access import Viewer, get_mission, visible_mission
 from services.ledger import Line
-from services.missions import (
-    APPROVED,
-    DEPOSIT,
-    NEEDS_APPROVAL,
-    Viewer,
-    add_timeline,
-    get_mission,
-    visible_mission,
-)
+from services.missions import APPROVED, DEPOSIT, NEEDS_APPROVAL
+from services.timeline import add_timeline
 
 
 def _state(mission: Mission) -> dict[str, Any]:

@@ -41,8 +41,9 @@ from models import (
     Payout,
 )
 from services import fund, ledger, parameters, vat_grounds
+from services.access import Viewer, get_mission, sees_member
 from services.ledger import Line
-from services.missions import Viewer, add_timeline, get_mission, sees_member
+from services.timeline import add_timeline
 from services.vat_check import VatCheck, VatNumberChecker, checker_from_settings
 
 INVOICE_SERIES = "F"

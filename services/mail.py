@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.templating import environment
 from domain.identifiers import normalize_email
 from models import Client, Mission, OutboxEmail
-from services import missions
+from services import access, timeline
 
 FALLBACK_LANGUAGE = "en"
 
@@ -176,7 +176,7 @@ async def record_delivery_events(
             outcome.ignored += 1
             continue
         reason = str(event.get("reason") or event.get("response") or kind)[:500]
-        first = await missions.add_timeline(
+        first = await timeline.add_timeline(
             session,
             email.mission_id,
             f"email_event:{event_id}",
@@ -194,7 +194,7 @@ async def record_delivery_events(
                 email.status = "delivered"
             continue
         email.status = "bounced"
-        mission = await missions.get_mission(session, email.mission_id, lock=True)
+        mission = await access.get_mission(session, email.mission_id, lock=True)
         client = await session.get(Client, mission.client_id, with_for_update=True)
         to_client = client is not None and client.email.lower() == email.recipient.lower()
         if client is not None and to_client:
@@ -235,7 +235,7 @@ async def correct_client_email(
         mission.needs_attention = False
         mission.attention_step = None
         mission.attention_reason = None
-        await missions.add_timeline(
+        await timeline.add_timeline(
             session,
             mission.id,
             f"client_email_corrected:{hashlib.sha256(clean.encode()).hexdigest()[:16]}",

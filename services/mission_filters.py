@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.mission import ClockSpec
 from domain.errors import FieldError
-from domain.identifiers import clean_text
+from domain.identifiers import clean_text, parse_id
 from domain.money import parse_money
 from models import STAGES, Client, ClockAnchor, Invoice, Member, Mission, utcnow
-from services.missions import Viewer, parse_id, scope_missions
+from services.access import Viewer, scope_missions
 
 MAX_OVERDUE_DAYS = 3650
 

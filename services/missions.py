@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, exc, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.mission import (
@@ -19,9 +18,9 @@ from contracts.mission import (
     mission_workflow_id,
 )
 from core.errors import DomainError, NotFound
-from domain.calendar import legal_pay_date, transfer_execution_date
+from domain.calendar import legal_pay_date, parse_date, transfer_execution_date
 from domain.errors import FieldError
-from domain.identifiers import clean_text
+from domain.identifiers import clean_text, parse_id
 from domain.money import parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
 from models import (
@@ -35,102 +34,22 @@ from models import (
     Mission,
     Payout,
     TimelineEvent,
-    User,
     utcnow,
 )
 from services import estimates, fund, parameters, vat_grounds
+from services.access import (
+    Viewer,
+    get_mission,
+    scope_missions,
+    sees_member,
+    visible_client,
+)
+from services.timeline import add_timeline
 
 S = TypeVar("S", bound=Select[Any])
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_MISSION_DAYS = 366
 MAX_YEARS_AHEAD = 2
-
-
-def parse_date(value: object, field: str) -> date:
-    """A calendar date written YYYY-MM-DD (nothing else), that exists."""
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise FieldError(field, "a date written YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FieldError(field, f"{value} is not a day of the calendar") from None
-
-
-def parse_id(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(field, "an integer id")
-    if not 1 <= value <= 2**31 - 1:
-        raise FieldError(field, "an id between 1 and 2147483647")
-    return value
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is asking: members are confined to their own missions, advisors to the members
-    assigned to them (members.advisor_user_id), ops see everyone."""
-
-    user_id: int
-    role: str
-    member_id: int | None
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in ("advisor", "ops")
-
-    @property
-    def sees_everyone(self) -> bool:
-        return self.role == "ops"
-
-    @property
-    def label(self) -> str:
-        return f"{self.role}:{self.user_id}"
-
-
-def viewer_of(user: User) -> Viewer:
-    return Viewer(user_id=user.id, role=user.role, member_id=user.member_id)
-
-
-async def sees_member(session: AsyncSession, viewer: Viewer, member_id: int | None) -> bool:
-    """May the viewer see this member's missions, clients and details?"""
-    if viewer.sees_everyone:
-        return True
-    if member_id is None:
-        return False
-    if viewer.role == "advisor":
-        advisor = await session.scalar(select(Member.advisor_user_id).where(Member.id == member_id))
-        return advisor is not None and advisor == viewer.user_id
-    return viewer.member_id is not None and member_id == viewer.member_id
-
-
-def scope_missions(query: S, viewer: Viewer) -> S:
-    """Restrict a query over missions to those the viewer may see."""
-    if viewer.sees_everyone:
-        return query
-    if viewer.role == "advisor":
-        assigned = select(Member.id).where(Member.advisor_user_id == viewer.user_id)
-        return query.where(Mission.member_id.in_(assigned))
-    return query.where(Mission.member_id == viewer.member_id)
-
-
-def scope_clients(query: S, viewer: Viewer) -> S:
-    """Clients the viewer may see: an advisor also sees clients owned by no member."""
-    if viewer.sees_everyone:
-        return query
-    if viewer.role == "advisor":
-        assigned = select(Member.id).where(Member.advisor_user_id == viewer.user_id)
-        return query.where(Client.owner_member_id.in_(assigned) | Client.owner_member_id.is_(None))
-    return query.where(Client.owner_member_id == viewer.member_id)
-
-
-async def visible_client(session: AsyncSession, viewer: Viewer, client_id: int) -> Client:
-    client = await session.get(Client, client_id)
-    if client is None:
-        raise NotFound("client", "client_id")
-    if viewer.role == "advisor" and client.owner_member_id is None:
-        return client
-    if not await sees_member(session, viewer, client.owner_member_id):
-        raise NotFound("client", "client_id")
-    return client
 
 
 async def create_mission(
@@ -312,60 +231,6 @@ def require_guarantee(mission: Mission) -> None:
         409,
         "guarantee",
     )
-
-
-async def add_timeline(
-    session: AsyncSession,
-    mission_id: int,
-    key: str,
-    step: str,
-    business_date: date,
-    actor: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> bool:
-    """Write a timeline step once; False if that step was already recorded (a retried activity)."""
-    exists = await session.scalar(
-        select(TimelineEvent.id).where(
-            TimelineEvent.mission_id == mission_id, TimelineEvent.key == key
-        )
-    )
-    if exists is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(
-                TimelineEvent(
-                    mission_id=mission_id,
-                    key=key,
-                    step=step,
-                    business_date=business_date,
-                    actor=actor,
-                    detail=detail or {},
-                )
-            )
-    except exc.IntegrityError:
-        return False
-    return True
-
-
-async def get_mission(session: AsyncSession, mission_id: int, *, lock: bool = False) -> Mission:
-    query = select(Mission).where(Mission.id == mission_id)
-    if lock:
-        query = query.with_for_update()
-    mission = await session.scalar(query)
-    if mission is None:
-        raise NotFound("mission")
-    return mission
-
-
-async def visible_mission(session: AsyncSession, viewer: Viewer, mission_id: int) -> Mission:
-    """The mission if the viewer may see it; 404 for a missing or someone else's mission alike."""
-    if not 1 <= mission_id <= 2**31 - 1:
-        raise NotFound("mission")
-    mission = await session.get(Mission, mission_id)
-    if mission is None or not await sees_member(session, viewer, mission.member_id):
-        raise NotFound("mission")
-    return mission
 
 
 # ---------------------------------------------------------------- steps written by activities

@@ -37,9 +37,10 @@ from models import (
     PayrollTrueUp,
 )
 from services import estimates, fund, ledger, parameters, people
+from services.access import get_mission
 from services.invoicing import expense_lines, mission_invoice, salary_base
 from services.ledger import Line
-from services.missions import add_timeline, get_mission
+from services.timeline import add_timeline
 
 ZERO = Decimal("0.00")
 

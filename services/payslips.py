@@ -24,8 +24,8 @@ from documents.pdf import Seller
 from domain.errors import FieldError
 from models import Member, Mission, Payout, PayrollTrueUp
 from services import parameters
+from services.access import Viewer, visible_mission
 from services.dashboard import csv_line
-from services.missions import Viewer, visible_mission
 from services.queries import visible_member
 
 ARTISTIC_RATES = "payroll.artistic_withholding_rates"

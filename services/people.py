@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,11 +22,10 @@ from domain.identifiers import (
     normalize_vat_number,
 )
 from models import Client, IbanChange, Member, OutboxEmail, User, utcnow
+from services import mail
+from services.mail import Mailer
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from services.mail import Mailer
 
 STAFF_ROLES = ("advisor", "ops")
 LANGUAGES = ("fr", "nl", "en")
@@ -239,8 +237,6 @@ async def request_iban_change(
 
     The IBAN stays pending: payouts go to it only once that notice has been sent
     (`payout_iban`), so whoever holds a stolen login cannot divert a salary unseen."""
-    from services import mail  # mail imports missions, which imports this module's callers
-
     new = normalize_iban(iban)
     check_password(user, password)
     if new == member.iban:

@@ -18,7 +18,8 @@ from models import (
     OutboxEmail,
     Payment,
 )
-from services.missions import S, Viewer, scope_clients, scope_missions, sees_member
+from services.access import Viewer, scope_clients, scope_missions, sees_member
+from services.missions import S
 
 if TYPE_CHECKING:
     from services.collection import SuspensePosition

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database
 from core.errors import DomainError
 from core.settings import Settings
+from domain.calendar import parse_date
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.late_payment import (
@@ -33,8 +34,8 @@ from domain.late_payment import (
 )
 from models import Parameter, StaffTask
 from services import audit, parameters, staff_tasks
+from services.access import Viewer
 from services.clock import business_today, current_clock
-from services.missions import Viewer, parse_date
 from services.parameters import N_
 
 RATE_REQUEST = "staff_tasks.rate_request"  # {"weeks_before": 6}, migration 0025

@@ -30,11 +30,14 @@ from contracts.mission import (
     mission_workflow_id,
 )
 from core.errors import DomainError, NotFound
+from domain.calendar import parse_date
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from models import Invoice, Member, Mission, Payment, User
 from services import audit, collection, lifecycle
-from services.missions import Viewer, add_timeline, mission_summary, parse_date, visible_mission
+from services.access import Viewer, visible_mission
+from services.missions import mission_summary
+from services.timeline import add_timeline
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from temporalio.client import Client
 
 from models import FundAlert, Mission, Payout, TimelineEvent, utcnow
 from services import collection, parameters
+from services.access import Viewer, scope_missions
 from services.mission_filters import anchored_today
-from services.missions import Viewer, scope_missions
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from core.db import Database
 from core.errors import DomainError
 from models import Member
 from services import people, web_sessions
+from services.access import viewer_of
 from services.login_throttle import Attempt, LoginThrottle
-from services.missions import viewer_of
 from web.i18n import LANGUAGES, N_
 from web.render import (
     LANG_COOKIE,

@@ -22,12 +22,14 @@ from core.settings import Settings
 from documents import wording
 from documents.payslip import SUMMARY_FIGURES
 from documents.texts import TEXTS
+from domain.calendar import parse_date
 from domain.errors import FieldError
 from domain.identifiers import clean_text, normalize_country, normalize_email, normalize_iban
 from domain.money import parse_money, parse_vat_rate
 from domain.payroll import PAYROLL_LINE_CODES, parse_contract_type, weekdays_between
 from models import Document, Member, Mission, User
 from services import (
+    access,
     documents,
     estimates,
     lifecycle,
@@ -40,7 +42,6 @@ from services import (
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.document_data import payslip_and_estimate
-from services.missions import parse_date
 from services.starter import start_mission_workflow
 from web import narrative
 from web.auth import MemberPage, WebRoute
@@ -108,7 +109,7 @@ async def my_missions(page: MemberPage, session: SessionDep, settings: SettingsD
         detail = await mission_service.mission_detail(session, mission)
         if detail["estimate"] is None and detail["stage"] == "contract":
             detail["estimate"] = await _mission_estimate(session, mission, today)
-        client = await mission_service.visible_client(session, page.viewer, mission.client_id)
+        client = await access.visible_client(session, page.viewer, mission.client_id)
         items.append(
             {"mission": detail, "client": client, "story": narrative.story(page.t, detail)}
         )
@@ -362,11 +363,11 @@ async def create_mission(
 
 async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -> dict[str, Any]:
     assert page.viewer is not None
-    mission = await mission_service.visible_mission(session, page.viewer, mission_id)
+    mission = await access.visible_mission(session, page.viewer, mission_id)
     detail = await mission_service.mission_detail(session, mission)
     if detail["estimate"] is None and detail["stage"] == "contract":
         detail["estimate"] = await _mission_estimate(session, mission, mission.created_on)
-    client = await mission_service.visible_client(session, page.viewer, mission.client_id)
+    client = await access.visible_client(session, page.viewer, mission.client_id)
     docs = await documents.list_documents(session, page.viewer, mission.id)
     member_docs = [d for d in docs if d.media_type == "application/pdf"]
     return {
@@ -494,7 +495,7 @@ async def sign(
     settings: SettingsDep,
 ) -> Response:
     assert page.viewer is not None
-    mission = await mission_service.visible_mission(session, page.viewer, _mission_id(mission_id))
+    mission = await access.visible_mission(session, page.viewer, _mission_id(mission_id))
     response = redirect(f"/missions/{mission.id}")
     # The guarantee gate, on today's figures, before the workflow is asked (as the API does).
     await mission_service.recheck_guarantee(session, mission, await _today(session, settings))
@@ -559,7 +560,7 @@ async def work_report(
     settings: SettingsDep,
 ) -> Response:
     assert page.viewer is not None
-    mission = await mission_service.visible_mission(session, page.viewer, _mission_id(mission_id))
+    mission = await access.visible_mission(session, page.viewer, _mission_id(mission_id))
     values = await _form(request)
     errors = FormErrors()
     status = 422  # 503 when the back office could not take the report in time

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.templating import environment
 from models import User
-from services.missions import Viewer
+from services.access import Viewer
 from web.i18n import LANGUAGES, Formatter, accept_language, pick_language
 
 LANG_COOKIE = "coopflow_lang"

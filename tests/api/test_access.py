@@ -23,8 +23,9 @@ from sqlalchemy import delete, update
 from api.app import app
 from core.security import issue_token
 from models import Invoice, Mission, OutboxEmail, Payment, User, utcnow
+from services.access import Viewer
 from services.clock import current_clock
-from services.missions import Viewer, create_mission
+from services.missions import create_mission
 from tests.api.conftest import Account, assert_refused, count, snapshot
 from tests.conftest import Stack, client_payload, member_payload, unique
 

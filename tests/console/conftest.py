@@ -18,9 +18,9 @@ from core.db import Database
 from core.settings import Settings
 from models import Client, Member, Mission, TimelineEvent, User
 from services import collection, payroll, people
+from services.access import Viewer, viewer_of
 from services.clock import business_today, current_clock
 from services.invoicing import issue_invoice, mission_invoice
-from services.missions import Viewer, viewer_of
 from tests.conftest import BELGIAN_VAT, member_payload, unique
 from tests.web.conftest import (  # noqa: F401  the browser tests' server and Chromium
     browser,

@@ -16,9 +16,9 @@ from core.db import Database
 from core.errors import DomainError
 from domain.errors import FieldError
 from services import dashboard, fund
+from services.access import Viewer, viewer_of
 from services.dashboard import ListRequest
 from services.mission_filters import MissionFilter
-from services.missions import Viewer, viewer_of
 from tests.console.conftest import DURATION_PERIOD, Book
 
 D = Decimal

@@ -22,7 +22,7 @@ from models import Client, CreditNote, Expense, Invoice, Member, Mission, Payout
 from services import collection, parameters, payroll, people
 from services.document_data import DocumentData, document_data
 from services.invoicing import issue_credit_note, issue_invoice
-from services.missions import add_timeline
+from services.timeline import add_timeline
 from tests.conftest import BELGIAN_VAT, member_payload, unique
 
 D = Decimal

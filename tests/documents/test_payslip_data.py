@@ -32,9 +32,10 @@ from models import (
     TimelineEvent,
 )
 from services import documents, payslips, people
+from services.access import Viewer
 from services.document_data import document_data
 from services.gateways import DeclarationPayload
-from services.missions import Viewer, add_timeline
+from services.timeline import add_timeline
 from tests.conftest import BELGIAN_VAT, member_payload, unique
 from tests.documents import payroll_json
 

@@ -20,8 +20,8 @@ from core.settings import Settings
 from documents.validation import fatal_errors
 from models import Document, PeppolMessage
 from services import documents
+from services.access import Viewer
 from services.invoicing import issue_credit_note, issue_invoice
-from services.missions import Viewer
 from services.peppol import OutboxPeppolSender, PeppolEnvelope, PeppolRejected
 from tests.invoicing.conftest import new_party, reported_mission, today
 

@@ -18,8 +18,9 @@ from core.db import Database
 from core.settings import Settings
 from models import Invoice, LedgerEntry, LedgerTransaction, Mission, User
 from services import people
+from services.access import viewer_of
 from services.clock import business_today, current_clock
-from services.missions import create_mission, record_work_report, viewer_of
+from services.missions import create_mission, record_work_report
 from tests.conftest import BELGIAN_VAT, member_payload, unique
 
 

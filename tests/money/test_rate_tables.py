@@ -27,8 +27,8 @@ from contracts.mission import DunningRequest, InvoiceRequest
 from core.db import Database
 from models import AuditEntry, DunningStep, Invoice, Mission, StaffTask
 from services import collection, parameters, rates, staff_tasks
+from services.access import Viewer
 from services.invoicing import issue_invoice
-from services.missions import Viewer
 from services.people import create_staff_user
 from tests.conftest import unique
 from tests.money.conftest import new_client, new_member, new_mission

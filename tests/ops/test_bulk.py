@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from contracts.mission import MissionStatus
 from models import AuditEntry, BulkRun, utcnow
 from services import bulk
-from services.missions import Viewer
+from services.access import Viewer
 from tests.conftest import Stack, wait_for
 from tests.ops.conftest import audit_rows, repair, set_gateway
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from models import BulkItem, BulkRun, utcnow
 from services import bulk
-from services.missions import Viewer
+from services.access import Viewer
 from tests.conftest import Stack, wait_for
 
 EPSILON = 0.02  # done_at (wall clock) against the pacing (monotonic clock)

@@ -19,8 +19,9 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from models import AuditEntry, Mission, User, utcnow
 from services import audit, stuck
+from services.access import Viewer
 from services.clock import current_clock
-from services.missions import Viewer, create_mission
+from services.missions import create_mission
 from tests.api.conftest import Account, assert_refused, snapshot
 from tests.conftest import Stack
 

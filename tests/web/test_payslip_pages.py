@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from models import Member, Mission, Payout
 from services import documents
-from services.missions import add_timeline
+from services.timeline import add_timeline
 from tests.conftest import unique
 from tests.documents import payroll_json
 from tests.web.conftest import EN, Server

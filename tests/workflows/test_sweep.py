@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from core.settings import get_settings
 from models import Mission
+from services.access import Viewer
 from services.clock import current_clock
-from services.missions import Viewer, create_mission
+from services.missions import create_mission
 from services.starter import start_missing_workflows
 from tests.conftest import Stack
 

@@ -15,8 +15,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from contracts.mission import SignContract
 from services import people
+from services.access import viewer_of
 from services.clock import business_today, current_clock
-from services.missions import create_mission, viewer_of
+from services.missions import create_mission
 from tests.conftest import Stack, unique
 from workflows.mission import MissionWorkflow
 

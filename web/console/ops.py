@@ -20,10 +20,10 @@ from temporalio.client import Client
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
 from core.errors import DomainError, NotFound
+from domain.calendar import parse_date
 from domain.errors import FieldError
 from models import STAGES
 from services import audit, bulk, gateways, rates, repairs, staff_tasks, stuck
-from services.missions import parse_date
 from web.auth import WebRoute
 from web.console.common import (
     OpsPage,

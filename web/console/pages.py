@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import SessionDep, SettingsDep
 from core.errors import DomainError, NotFound
 from core.settings import Settings
+from domain.calendar import parse_date
 from domain.errors import FieldError
 from models import Client, Member
 from services import audit, dashboard, documents, guarantee, queries, repairs
 from services import missions as mission_service
-from services.missions import parse_date
 from web.auth import WebRoute
 from web.console.common import (
     PAGE_SIZE,
