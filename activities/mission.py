@@ -4,6 +4,7 @@ by a unique key, because Temporal will run it again after a crash or a timeout."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.mission import (
     AttentionFlag,
     CancelRecord,
+    ClockSpec,
     CollectionResult,
     ConfirmationRecord,
     DeclarationRequest,
@@ -51,6 +53,15 @@ from services.peppol import OutboxPeppolSender, PeppolRejected, PeppolSender
 
 GatewayFactory = Callable[[float, float], DeclarationGateway]
 BankFactory = Callable[[float, float], BankGateway]
+
+
+def day_it_runs(business_date: date, clock: ClockSpec | None) -> date:
+    """The business day this activity attempt really runs: a request is built when the workflow
+    schedules the step, and Temporal's retries (a database outage) or a stopped worker may run
+    it days later. Never before the date asked for."""
+    if clock is None or not activity.in_activity():
+        return business_date
+    return max(business_date, clock.to_clock().date_at(activity.info().started_time))
 
 
 class MissionActivities:
@@ -209,7 +220,7 @@ class MissionActivities:
         """Record a step ops did by hand (e.g. the declaration filed on the portal) as done, with
         its manual reference; returns the reference the workflow goes on with."""
         async with self.db.session() as session:
-            return await missions.record_skipped_step(
+            reference = await missions.record_skipped_step(
                 session,
                 rec.mission_id,
                 rec.step,
@@ -219,6 +230,12 @@ class MissionActivities:
                 rec.occurrence,
                 rec.business_date,
             )
+            if rec.step.startswith("email:"):
+                # A dunning letter sent by hand: its waiting period counts from today.
+                await collection.letter_sent(
+                    session, rec.mission_id, rec.step.removeprefix("email:"), rec.business_date
+                )
+            return reference
 
     @activity.defn
     async def issue_invoice(self, req: InvoiceRequest) -> InvoiceInfo:
@@ -278,21 +295,31 @@ class MissionActivities:
 
     @activity.defn
     async def record_dunning_step(self, req: DunningRequest) -> CollectionResult:
-        """Climb one rung of the dunning ladder unless the invoice got paid meanwhile."""
-        async with self.db.session() as session:
-            balance, acted = await collection.record_dunning_step(
-                session, req.mission_id, req.level, req.step, req.business_date
-            )
-            return CollectionResult(balance=balance, acted=acted)
+        """Climb one rung of the dunning ladder unless the invoice got paid meanwhile; dated
+        by the day it really runs. Refused for good (ops see why) before the period the previous
+        letter gave has run (INV-8)."""
+        day = day_it_runs(req.business_date, req.clock)
+        try:
+            async with self.db.session() as session:
+                balance, acted = await collection.record_dunning_step(
+                    session, req.mission_id, req.level, req.step, day
+                )
+        except collection.DunningTooEarly as err:
+            raise ApplicationError(err.message, type="DunningTooEarly", non_retryable=True) from err
+        return CollectionResult(balance=balance, acted=acted)
 
     @activity.defn
     async def write_off_invoice(self, req: DunningRequest) -> CollectionResult:
-        """Write the debt off: the guarantee fund absorbs it, the member keeps the salary."""
-        async with self.db.session() as session:
-            balance, acted = await collection.write_off_invoice(
-                session, req.mission_id, req.business_date
-            )
-            return CollectionResult(balance=balance if not acted else Decimal("0.00"), acted=acted)
+        """Write the debt off: the guarantee fund absorbs it, the member keeps the salary.
+        Dated by the day it really runs; refused for good before the formal notice's period,
+        counted from the day that letter left, has run (INV-8)."""
+        day = day_it_runs(req.business_date, req.clock)
+        try:
+            async with self.db.session() as session:
+                balance, acted = await collection.write_off_invoice(session, req.mission_id, day)
+        except collection.DunningTooEarly as err:
+            raise ApplicationError(err.message, type="DunningTooEarly", non_retryable=True) from err
+        return CollectionResult(balance=balance if not acted else Decimal("0.00"), acted=acted)
 
     @activity.defn
     async def cancel_mission(self, rec: CancelRecord) -> None:
@@ -310,7 +337,11 @@ class MissionActivities:
         retried attempt finds it: a row already sent is never sent again, and a refusal for good
         leaves it "failed" (an ops retry sends that same email again). The step's documents
         (the invoice, the letter) are stored first and go with it as PDF attachments."""
-        attached = await documents.attachments_for(self.db, req.mission_id, req.template)
+        # Dated by the day this attempt runs: after an outage the email leaves days later than
+        # the workflow asked, and a dunning letter's waiting period counts from then (INV-8).
+        day = day_it_runs(req.business_date, req.clock)
+        letter = req.template.startswith("dunning_")
+        attached = await documents.attachments_for(self.db, req.mission_id, req.template, day)
         async with self.db.session() as session:
             mission = await missions.get_mission(session, req.mission_id)
             client = await session.get(Client, mission.client_id)
@@ -329,7 +360,7 @@ class MissionActivities:
                 "client": client,
                 "member": member,
                 "invoice": invoice,
-                "business_date": req.business_date,
+                "business_date": day,
             }
             email, _ = await mail.queue_email(
                 session,
@@ -378,6 +409,9 @@ class MissionActivities:
                     row.provider_message_id = message_id
                     row.provider = getattr(self.mailer, "provider", "outbox")
                     row.status = "sent" if message_id else "stored"
+                    if letter:
+                        # The rung's letter left today: its waiting period counts from here.
+                        await collection.letter_sent(session, req.mission_id, req.step, day)
         async with self.db.session() as session:
             await missions.add_timeline(
                 session,
@@ -386,7 +420,7 @@ class MissionActivities:
                 # and the client's dunning reminder_1 are two emails, both on the timeline.
                 f"email:{req.template}:{req.step}",
                 "email_sent",
-                req.business_date,
+                day,
                 None,
                 {"template": req.template, "to": email.recipient, "outbox_id": email.id},
             )

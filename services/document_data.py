@@ -449,7 +449,11 @@ class _Context:
         b2c = await self.b2c(letter_date)
         waiting_start = costs_from = None
         if regime == "b2c":
-            first = charged[0].business_date
+            # The period counts from the day the first reminder really left: this letter's own
+            # date while it is being made to go out.
+            first = charged[0].sent_on or (
+                letter_date if charged[0] is this else charged[0].business_date
+            )
             waiting_start = b2c_waiting_period_start(first, "email", b2c)
             costs_from = b2c_costs_allowed_from(first, "email", b2c)
         b2c_penalty = penalty or (

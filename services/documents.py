@@ -600,6 +600,19 @@ def document_out(document: Document) -> dict[str, Any]:
     }
 
 
-async def attachments_for(db: Database, mission_id: int, template: str) -> Sequence[Document]:
-    """The PDFs that go with this email template (made now if they don't exist yet)."""
-    return [await ensure_pdf(db, mission_id, kind) for kind in EMAIL_ATTACHMENTS.get(template, ())]
+async def attachments_for(
+    db: Database, mission_id: int, template: str, business_date: date | None = None
+) -> Sequence[Document]:
+    """The PDFs that go with this email template (made now if they don't exist yet).
+
+    A dunning letter made now is dated `business_date`, the day its email goes out (default:
+    its rung's date)."""
+    return [
+        await ensure_pdf(
+            db,
+            mission_id,
+            kind,
+            business_date=business_date if template.startswith("dunning_") else None,
+        )
+        for kind in EMAIL_ATTACHMENTS.get(template, ())
+    ]
