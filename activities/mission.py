@@ -374,11 +374,20 @@ class MissionActivities:
             if email.status == "failed":
                 email.recipient = recipient  # never sent: to the address as corrected since
             email_gateway = await gateway_setting(session, EMAIL)
-            linked = set(
+            links = list(
                 await session.scalars(
-                    select(EmailAttachment.document_id).where(EmailAttachment.email_id == email.id)
+                    select(EmailAttachment).where(EmailAttachment.email_id == email.id)
                 )
             )
+            if email.status in mail.RESENDABLE:
+                # Not sent yet: it goes with what this attempt sends (a letter re-dated to the
+                # day it leaves replaces the one made for an attempt that failed).
+                wanted = {doc.id for doc in attached}
+                for link in links:
+                    if link.document_id not in wanted:
+                        await session.delete(link)
+                links = [link for link in links if link.document_id in wanted]
+            linked = {link.document_id for link in links}
             for doc in attached:
                 if doc.id not in linked:
                     session.add(EmailAttachment(email_id=email.id, document_id=doc.id))

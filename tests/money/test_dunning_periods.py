@@ -6,13 +6,17 @@ in depth: a workflow from before the fix, catching up after an outage, is refuse
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.testing import ActivityEnvironment
 
+from activities.mission import day_it_runs
+from contracts.mission import ClockSpec
 from core.db import Database
 from models import DunningStep, Invoice, Mission, WriteOff
 from services import collection
@@ -103,3 +107,20 @@ async def test_letter_sent_is_only_for_a_dunning_rung(db: Database) -> None:
         assert not await collection.letter_sent(session, mission.id, "reminder_1", date(2027, 1, 1))
         assert not await collection.letter_sent(session, mission.id, "write_off", date(2027, 1, 1))
         await session.commit()
+
+
+def test_an_activity_is_dated_by_the_day_its_attempt_runs() -> None:
+    """A rung scheduled on one day whose attempt runs 40 days later (a database outage retried
+    on a 1.5-second business day, a worker stopped) is dated by the day it really runs."""
+    clock = ClockSpec(
+        anchor_real=datetime(2027, 1, 1, tzinfo=UTC), anchor_date=date(2027, 1, 1), day_seconds=1.5
+    )
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info, started_time=datetime(2027, 1, 1, tzinfo=UTC) + timedelta(seconds=60)
+    )
+    asked = date(2027, 1, 2)
+    assert env.run(day_it_runs, asked, clock) == date(2027, 2, 10)
+    assert env.run(day_it_runs, asked, None) == asked, "a request from before: its own date"
+    assert env.run(day_it_runs, date(2027, 3, 1), clock) == date(2027, 3, 1), "never earlier"
+    assert day_it_runs(asked, clock) == asked, "outside an activity: the date asked for"

@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from models import GatewaySetting
+from sqlalchemy import select
+
+from documents.kinds import DUNNING_KINDS
+from models import Document, EmailAttachment, GatewaySetting, OutboxEmail
 from tests.conftest import Stack
 from tests.workflows.conftest import (
     Run,
@@ -30,6 +33,19 @@ async def set_email_gateway(stack: Stack, failure_rate: float) -> None:
         await session.merge(
             GatewaySetting(name="email", failure_rate=failure_rate, latency_seconds=0)
         )
+
+
+async def letters(stack: Stack, mission_id: int) -> list[tuple[str, str | None]]:
+    """The mission's dunning letters (document keys) and the email each went with."""
+    async with stack.db.session() as session:
+        rows = await session.execute(
+            select(Document.key, OutboxEmail.step)
+            .outerjoin(EmailAttachment, EmailAttachment.document_id == Document.id)
+            .outerjoin(OutboxEmail, OutboxEmail.id == EmailAttachment.email_id)
+            .where(Document.mission_id == mission_id, Document.kind.in_(DUNNING_KINDS))
+            .order_by(Document.id)
+        )
+        return [(key, step) for key, step in rows.all()]
 
 
 def day(m: dict, key: str) -> date:
@@ -80,6 +96,13 @@ async def test_letter_sent_late_shifts_the_ladder(stack: Stack) -> None:
     assert m["dunning_level"] == 2, "the formal notice waits for its own, shifted date"
     email_sent = [t for t in m["timeline"] if t["step"] == "email_sent"]
     assert email_sent[1]["business_date"] == sent.isoformat(), "the email is dated when it left"
+    # The letter that left is dated the day it left; the one made for the failed attempt stays
+    # for the record, attached to nothing.
+    assert await letters(stack, run.mission_id) == [
+        ("reminder_1", None),
+        (f"reminder_1@{sent.isoformat()}", "reminder_1"),
+        ("reminder_2", "reminder_2"),
+    ]
 
     # The formal notice on its shifted date; then the client pays after the ladder's old
     # write-off date (due + 65) but before the shifted one: an ordinary payment.
