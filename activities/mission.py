@@ -32,7 +32,15 @@ from contracts.mission import (
     WorkReportRecord,
 )
 from core.db import Database
-from models import Client, Declaration, EmailAttachment, Invoice, Member, OutboxEmail
+from models import (
+    Client,
+    ClockAnchor,
+    Declaration,
+    EmailAttachment,
+    Invoice,
+    Member,
+    OutboxEmail,
+)
 from services import collection, documents, invoicing, mail, missions, payroll
 from services.gateways import (
     BANK,
@@ -78,6 +86,23 @@ class MissionActivities:
         self.mailer = mailer or OutboxMailer()
         self.declaration_gateway = declaration_gateway
         self.peppol_sender = peppol_sender or OutboxPeppolSender()
+
+    async def _dunning_day(self, business_date: date, clock: ClockSpec | None) -> date:
+        """The day a dunning step or letter really runs. A workflow on the code from before
+        "dunning-dated-when-sent" sends no clock: the database's (read, never re-anchored)
+        dates it, so that the period guard sees when its letters really left (INV-8)."""
+        if clock is None and activity.in_activity():
+            async with self.db.session() as session:
+                anchor = await session.scalar(
+                    select(ClockAnchor).order_by(ClockAnchor.id.desc()).limit(1)
+                )
+            if anchor is not None:
+                clock = ClockSpec(
+                    anchor_real=anchor.anchor_real,
+                    anchor_date=anchor.anchor_date,
+                    day_seconds=anchor.day_seconds,
+                )
+        return day_it_runs(business_date, clock)
 
     @activity.defn
     async def prepare_documents(self, req: DocumentsRequest) -> list[int]:
@@ -298,7 +323,7 @@ class MissionActivities:
         """Climb one rung of the dunning ladder unless the invoice got paid meanwhile; dated
         by the day it really runs. Refused for good (ops see why) before the period the previous
         letter gave has run (INV-8)."""
-        day = day_it_runs(req.business_date, req.clock)
+        day = await self._dunning_day(req.business_date, req.clock)
         try:
             async with self.db.session() as session:
                 balance, acted = await collection.record_dunning_step(
@@ -313,7 +338,7 @@ class MissionActivities:
         """Write the debt off: the guarantee fund absorbs it, the member keeps the salary.
         Dated by the day it really runs; refused for good before the formal notice's period,
         counted from the day that letter left, has run (INV-8)."""
-        day = day_it_runs(req.business_date, req.clock)
+        day = await self._dunning_day(req.business_date, req.clock)
         try:
             async with self.db.session() as session:
                 balance, acted = await collection.write_off_invoice(session, req.mission_id, day)
@@ -339,8 +364,12 @@ class MissionActivities:
         (the invoice, the letter) are stored first and go with it as PDF attachments."""
         # Dated by the day this attempt runs: after an outage the email leaves days later than
         # the workflow asked, and a dunning letter's waiting period counts from then (INV-8).
-        day = day_it_runs(req.business_date, req.clock)
         letter = req.template.startswith("dunning_")
+        day = (
+            await self._dunning_day(req.business_date, req.clock)
+            if letter
+            else day_it_runs(req.business_date, req.clock)
+        )
         attached = await documents.attachments_for(self.db, req.mission_id, req.template, day)
         async with self.db.session() as session:
             mission = await missions.get_mission(session, req.mission_id)

@@ -13,13 +13,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.mission import day_it_runs
-from contracts.mission import ClockSpec
+from activities.mission import MissionActivities, day_it_runs
+from contracts.mission import ClockSpec, DunningRequest
 from core.db import Database
+from core.settings import Settings
 from models import DunningStep, Invoice, Mission, WriteOff
 from services import collection
+from services.clock import current_clock
 from services.document_data import document_data
 from services.invoicing import issue_invoice
 from tests.money.conftest import new_client, new_member, new_mission, unbalanced_transactions
@@ -124,3 +127,40 @@ def test_an_activity_is_dated_by_the_day_its_attempt_runs() -> None:
     assert env.run(day_it_runs, asked, None) == asked, "a request from before: its own date"
     assert env.run(day_it_runs, date(2027, 3, 1), clock) == date(2027, 3, 1), "never earlier"
     assert day_it_runs(asked, clock) == asked, "outside an activity: the date asked for"
+
+
+async def test_a_workflow_from_before_catching_up_is_refused_by_the_activity(
+    db: Database, settings: Settings
+) -> None:
+    """A workflow on the code before the fix sends no clock and reuses a request built weeks
+    ago: the activity dates the rung by the day it really runs (the database's clock), and the
+    catch-up rung right after a late letter is refused for good, ops told until when."""
+    async with db.session() as session:
+        clock = await current_clock(session, settings.day_seconds, settings.timezone)
+        member = await new_member(session)
+        client = await new_client(session, kind="consumer")
+        mission = await new_mission(session, member, client, on=date(2026, 10, 1))
+        await issue_invoice(session, mission.id, date(2026, 10, 1), 30)  # due 31 Oct 2026
+    today = clock.to_clock().date_at(datetime.now(UTC))
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, started_time=datetime.now(UTC))
+    activities = MissionActivities(db)
+
+    stale = DunningRequest(
+        mission_id=mission.id, level=1, step="reminder_1", business_date=date(2026, 11, 7)
+    )
+    assert (await env.run(activities.record_dunning_step, stale)).acted
+    async with db.session() as session:
+        assert await collection.letter_sent(session, mission.id, "reminder_1", today)
+        (rung,) = await session.scalars(
+            select(DunningStep).where(DunningStep.mission_id == mission.id)
+        )
+        assert rung.business_date == today, "dated the day it ran, not the day it was asked"
+
+    catch_up = DunningRequest(
+        mission_id=mission.id, level=2, step="reminder_2", business_date=date(2026, 11, 21)
+    )
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(activities.record_dunning_step, catch_up)
+    assert refused.value.type == "DunningTooEarly" and refused.value.non_retryable
+    assert f"retry from {(today + timedelta(days=14)).isoformat()}" in refused.value.message
