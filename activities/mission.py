@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.mission import (
     AttentionFlag,
     CancelRecord,
+    ClockSpec,
     CollectionResult,
     ConfirmationRecord,
     DeclarationRequest,
@@ -31,7 +33,15 @@ from contracts.mission import (
     WorkReportRecord,
 )
 from core.db import Database
-from models import Client, Declaration, EmailAttachment, Invoice, Member, OutboxEmail
+from models import (
+    Client,
+    ClockAnchor,
+    Declaration,
+    EmailAttachment,
+    Invoice,
+    Member,
+    OutboxEmail,
+)
 from services import access, collection, documents, invoicing, mail, missions, payroll, timeline
 from services.gateways import (
     BANK,
@@ -85,6 +95,15 @@ def needs_parameters(method: A) -> A:
     return run  # type: ignore[return-value]
 
 
+def day_it_runs(business_date: date, clock: ClockSpec | None) -> date:
+    """The business day this activity attempt really runs: a request is built when the workflow
+    schedules the step, and Temporal's retries (a database outage) or a stopped worker may run
+    it days later. Never before the date asked for."""
+    if clock is None or not activity.in_activity():
+        return business_date
+    return max(business_date, clock.to_clock().date_at(activity.info().started_time))
+
+
 class MissionActivities:
     def __init__(
         self,
@@ -99,6 +118,23 @@ class MissionActivities:
         self.mailer = mailer or OutboxMailer()
         self.declaration_gateway = declaration_gateway
         self.peppol_sender = peppol_sender or OutboxPeppolSender()
+
+    async def _dunning_day(self, business_date: date, clock: ClockSpec | None) -> date:
+        """The day a dunning step or letter really runs. A workflow on the code from before
+        "dunning-dated-when-sent" sends no clock: the database's (read, never re-anchored)
+        dates it, so that the period guard sees when its letters really left (INV-8)."""
+        if clock is None and activity.in_activity():
+            async with self.db.session() as session:
+                anchor = await session.scalar(
+                    select(ClockAnchor).order_by(ClockAnchor.id.desc()).limit(1)
+                )
+            if anchor is not None:
+                clock = ClockSpec(
+                    anchor_real=anchor.anchor_real,
+                    anchor_date=anchor.anchor_date,
+                    day_seconds=anchor.day_seconds,
+                )
+        return day_it_runs(business_date, clock)
 
     @activity.defn
     @needs_parameters
@@ -242,7 +278,7 @@ class MissionActivities:
         """Record a step ops did by hand (e.g. the declaration filed on the portal) as done, with
         its manual reference; returns the reference the workflow goes on with."""
         async with self.db.session() as session:
-            return await missions.record_skipped_step(
+            reference = await missions.record_skipped_step(
                 session,
                 rec.mission_id,
                 rec.step,
@@ -252,6 +288,12 @@ class MissionActivities:
                 rec.occurrence,
                 rec.business_date,
             )
+            if rec.step.startswith("email:"):
+                # A dunning letter sent by hand: its waiting period counts from today.
+                await collection.letter_sent(
+                    session, rec.mission_id, rec.step.removeprefix("email:"), rec.business_date
+                )
+            return reference
 
     @activity.defn
     @needs_parameters
@@ -314,22 +356,32 @@ class MissionActivities:
     @activity.defn
     @needs_parameters
     async def record_dunning_step(self, req: DunningRequest) -> CollectionResult:
-        """Climb one rung of the dunning ladder unless the invoice got paid meanwhile."""
-        async with self.db.session() as session:
-            balance, acted = await collection.record_dunning_step(
-                session, req.mission_id, req.level, req.step, req.business_date
-            )
-            return CollectionResult(balance=balance, acted=acted)
+        """Climb one rung of the dunning ladder unless the invoice got paid meanwhile; dated
+        by the day it really runs. Refused for good (ops see why) before the period the previous
+        letter gave has run (INV-8)."""
+        day = await self._dunning_day(req.business_date, req.clock)
+        try:
+            async with self.db.session() as session:
+                balance, acted = await collection.record_dunning_step(
+                    session, req.mission_id, req.level, req.step, day
+                )
+        except collection.DunningTooEarly as err:
+            raise ApplicationError(err.message, type="DunningTooEarly", non_retryable=True) from err
+        return CollectionResult(balance=balance, acted=acted)
 
     @activity.defn
     @needs_parameters
     async def write_off_invoice(self, req: DunningRequest) -> CollectionResult:
-        """Write the debt off: the guarantee fund absorbs it, the member keeps the salary."""
-        async with self.db.session() as session:
-            balance, acted = await collection.write_off_invoice(
-                session, req.mission_id, req.business_date
-            )
-            return CollectionResult(balance=balance if not acted else Decimal("0.00"), acted=acted)
+        """Write the debt off: the guarantee fund absorbs it, the member keeps the salary.
+        Dated by the day it really runs; refused for good before the formal notice's period,
+        counted from the day that letter left, has run (INV-8)."""
+        day = await self._dunning_day(req.business_date, req.clock)
+        try:
+            async with self.db.session() as session:
+                balance, acted = await collection.write_off_invoice(session, req.mission_id, day)
+        except collection.DunningTooEarly as err:
+            raise ApplicationError(err.message, type="DunningTooEarly", non_retryable=True) from err
+        return CollectionResult(balance=balance if not acted else Decimal("0.00"), acted=acted)
 
     @activity.defn
     async def cancel_mission(self, rec: CancelRecord) -> None:
@@ -348,7 +400,15 @@ class MissionActivities:
         retried attempt finds it: a row already sent is never sent again, and a refusal for good
         leaves it "failed" (an ops retry sends that same email again). The step's documents
         (the invoice, the letter) are stored first and go with it as PDF attachments."""
-        attached = await documents.attachments_for(self.db, req.mission_id, req.template)
+        # Dated by the day this attempt runs: after an outage the email leaves days later than
+        # the workflow asked, and a dunning letter's waiting period counts from then (INV-8).
+        letter = req.template.startswith("dunning_")
+        day = (
+            await self._dunning_day(req.business_date, req.clock)
+            if letter
+            else day_it_runs(req.business_date, req.clock)
+        )
+        attached = await documents.attachments_for(self.db, req.mission_id, req.template, day)
         async with self.db.session() as session:
             mission = await access.get_mission(session, req.mission_id)
             client = await session.get(Client, mission.client_id)
@@ -367,7 +427,7 @@ class MissionActivities:
                 "client": client,
                 "member": member,
                 "invoice": invoice,
-                "business_date": req.business_date,
+                "business_date": day,
             }
             email, _ = await mail.queue_email(
                 session,
@@ -381,11 +441,20 @@ class MissionActivities:
             if email.status == "failed":
                 email.recipient = recipient  # never sent: to the address as corrected since
             email_gateway = await gateway_setting(session, EMAIL)
-            linked = set(
+            links = list(
                 await session.scalars(
-                    select(EmailAttachment.document_id).where(EmailAttachment.email_id == email.id)
+                    select(EmailAttachment).where(EmailAttachment.email_id == email.id)
                 )
             )
+            if email.status in mail.RESENDABLE:
+                # Not sent yet: it goes with what this attempt sends (a letter re-dated to the
+                # day it leaves replaces the one made for an attempt that failed).
+                wanted = {doc.id for doc in attached}
+                for link in links:
+                    if link.document_id not in wanted:
+                        await session.delete(link)
+                links = [link for link in links if link.document_id in wanted]
+            linked = {link.document_id for link in links}
             for doc in attached:
                 if doc.id not in linked:
                     session.add(EmailAttachment(email_id=email.id, document_id=doc.id))
@@ -416,6 +485,9 @@ class MissionActivities:
                     row.provider_message_id = message_id
                     row.provider = getattr(self.mailer, "provider", "outbox")
                     row.status = "sent" if message_id else "stored"
+                    if letter:
+                        # The rung's letter left today: its waiting period counts from here.
+                        await collection.letter_sent(session, req.mission_id, req.step, day)
         async with self.db.session() as session:
             await timeline.add_timeline(
                 session,
@@ -424,7 +496,7 @@ class MissionActivities:
                 # and the client's dunning reminder_1 are two emails, both on the timeline.
                 f"email:{req.template}:{req.step}",
                 "email_sent",
-                req.business_date,
+                day,
                 None,
                 {"template": req.template, "to": email.recipient, "outbox_id": email.id},
             )

@@ -237,6 +237,9 @@ class EmailRequest(Contract):
     step: str
     to: str  # "client" | "member"
     business_date: date
+    # The workflow's clock: the email is dated by the day its attempt really runs, which may be
+    # weeks after `business_date` after an outage (None in histories from before: that date).
+    clock: ClockSpec | None = None
 
 
 class DocumentsRequest(Contract):
@@ -278,6 +281,8 @@ class DunningRequest(Contract):
     level: int
     step: str
     business_date: date
+    # As EmailRequest.clock: the rung is dated by the day it really runs (INV-8).
+    clock: ClockSpec | None = None
 
 
 class CollectionResult(Contract):

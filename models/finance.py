@@ -198,6 +198,9 @@ class DunningStep(Base):
     step: Mapped[str] = mapped_column(String(32))
     regime: Mapped[str] = mapped_column(String(8))  # "b2b" | "b2c"
     business_date: Mapped[date] = mapped_column(Date)
+    # The day the rung's letter really left (its email sent, or recorded sent by hand); None
+    # until then. Waiting periods count from it (INV-8), never from `business_date`.
+    sent_on: Mapped[date | None] = mapped_column(Date, default=None)
     fixed_compensation: Mapped[Decimal] = mapped_column(Money)
     interest: Mapped[Decimal] = mapped_column(Money)
     penalty: Mapped[Decimal] = mapped_column(Money)

@@ -58,6 +58,69 @@ ZERO = Decimal("0.00")
 OFF_LADDER_LEVEL = 100
 
 
+class DunningTooEarly(DomainError):
+    """A rung (or the write-off ending the ladder) before the period the previous letter gave
+    has run, counted from the day that letter really left (INV-8): nothing is written."""
+
+
+def sent_on(step: DunningStep) -> date:
+    """The day the rung's letter really left. A rung whose letter was never recorded sent (a
+    row written before `sent_on` existed, or by the service alone) counts from its own date."""
+    return step.sent_on if step.sent_on is not None else step.business_date
+
+
+async def letter_sent(session: AsyncSession, mission_id: int, step: str, day: date) -> bool:
+    """Record that the rung's letter left on `day` (its email sent, or sent by hand); the first
+    sending counts. False if the mission has no such rung (not a dunning letter)."""
+    row = await session.scalar(
+        select(DunningStep)
+        .where(
+            DunningStep.mission_id == mission_id,
+            DunningStep.step == step,
+            DunningStep.level < OFF_LADDER_LEVEL,
+        )
+        .with_for_update()
+    )
+    if row is None:
+        return False
+    if row.sent_on is None:
+        row.sent_on = day
+    return True
+
+
+async def check_period_ran(
+    session: AsyncSession, invoice: Invoice, step: str, business_date: date
+) -> None:
+    """Defence in depth (INV-8): refuse a rung, or the write-off ending the ladder, dated before
+    the period the previous rung's letter gave has run, counted from the day that letter
+    really left (`sent_on`): the gap between the two rungs of the mission's ladder.
+
+    Only a letter recorded sent decides: a rung written by the service alone (never sent) has
+    no sending day to count from. Book XIX's own 14 days are applied by the charges
+    (domain.late_payment, from the first reminder's sending day)."""
+    ladder = _ladder(await _steps(session, invoice))
+    if not ladder or ladder[-1].sent_on is None:
+        return
+    previous, left = ladder[-1], ladder[-1].sent_on
+    mission = await session.get(Mission, invoice.mission_id)
+    assert mission is not None
+    rungs = {
+        r.step: r.days_after_due
+        for r in (await parameters.lifecycle_policy(session, mission.created_on)).dunning_ladder
+    }
+    if step not in rungs or previous.step not in rungs:
+        return
+    ends = left + timedelta(days=rungs[step] - rungs[previous.step])
+    if business_date < ends:
+        raise DunningTooEarly(
+            f"{step} on {business_date.isoformat()} is too early: the {previous.step} letter "
+            f"left on {left.isoformat()} and gives the client until "
+            f"{(ends - timedelta(days=1)).isoformat()} (INV-8); retry from {ends.isoformat()}",
+            409,
+            "business_date",
+        )
+
+
 @dataclass(frozen=True)
 class SuspensePosition:
     """What a bank line left in the payments suspense account: booked there on arrival (or
@@ -650,7 +713,7 @@ async def interest_position(
     if regime == "b2c":
         first = None
         if _ladder(steps):
-            reminder = _ladder(steps)[0].business_date
+            reminder = sent_on(_ladder(steps)[0])
             b2c = B2CParameters.from_value(
                 await parameters.parameter(session, parameters.B2C, reminder)
             )
@@ -749,9 +812,10 @@ async def _step_charges(
             business_date,
             invoice.due_date,
             invoice.principal_open,
-            ladder[0].business_date if ladder else None,
+            # Waiting periods count from the day each letter really left (INV-8).
+            sent_on(ladder[0]) if ladder else None,
             "email",  # reminders leave by email (the outbox / SendGrid)
-            previous_step_date=ladder[-1].business_date if ladder else None,
+            previous_step_date=sent_on(ladder[-1]) if ladder else None,
             rate_periods=rates,
             b2b=b2b,
             b2c=b2c,
@@ -781,6 +845,7 @@ async def record_dunning_step(
     )
     if done is not None:
         return invoice.balance, True
+    await check_period_ran(session, invoice, step, business_date)
     charges, regime, interest_charged = await _step_charges(session, invoice, level, business_date)
     # The law gives the interest accrued to this day; what earlier rungs charged is not owed twice.
     interest = max(charges.interest - interest_charged, Decimal("0.00"))
@@ -856,6 +921,8 @@ async def write_off_invoice(
         return done.amount, True
     if invoice.balance <= 0:
         return invoice.balance, False
+    if cause == "dunning_exhausted":
+        await check_period_ran(session, invoice, "write_off", business_date)
     # Interest kept running after the last rung: it is claimed up to the write-off date (a
     # recovery later pays it first), then reversed with the other charges below.
     position = await interest_position(session, invoice, business_date)

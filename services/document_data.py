@@ -449,7 +449,11 @@ class _Context:
         b2c = await self.b2c(letter_date)
         waiting_start = costs_from = None
         if regime == "b2c":
-            first = charged[0].business_date
+            # The period counts from the day the first reminder really left: this letter's own
+            # date while it is being made to go out.
+            first = charged[0].sent_on or (
+                letter_date if charged[0] is this else charged[0].business_date
+            )
             waiting_start = b2c_waiting_period_start(first, "email", b2c)
             costs_from = b2c_costs_allowed_from(first, "email", b2c)
         b2c_penalty = penalty or (
@@ -460,8 +464,15 @@ class _Context:
         pay_by = letter_date + timedelta(days=15)
         rungs = [r.step for r in policy.dunning_ladder]
         if kind in rungs and rungs.index(kind) + 1 < len(rungs):
-            following = policy.dunning_ladder[rungs.index(kind) + 1]
-            pay_by = max(invoice.due_date + timedelta(days=following.days_after_due - 1), pay_by)
+            # The next rung comes the ladder's gap after this letter leaves (INV-8): a letter
+            # re-dated to the day it left moves its pay-by date with it.
+            at = rungs.index(kind)
+            gap = (
+                policy.dunning_ladder[at + 1].days_after_due
+                - policy.dunning_ladder[at].days_after_due
+            )
+            ladder_day = invoice.due_date + timedelta(days=policy.dunning_ladder[at].days_after_due)
+            pay_by = max(max(letter_date, ladder_day) + timedelta(days=gap - 1), pay_by)
         if regime == "b2c" and kind == "reminder_1" and costs_from is not None:
             pay_by = costs_from - timedelta(
                 days=1

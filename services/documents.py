@@ -35,6 +35,7 @@ from core.db import Database
 from core.errors import DomainError, NotFound
 from core.settings import Settings, get_settings
 from documents import ubl
+from documents.kinds import DUNNING_KINDS
 from domain.errors import FieldError
 from domain.identifiers import clean_text
 from domain.money import parse_money
@@ -43,6 +44,7 @@ from models import (
     ContractAmendment,
     CreditNote,
     Document,
+    DunningStep,
     Invoice,
     Mission,
     Payout,
@@ -158,14 +160,16 @@ async def ensure_pdf(
     business_date: date | None = None,
     payout_id: int | None = None,
     sequence: int | None = None,
+    key: str | None = None,
 ) -> Document:
-    """The mission's `kind` PDF: the stored one, or rendered now and stored once."""
+    """The mission's `kind` PDF: the stored one, or rendered now and stored once (under `key`
+    if given: a dunning letter re-dated to the day it left)."""
     from documents import render  # WeasyPrint is heavy: loaded only where PDFs are made
     from services.document_data import document_data
 
     if kind not in render.KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
-    key = document_key(kind, credit_note_id, payout_id=payout_id, sequence=sequence)
+    key = key or document_key(kind, credit_note_id, payout_id=payout_id, sequence=sequence)
     async with db.session() as session:
         existing = await find(session, mission_id, key)
         if existing is not None:
@@ -605,6 +609,37 @@ def document_out(document: Document) -> dict[str, Any]:
     }
 
 
-async def attachments_for(db: Database, mission_id: int, template: str) -> Sequence[Document]:
-    """The PDFs that go with this email template (made now if they don't exist yet)."""
-    return [await ensure_pdf(db, mission_id, kind) for kind in EMAIL_ATTACHMENTS.get(template, ())]
+async def attachments_for(
+    db: Database, mission_id: int, template: str, business_date: date | None = None
+) -> Sequence[Document]:
+    """The PDFs that go with this email template (made now if they don't exist yet).
+
+    A dunning letter goes out dated `business_date`, the day its email leaves (`letter_for`)."""
+    return [
+        await letter_for(db, mission_id, kind, business_date)
+        if kind in DUNNING_KINDS and business_date is not None
+        else await ensure_pdf(db, mission_id, kind)
+        for kind in EMAIL_ATTACHMENTS.get(template, ())
+    ]
+
+
+async def letter_for(db: Database, mission_id: int, kind: str, day: date) -> Document:
+    """The rung's letter as it leaves on `day`, and its waiting period with it (INV-8).
+
+    Leaving on its rung's date, it is the rung's letter ("reminder_1"). Leaving later (an email
+    outage, a late worker) it is made for that day, stored under its own key
+    ("reminder_1@2027-02-17"): a letter once made never changes, and the one made for an
+    attempt that never left stays for the record."""
+    async with db.session() as session:
+        rung_date = await session.scalar(
+            select(DunningStep.business_date).where(
+                DunningStep.mission_id == mission_id,
+                DunningStep.step == kind,
+                DunningStep.level < 100,  # the ladder's rungs (collection.OFF_LADDER_LEVEL)
+            )
+        )
+    if rung_date is None or day <= rung_date:
+        return await ensure_pdf(db, mission_id, kind)
+    return await ensure_pdf(
+        db, mission_id, kind, business_date=day, key=f"{kind}@{day.isoformat()}"
+    )

@@ -514,6 +514,8 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
                 "step": d.step,
                 "regime": d.regime,
                 "business_date": _iso(d.business_date),
+                # The day its letter really left (None: not yet); its period counts from it.
+                "sent_on": _iso(d.sent_on),
                 "fixed_compensation": _money(d.fixed_compensation),
                 "interest": _money(d.interest),
                 "penalty": _money(d.penalty),

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         AttentionFlag,
         CancelMission,
         CancelRecord,
+        ClockSpec,
         CollectionResult,
         ConfirmationRecord,
         ConfirmClient,
@@ -86,6 +87,7 @@ class MissionWorkflow:
         # clock and the plan already.
         self.mission_id = inp.mission_id
         self.clock: BusinessClock | None = inp.clock.to_clock()
+        self.clock_spec: ClockSpec = inp.clock
         self.plan: MissionPlan | None = inp.plan
         self.revision = inp.revision
         self.stage = "contract"
@@ -123,6 +125,7 @@ class MissionWorkflow:
     async def run(self, inp: MissionInput) -> str:
         self.mission_id = inp.mission_id
         self.clock = inp.clock.to_clock()
+        self.clock_spec = inp.clock
         self.plan = inp.plan
         try:
             # Released histories have no documents step: replaying them must not add one.
@@ -285,9 +288,12 @@ class MissionWorkflow:
         if self.settled:
             return "paid"
         self.waiting_for = "client payment"
+        # Decided when the first rung comes due (a mission paid in time records no marker).
+        dated: bool | None = None
         for level, rung in enumerate(plan.policy.dunning_ladder, start=1):
             while True:
-                # A paused ladder pushes every rung not yet climbed back by the days it was paused.
+                # A paused ladder pushes every rung not yet climbed back by the days it was paused
+                # (and, "dunning-dated-when-sent", by the days a letter left late).
                 days = rung.days_after_due + self.dunning_shift_days
                 on = invoice.due_date + timedelta(days=days)
                 if await self._wait_until(on, self._paid_unsettled):
@@ -298,6 +304,11 @@ class MissionWorkflow:
                 if await self._dunning_gate():
                     self._settle()
                     return "paid"
+            if dated is None:
+                # INV-8: each rung and its letter are dated by the day they really run, and a
+                # letter that left late pushes the rest of the ladder back by its lateness.
+                dated = self._patched("dunning-dated-when-sent")
+            clock = self.clock_spec if dated else None
             if rung.step == "write_off":
                 result: CollectionResult = await self._step(
                     "write_off",
@@ -307,11 +318,12 @@ class MissionWorkflow:
                         level=level,
                         step=rung.step,
                         business_date=self.today(),
+                        clock=clock,
                     ),
                 )
                 if result.acted:
                     self.stage = "written_off"
-                    await self._email("write_off_notice", "write_off", "member")
+                    await self._email("write_off_notice", "write_off", "member", clock)
                     return "written_off"
             else:
                 result = await self._step(
@@ -322,13 +334,20 @@ class MissionWorkflow:
                         level=level,
                         step=rung.step,
                         business_date=self.today(),
+                        clock=clock,
                     ),
                 )
                 if result.acted:
                     self.dunning_level = level
                     self.stage = "dunning"
                     self.waiting_for = f"client payment after {rung.step}"
-                    await self._email(f"dunning_{rung.step}", rung.step, "client")
+                    await self._email(f"dunning_{rung.step}", rung.step, "client", clock)
+                    if dated:
+                        # The letter left today: the period it gives the client (Book XIX's 14
+                        # days, the formal notice's) counts from today, so every rung behind it
+                        # moves back by the days it left late (an email outage, a worker or
+                        # database outage that made the timer fire late).
+                        self.dunning_shift_days += max((self.today() - on).days, 0)
             self.balance = result.balance
             if result.balance <= 0:
                 self._settle()
@@ -775,7 +794,9 @@ class MissionWorkflow:
             **self._bookkeeping(),
         )
 
-    async def _email(self, template: str, step: str, to: str) -> None:
+    async def _email(
+        self, template: str, step: str, to: str, clock: ClockSpec | None = None
+    ) -> None:
         await self._step(
             f"email:{step}",
             MissionActivities.send_email,
@@ -785,6 +806,7 @@ class MissionWorkflow:
                 step=step,
                 to=to,
                 business_date=self.today(),
+                clock=clock,
             ),
         )
 

@@ -13,7 +13,7 @@ each period starts.
   (6), a dated parameter like every other policy value (services/rates.py).
 
 Revision ID: 0025
-Revises: 0023 (re-chained onto 0024 at merge)
+Revises: 0024
 Create Date: 2026-12-08
 """
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | Sequence[str] | None = "0023"
+down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

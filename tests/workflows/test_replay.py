@@ -43,6 +43,9 @@ PATHS = [
     # treasury covers; a non-EU client approved by the advisor before signing.
     "salary_paid_with_the_fund_at_its_floor",
     "non_eu_client_approved_then_paid",
+    # Issue 13 #2: a letter held a month by an email outage shifts the ladder behind it
+    # ("dunning-dated-when-sent"), then the client pays before the shifted write-off.
+    "dunning_letter_sent_late",
 ]
 
 

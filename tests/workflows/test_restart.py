@@ -185,6 +185,41 @@ async def test_worker_restart_mid_lifecycle(fast_stack: Stack) -> None:
     await assert_books(stack, run.mission_id)
 
 
+async def test_worker_down_while_the_ladder_comes_due(fast_stack: Stack) -> None:
+    """Issue 13 #2 (INV-8): no worker from salary day until the whole ladder, write-off
+    included, has come due. Back, the rungs do not catch up within a second: each is dated the
+    day it really runs and waits its period after the day the letter before it left."""
+    stack = fast_stack
+    async with worker(stack):
+        run = await new_run(stack, start_in=1, length=2)
+        await to_invoice(run)
+        m = await run.wait(lambda m: m["advance"] is not None, WAIT)
+    due = date.fromisoformat(m["invoice"]["due_date"])
+    write_off_on = due + timedelta(days=11)  # FAST_POLICY's write-off rung
+    await wait_for(stack.today, lambda today: today > write_off_on + timedelta(days=1), WAIT)
+    assert (await run.get())["dunning_level"] == 0
+
+    async with worker(stack):
+        assert await asyncio.wait_for(run.result(), WAIT) == "written_off"
+    m = await run.get()
+    rungs = [r for r in m["dunning_steps"] if r["level"] < 100]
+    assert [r["step"] for r in rungs] == ["reminder_1", "reminder_2", "formal_notice"]
+    assert date.fromisoformat(rungs[0]["business_date"]) > write_off_on, "dated when it ran"
+    written_off = next(t for t in m["timeline"] if t["step"] == "written_off")
+    dates = [*(r["business_date"] for r in rungs[1:]), written_off["business_date"]]
+    # The fast ladder's rungs are a day apart: each step comes a day after the letter before it
+    # really left (its rung's own date, at the earliest), never the same day.
+    left = [r.get("sent_on") or r["business_date"] for r in rungs]
+    caught_up = [
+        f"{before['step']} left on {sent}, the next step came on {after}"
+        for before, sent, after in zip(rungs, left, dates, strict=True)
+        if date.fromisoformat(after) <= date.fromisoformat(sent)
+    ]
+    assert caught_up == [], "the ladder caught up"
+    assert all(r["sent_on"] is not None for r in rungs)
+    await assert_books(stack, run.mission_id)
+
+
 async def test_five_missions_in_parallel(fast_stack: Stack) -> None:
     stack = fast_stack
 
