@@ -13,8 +13,7 @@ from api.deps import IdempotencyKeyDep, OpsDep, SessionDep, SettingsDep, StaffDe
 from api.schemas import Body
 from core.errors import NotFound
 from domain.money import parse_money
-from services import fund, guarantee, idempotency
-from services import missions as mission_service
+from services import fund, guarantee, idempotency, views
 from services.clock import business_today, current_clock
 
 router = APIRouter(prefix="/api")
@@ -100,7 +99,7 @@ async def approve_guarantee(
         session, viewer, mission_id, body.reason, business_today(clock)
     )
     await session.commit()
-    return await mission_service.mission_detail(session, mission)
+    return await views.mission_detail(session, mission)
 
 
 @router.post("/missions/{mission_id}/guarantee/deposits", status_code=201, tags=["money"])

@@ -14,7 +14,7 @@ from api.schemas import Body
 from core.errors import NotFound
 from domain.errors import FieldError
 from domain.money import parse_money
-from services import documents, idempotency, invoicing, peppol
+from services import documents, idempotency, invoicing, peppol, views
 from services.clock import business_today, current_clock
 
 router = APIRouter(prefix="/api")
@@ -33,7 +33,7 @@ class CreditNoteCreate(Body):
 async def get_invoice(invoice_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
     """The invoice with its lines, VAT regime, open balance and credit notes (a member: own)."""
     invoice = await invoicing.visible_invoice(session, viewer, invoice_id)
-    return await invoicing.invoice_out(session, invoice)
+    return await views.invoice_out(session, invoice)
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", status_code=201, tags=["money"])
@@ -73,7 +73,7 @@ async def create_credit_note(
         actor=viewer.label,
         user_id=viewer.user_id,
     )
-    out = invoicing.credit_note_out(note, invoice)
+    out = views.credit_note_out(note, invoice)
     # Stored with the note; completed with its documents below (duplicates wait for that).
     await guard.store(session, 201, out, final=False)
     await session.commit()

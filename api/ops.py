@@ -37,8 +37,8 @@ from services import (
     repairs,
     staff_tasks,
     stuck,
+    views,
 )
-from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.mission_filters import parse_filter
 
@@ -164,7 +164,7 @@ async def repair(
     await session.commit()
     session.expire_all()
     mission = await access.get_mission(session, mission_id)
-    return {**done, "mission": await mission_service.mission_detail(session, mission)}
+    return {**done, "mission": await views.mission_detail(session, mission)}
 
 
 @router.post("/payments/{payment_id}/match", tags=["ops"])

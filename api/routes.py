@@ -48,7 +48,17 @@ from domain.calendar import parse_date
 from domain.identifiers import clean_text
 from domain.money import parse_money
 from models import Mission
-from services import access, collection, idempotency, ledger, lifecycle, payroll, people, queries
+from services import (
+    access,
+    collection,
+    idempotency,
+    ledger,
+    lifecycle,
+    payroll,
+    people,
+    queries,
+    views,
+)
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.login_throttle import LoginThrottle
@@ -204,7 +214,7 @@ async def list_missions(
 @router.get("/missions/{mission_id}", tags=["missions"])
 async def get_mission(mission_id: int, session: SessionDep, viewer: ViewerDep) -> dict[str, Any]:
     mission = await access.visible_mission(session, viewer, mission_id)
-    return await mission_service.mission_detail(session, mission)
+    return await views.mission_detail(session, mission)
 
 
 @router.post("/missions/{mission_id}/sign", tags=["lifecycle"])
@@ -445,7 +455,7 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
     await session.commit()
     session.expire_all()
     mission = await access.get_mission(session, mission_id)
-    return await mission_service.mission_detail(session, mission)
+    return await views.mission_detail(session, mission)
 
 
 async def _update(

@@ -27,7 +27,7 @@ Three different meanings of "a day that counts", each used where the law or the 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import holidays
@@ -162,3 +162,8 @@ def parse_date(value: object, field: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise FieldError(field, f"{value} is not a day of the calendar") from None
+
+
+def iso_text(value: date | datetime | None) -> str | None:
+    """A date or instant as the JSON contract writes it (ISO 8601), or None."""
+    return None if value is None else value.isoformat()

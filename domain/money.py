@@ -180,3 +180,8 @@ def require_cents(value: object, field: str) -> Decimal:
     if cents != value:
         raise FieldError(field, "at most 2 decimals")
     return cents
+
+
+def money_text(value: Decimal | None) -> str | None:
+    """An amount as the JSON contract writes it: a decimal string with two places ("1234.50")."""
+    return None if value is None else f"{value:.2f}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -496,55 +495,6 @@ async def _no_salary_left(session: AsyncSession, mission: Mission, note: CreditN
 # ---------------------------------------------------------------- reads
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def credit_note_out(note: CreditNote, invoice: Invoice) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "number": note.number,
-        "issue_date": note.issue_date.isoformat(),
-        "invoice_id": invoice.id,
-        "invoice_number": invoice.number,
-        "full": note.full,
-        "reason": note.reason,
-        "vat_rate": _money(note.vat_rate),
-        "vat_category": note.vat_category,
-        "amount_excl_vat": _money(note.amount_excl_vat),
-        "vat_amount": _money(note.vat_amount),
-        "amount_incl_vat": _money(note.amount_incl_vat),
-    }
-
-
-async def invoice_extras(session: AsyncSession, invoice: Invoice) -> dict[str, Any]:
-    """What the mission page adds to its invoice: the VAT regime and the credit notes, and the
-    late-payment interest accrued to date (services.collection.interest_json)."""
-    from services.collection import interest_json  # collection imports this module
-
-    return {
-        "vat_category": invoice.vat_category,
-        "vat_mention": invoice.vat_mention,
-        "vat_exemption": invoice.vat_exemption,
-        "vat_exemption_code": invoice.vat_exemption_code,
-        # The client's VAT number as checked at issue time; "not_checked" says no proof exists.
-        "vat_check": None
-        if invoice.vat_check_status is None
-        else {
-            "status": invoice.vat_check_status,
-            "checked_at": None
-            if invoice.vat_checked_at is None
-            else invoice.vat_checked_at.isoformat(),
-            "reference": invoice.vat_check_reference,
-            **(invoice.vat_check_detail or {}),
-        },
-        "credit_notes": [
-            credit_note_out(n, invoice) for n in await credit_notes_of(session, invoice.id)
-        ],
-        "late_interest": await interest_json(session, invoice),
-    }
-
-
 async def visible_invoice(session: AsyncSession, viewer: Viewer, invoice_id: int) -> Invoice:
     """The invoice if the viewer may see it; 404 for a missing or someone else's alike."""
     if not 1 <= invoice_id <= 2**31 - 1:
@@ -557,28 +507,3 @@ async def visible_invoice(session: AsyncSession, viewer: Viewer, invoice_id: int
         if mission is None or not await sees_member(session, viewer, mission.member_id):
             raise NotFound("invoice")
     return invoice
-
-
-async def invoice_out(session: AsyncSession, invoice: Invoice) -> dict[str, Any]:
-    """The invoice as issued, its lines and VAT regime, its open balance and credit notes."""
-    return {
-        "id": invoice.id,
-        "mission_id": invoice.mission_id,
-        "client_id": invoice.client_id,
-        "number": invoice.number,
-        "issue_date": invoice.issue_date.isoformat(),
-        "due_date": invoice.due_date.isoformat(),
-        "structured_communication": invoice.structured_communication,
-        "lines": invoice.lines,
-        "vat_rate": _money(invoice.vat_rate),
-        "total_excl_vat": _money(invoice.total_excl_vat),
-        "vat_amount": _money(invoice.vat_amount),
-        "total_incl_vat": _money(invoice.total_incl_vat),
-        "balance": _money(invoice.balance),
-        "principal_open": _money(invoice.principal_open),
-        "interest_open": _money(invoice.interest_open),
-        "costs_open": _money(invoice.costs_open),
-        "status": invoice.status,
-        "paid_on": None if invoice.paid_on is None else invoice.paid_on.isoformat(),
-        **await invoice_extras(session, invoice),
-    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -18,22 +18,18 @@ from contracts.mission import (
     mission_workflow_id,
 )
 from core.errors import DomainError, NotFound
-from domain.calendar import legal_pay_date, parse_date, transfer_execution_date
+from domain.calendar import iso_text, legal_pay_date, parse_date, transfer_execution_date
 from domain.errors import FieldError
 from domain.identifiers import clean_text, parse_id
-from domain.money import parse_money, parse_vat_rate
+from domain.money import money_text, parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
 from models import (
     STAGES,
     Client,
     Declaration,
-    DunningStep,
     Expense,
-    Invoice,
     Member,
     Mission,
-    Payout,
-    TimelineEvent,
     utcnow,
 )
 from services import estimates, fund, parameters, vat_grounds
@@ -425,142 +421,16 @@ async def cancel_mission(
 # ---------------------------------------------------------------- reads
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, Any]:
-    """The mission as the API shows it: stage, timeline, invoice, advance."""
-    from services import invoicing, payroll  # both import this module
-
-    timeline = (
-        await session.scalars(
-            select(TimelineEvent)
-            .where(TimelineEvent.mission_id == mission.id)
-            .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
-        )
-    ).all()
-    invoice = await session.scalar(
-        select(Invoice).where(Invoice.mission_id == mission.id, Invoice.kind == "invoice")
-    )
-    payout = await session.scalar(select(Payout).where(Payout.mission_id == mission.id))
-    corrections = await payroll.true_ups(session, payout.id) if payout is not None else []
-    dunning = (
-        await session.scalars(
-            select(DunningStep)
-            .where(DunningStep.mission_id == mission.id)
-            .order_by(DunningStep.level)
-        )
-    ).all()
-    expenses = (
-        await session.scalars(
-            select(Expense).where(Expense.mission_id == mission.id).order_by(Expense.position)
-        )
-    ).all()
-    return {
-        **mission_summary(mission),
-        "signed_at": _iso(mission.signed_at),
-        "client_confirmed_at": _iso(mission.client_confirmed_at),
-        "client_confirmation_method": mission.client_confirmation_method,
-        "days_worked": mission.days_worked,
-        "expenses": [{"label": e.label, "amount": _money(e.amount)} for e in expenses],
-        "cancel_reason": mission.cancel_reason,
-        "estimate": mission.estimate,
-        "guarantee": {
-            "status": mission.guarantee_status,
-            "reasons": mission.guarantee_reasons or [],
-            "cleared_by": mission.guarantee_cleared_by,
-            "cleared_at": _iso(mission.guarantee_cleared_at),
-            "note": mission.guarantee_note,
-        },
-        "workflow_id": mission.workflow_id,
-        "timeline": [
-            {
-                "step": t.step,
-                "key": t.key,
-                "occurred_at": _iso(t.occurred_at),
-                "business_date": _iso(t.business_date),
-                "actor": t.actor,
-                "detail": t.detail or {},
-            }
-            for t in timeline
-        ],
-        "invoice": None
-        if invoice is None
-        else {
-            "id": invoice.id,
-            "number": invoice.number,
-            "issue_date": _iso(invoice.issue_date),
-            "due_date": _iso(invoice.due_date),
-            "total_excl_vat": _money(invoice.total_excl_vat),
-            "vat_amount": _money(invoice.vat_amount),
-            "total_incl_vat": _money(invoice.total_incl_vat),
-            "structured_communication": invoice.structured_communication,
-            "balance": _money(invoice.balance),
-            "principal_open": _money(invoice.principal_open),
-            "interest_open": _money(invoice.interest_open),
-            "costs_open": _money(invoice.costs_open),
-            "status": invoice.status,
-            "paid_on": _iso(invoice.paid_on),
-            **await invoicing.invoice_extras(session, invoice),  # VAT regime, credit notes
-        },
-        "dunning_steps": [
-            {
-                "level": d.level,
-                "step": d.step,
-                "regime": d.regime,
-                "business_date": _iso(d.business_date),
-                # The day its letter really left (None: not yet); its period counts from it.
-                "sent_on": _iso(d.sent_on),
-                "fixed_compensation": _money(d.fixed_compensation),
-                "interest": _money(d.interest),
-                "penalty": _money(d.penalty),
-                "reminder_fee": _money(d.reminder_fee),
-                "rule": d.rule,
-            }
-            for d in dunning
-        ],
-        "advance": None
-        if payout is None
-        else {
-            "paid_on": _iso(payout.paid_on),
-            "net_amount": _money(payout.net_amount),
-            "gross_salary": _money(payout.gross_salary),
-            "expenses": _money(payout.expenses),
-            "source": payout.source,
-            # The final payroll as paid, then each later correction: never an edit.
-            "payroll": payout.payroll,
-            "true_ups": [
-                {
-                    "sequence": t.sequence,
-                    "business_date": _iso(t.business_date),
-                    "reason": t.reason,
-                    "net_salary_delta": _money(t.net_salary_delta),
-                    "corrected": t.corrected,
-                }
-                for t in corrections
-            ],
-            "current": {
-                k: _money(v) for k, v in payroll.current_payroll(payout, corrections).items()
-            },
-        },
-    }
-
-
 def mission_summary(mission: Mission) -> dict[str, Any]:
     return {
         "id": mission.id,
         "member_id": mission.member_id,
         "client_id": mission.client_id,
         "title": mission.title,
-        "start_date": _iso(mission.start_date),
-        "end_date": _iso(mission.end_date),
-        "amount_excl_vat": _money(mission.amount_excl_vat),
-        "vat_rate": _money(mission.vat_rate),
+        "start_date": iso_text(mission.start_date),
+        "end_date": iso_text(mission.end_date),
+        "amount_excl_vat": money_text(mission.amount_excl_vat),
+        "vat_rate": money_text(mission.vat_rate),
         "vat_exemption": mission.vat_exemption,
         "contract_type": mission.contract_type,
         "stage": mission.stage,
@@ -568,10 +438,10 @@ def mission_summary(mission: Mission) -> dict[str, Any]:
         "attention_reason": mission.attention_reason,
         "attention_step": mission.attention_step,
         "dunning_level": mission.dunning_level,
-        "pay_date": _iso(mission.pay_date),
-        "pay_due_date": _iso(mission.pay_due_date),
+        "pay_date": iso_text(mission.pay_date),
+        "pay_due_date": iso_text(mission.pay_due_date),
         "guarantee_status": mission.guarantee_status,
-        "created_on": _iso(mission.created_on),
+        "created_on": iso_text(mission.created_on),
     }
 
 

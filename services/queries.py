@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +19,8 @@ from models import (
     Payment,
 )
 from services.access import Viewer, scope_clients, scope_missions, sees_member
+from services.collection import SuspensePosition, suspense_filter
 from services.missions import S
-
-if TYPE_CHECKING:
-    from services.collection import SuspensePosition
 
 
 def member_out(member: Member) -> dict[str, Any]:
@@ -150,8 +148,6 @@ async def payments(
 ) -> list[Payment]:
     """The latest 500 payments the viewer may see, `matched` or not, with money in suspense
     or not."""
-    from services.collection import suspense_filter  # collection imports much of services
-
     query = scope_payments(select(Payment).order_by(Payment.id.desc()), viewer)
     if matched is not None:
         query = query.where(Payment.matched.is_(matched))

@@ -187,3 +187,63 @@ def test_a_domain_test_asking_for_the_database_stops_the_run(tmp_path: Path) -> 
     dirty = subprocess.run([*run, str(domain)], cwd=tmp_path, capture_output=True, text=True)
     assert dirty.returncode != 0
     assert "needs the database" in dirty.stdout + dirty.stderr
+
+
+def _import_cycles(package: str, root: Path = ROOT) -> list[list[str]]:
+    """Cycles among `package`'s modules, counting imports inside functions too (an import
+    moved into a function to dodge a cycle is still a cycle)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((root / package).glob("*.py")):
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.startswith(f"{package}."):
+                    deps.add(node.module.split(".")[1])
+                elif node.module == package:
+                    deps.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(
+                    a.name.split(".")[1] for a in node.names if a.name.startswith(f"{package}.")
+                )
+        graph[path.stem] = deps
+    cycles: list[list[str]] = []
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v] & graph.keys()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph[v]:
+                cycles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_services_have_no_import_cycle() -> None:
+    assert _import_cycles("services") == []
+
+
+def test_an_import_cycle_is_caught_even_inside_a_function(tmp_path: Path) -> None:
+    pkg = tmp_path / "services"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("from services import b\n")
+    (pkg / "b.py").write_text("def f():\n    from services.a import g\n")
+    (pkg / "c.py").write_text("from services import a\n")
+    assert _import_cycles("services", root=tmp_path) == [["a", "b"]]

@@ -38,6 +38,7 @@ from services import (
     people,
     queries,
     vat_grounds,
+    views,
 )
 from services import missions as mission_service
 from services.clock import business_today, current_clock
@@ -106,7 +107,7 @@ async def my_missions(page: MemberPage, session: SessionDep, settings: SettingsD
     rows = await mission_service.list_missions(session, page.viewer, limit=200)
     items: list[dict[str, Any]] = []
     for mission in rows:
-        detail = await mission_service.mission_detail(session, mission)
+        detail = await views.mission_detail(session, mission)
         if detail["estimate"] is None and detail["stage"] == "contract":
             detail["estimate"] = await _mission_estimate(session, mission, today)
         client = await access.visible_client(session, page.viewer, mission.client_id)
@@ -364,7 +365,7 @@ async def create_mission(
 async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -> dict[str, Any]:
     assert page.viewer is not None
     mission = await access.visible_mission(session, page.viewer, mission_id)
-    detail = await mission_service.mission_detail(session, mission)
+    detail = await views.mission_detail(session, mission)
     if detail["estimate"] is None and detail["stage"] == "contract":
         detail["estimate"] = await _mission_estimate(session, mission, mission.created_on)
     client = await access.visible_client(session, page.viewer, mission.client_id)
@@ -501,7 +502,7 @@ async def sign(
     await mission_service.recheck_guarantee(session, mission, await _today(session, settings))
     await session.commit()
     if mission.guarantee_status == mission_service.NEEDS_APPROVAL:
-        detail = await mission_service.mission_detail(session, mission)
+        detail = await views.mission_detail(session, mission)
         flash(
             response,
             request,

@@ -18,8 +18,9 @@ from domain.invoice import OUT_OF_SCOPE_MENTION, REVERSE_CHARGE_MENTION
 from models import Client, Mission, TimelineEvent
 from services import documents, vat_grounds
 from services.document_data import document_data
-from services.invoicing import invoice_out, issue_invoice
+from services.invoicing import issue_invoice
 from services.vat_check import NoVatCheck, VatCheck, checker_from_settings
+from services.views import invoice_out
 from tests.documents.test_invoice_pdf import norm, pdf_text
 from tests.invoicing.conftest import new_party, reported_mission, today
 

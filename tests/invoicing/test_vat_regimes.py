@@ -137,7 +137,7 @@ async def test_vat_regime_at_issue(
 
 
 async def test_mission_shows_the_vat_regime(db: Database, settings: Settings) -> None:
-    from services.missions import mission_detail
+    from services.views import mission_detail
 
     issued_on = await today(db, settings)
     async with db.session() as session:

@@ -15,7 +15,8 @@ from core.db import Database
 from models import Client, DunningStep, Invoice, Mission, TimelineEvent
 from services import collection
 from services.document_data import document_data
-from services.invoicing import invoice_out, issue_invoice
+from services.invoicing import issue_invoice
+from services.views import invoice_out
 from tests.conftest import unique
 from tests.money.conftest import new_client, new_member, new_mission, unbalanced_transactions
 

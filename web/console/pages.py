@@ -17,8 +17,7 @@ from core.settings import Settings
 from domain.calendar import parse_date
 from domain.errors import FieldError
 from models import Client, Member
-from services import audit, dashboard, documents, guarantee, queries, repairs
-from services import missions as mission_service
+from services import audit, dashboard, documents, guarantee, queries, repairs, views
 from web.auth import WebRoute
 from web.console.common import (
     PAGE_SIZE,
@@ -161,7 +160,7 @@ async def mission_context(
     """What staff see of a mission: the member's view plus the books, the emails, the workflow."""
     assert page.viewer is not None
     mission = await dashboard.staff_mission(session, page.viewer, mission_id)
-    detail = await mission_service.mission_detail(session, mission)
+    detail = await views.mission_detail(session, mission)
     member = await session.get(Member, mission.member_id)
     client = await session.get(Client, mission.client_id)
     workflow_url = (
