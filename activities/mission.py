@@ -32,6 +32,7 @@ from contracts.mission import (
     StepRecord,
     WorkReportRecord,
 )
+from contracts.stages import Stage
 from core.db import Database
 from models import (
     Client,
@@ -259,8 +260,8 @@ class MissionActivities:
             )
             if req.kind == "in":
                 row = await access.get_mission(session, req.mission_id, lock=True)
-                if row.stage == "declaration":
-                    row.stage = "in_progress"
+                if row.stage == Stage.DECLARATION:
+                    row.stage = Stage.IN_PROGRESS
             late = req.kind == "in" and req.business_date >= mission.start_date
             await timeline.add_timeline(
                 session,

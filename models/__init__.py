@@ -20,7 +20,7 @@ from models.finance import (
 )
 from models.fund import FundAlert, FundTopUp, GuaranteeDeposit
 from models.idempotency import IdempotencyKey
-from models.missions import STAGES, Declaration, Expense, Mission, TimelineEvent
+from models.missions import Declaration, Expense, Mission, TimelineEvent
 from models.ops import AuditEntry, BulkItem, BulkRun
 from models.people import ROLES, Client, Member, User
 from models.system import ClockAnchor, GatewaySetting, OutboxEmail, Parameter
@@ -66,7 +66,6 @@ __all__ = [
     "PeppolMessage",
     "PayrollTrueUp",
     "ROLES",
-    "STAGES",
     "StaffTask",
     "TimelineEvent",
     "UTCDateTime",

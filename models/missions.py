@@ -22,18 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, utcnow
 
-STAGES = (
-    "contract",
-    "declaration",
-    "in_progress",
-    "work_report",
-    "invoiced",
-    "dunning",
-    "paid",
-    "written_off",
-    "cancelled",
-)
-
 
 class Mission(Base):
     __tablename__ = "missions"

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.stages import Stage
 from core.errors import DomainError, NotFound
 from core.settings import get_settings
 from domain.errors import FieldError
@@ -474,7 +475,7 @@ async def apply_to_invoice(
         invoice.status = "paid"
         invoice.paid_on = received_on
         mission = await get_mission(session, invoice.mission_id, lock=True)
-        mission.stage = "paid"
+        mission.stage = Stage.PAID
         await add_timeline(
             session,
             invoice.mission_id,
@@ -883,7 +884,7 @@ async def record_dunning_step(
         )
     mission = await get_mission(session, mission_id, lock=True)
     mission.dunning_level = max(mission.dunning_level, level)
-    mission.stage = "dunning"
+    mission.stage = Stage.DUNNING
     await add_timeline(
         session,
         mission_id,
@@ -970,7 +971,7 @@ async def write_off_invoice(
         ],
     )
     mission = await get_mission(session, mission_id, lock=True)
-    mission.stage = "written_off"
+    mission.stage = Stage.WRITTEN_OFF
     await add_timeline(
         session,
         mission_id,

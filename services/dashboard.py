@@ -41,10 +41,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from contracts.stages import FLOW_STAGES, STAGES, Stage
 from core.errors import DomainError, NotFound
 from domain.errors import FieldError
 from models import (
-    STAGES,
     Client,
     FundAdvanceBalance,
     FundClientExposure,
@@ -64,7 +64,6 @@ ZERO = Decimal("0.00")
 AnySelect = Select[*tuple[Any, ...]]
 AGEING_BUCKETS = ("not_due", "1_30", "31_60", "61_90", "90_plus")
 # The stages a mission passes through, in order (the last one ends at a terminal step).
-FLOW_STAGES = ("contract", "declaration", "in_progress", "work_report", "invoiced", "dunning")
 MAX_PAGE = 200
 EXPOSURE_TOP = 10
 MONTHS_SHOWN = 12  # the write-off chart shows at least the last year, months without any too
@@ -177,7 +176,7 @@ async def dunning_ladder(session: AsyncSession, viewer: Viewer) -> list[DunningR
     query = (
         select(Mission.dunning_level, func.count(Mission.id), func.sum(Invoice.balance))
         .outerjoin(Invoice, and_(Invoice.mission_id == Mission.id, Invoice.kind == "invoice"))
-        .where(Mission.stage == "dunning")
+        .where(Mission.stage == Stage.DUNNING)
     )
     rows = await session.execute(
         scoped(query, viewer).group_by(Mission.dunning_level).order_by(Mission.dunning_level)

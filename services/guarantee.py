@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import exc, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.stages import Stage
 from core.errors import DomainError
 from domain.errors import FieldError
 from domain.identifiers import clean_text
@@ -42,7 +43,7 @@ def _require_open_gate(mission: Mission) -> None:
             409,
             "guarantee",
         )
-    if mission.signed_at is not None or mission.stage != "contract":
+    if mission.signed_at is not None or mission.stage != Stage.CONTRACT:
         raise DomainError(
             f"the mission is past the contract stage ({mission.stage})", 409, "guarantee"
         )

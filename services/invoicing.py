@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.stages import Stage
 from core.errors import DomainError, NotFound
 from core.settings import get_settings
 from domain.errors import FieldError
@@ -194,7 +195,7 @@ async def issue_invoice(
             Line("member_salary_payable", -(totals.total_excl_vat - payroll.fee)),
         ],
     )
-    mission.stage = "invoiced"
+    mission.stage = Stage.INVOICED
     await add_timeline(
         session,
         mission_id,
@@ -448,7 +449,7 @@ async def issue_credit_note(
     if invoice.balance == 0:
         invoice.status = "credited"
         # Nothing is left to collect: the mission is settled, as after a payment in full.
-        mission.stage = "paid"
+        mission.stage = Stage.PAID
         await add_timeline(
             session,
             mission.id,

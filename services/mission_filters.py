@@ -12,10 +12,11 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.mission import ClockSpec
+from contracts.stages import STAGES
 from domain.errors import FieldError
 from domain.identifiers import clean_text, parse_id
 from domain.money import parse_money
-from models import STAGES, Client, ClockAnchor, Invoice, Member, Mission, utcnow
+from models import Client, ClockAnchor, Invoice, Member, Mission, utcnow
 from services.access import Viewer, scope_missions
 
 MAX_OVERDUE_DAYS = 3650

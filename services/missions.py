@@ -17,6 +17,7 @@ from contracts.mission import (
     MissionPlan,
     mission_workflow_id,
 )
+from contracts.stages import STAGES, Stage
 from core.errors import DomainError, NotFound
 from domain.calendar import iso_text, legal_pay_date, parse_date, transfer_execution_date
 from domain.errors import FieldError
@@ -24,7 +25,6 @@ from domain.identifiers import clean_text, parse_id
 from domain.money import money_text, parse_money, parse_vat_rate
 from domain.payroll import parse_contract_type
 from models import (
-    STAGES,
     Client,
     Declaration,
     Expense,
@@ -103,7 +103,7 @@ async def create_mission(
         vat_rate=vat_rate,
         vat_exemption=vat_exemption,
         contract_type=contract_type,
-        stage="contract",
+        stage=Stage.CONTRACT,
         created_on=today,
         pay_date=pay_date,
         pay_due_date=pay_due_date,
@@ -295,8 +295,8 @@ async def record_confirmation(
 
 def _contract_complete(mission: Mission) -> None:
     """Signed by the member and confirmed by the client: the declaration comes next."""
-    if mission.signed_at and mission.client_confirmed_at and mission.stage == "contract":
-        mission.stage = "declaration"
+    if mission.signed_at and mission.client_confirmed_at and mission.stage == Stage.CONTRACT:
+        mission.stage = Stage.DECLARATION
 
 
 async def record_work_report(
@@ -387,8 +387,8 @@ async def record_skipped_step(
                     business_date=business_date,
                 )
             )
-        if kind == "in" and mission.stage == "declaration":
-            mission.stage = "in_progress"
+        if kind == "in" and mission.stage == Stage.DECLARATION:
+            mission.stage = Stage.IN_PROGRESS
     await add_timeline(
         session,
         mission_id,
@@ -408,7 +408,7 @@ async def cancel_mission(
     session: AsyncSession, mission_id: int, reason: str, actor: str, business_date: date
 ) -> None:
     mission = await get_mission(session, mission_id, lock=True)
-    mission.stage = "cancelled"
+    mission.stage = Stage.CANCELLED
     mission.cancel_reason = reason
     mission.needs_attention = False
     mission.attention_reason = None

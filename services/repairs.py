@@ -29,6 +29,7 @@ from contracts.mission import (
     SkipStep,
     mission_workflow_id,
 )
+from contracts.stages import Stage
 from core.errors import DomainError, NotFound
 from domain.calendar import parse_date
 from domain.errors import FieldError
@@ -91,7 +92,7 @@ async def live_status(temporal: Client, mission: Mission) -> MissionStatus | Non
 
 def available_repairs(status: MissionStatus | None) -> list[str]:
     """The repairs worth offering now (buttons); the workflow's validators still decide."""
-    if status is None or status.stage == "cancelled":
+    if status is None or status.stage == Stage.CANCELLED:
         return []
     held = status.held_until is not None
     out = []
@@ -99,16 +100,16 @@ def available_repairs(status: MissionStatus | None) -> list[str]:
         out.append("retry")
         if status.attention in SKIPPABLE or status.attention.startswith("email:"):
             out.append("skip")
-    finished = status.stage in ("paid", "written_off") and status.salary_paid
+    finished = status.stage in (Stage.PAID, Stage.WRITTEN_OFF) and status.salary_paid
     if held:
         out.append("resume")
     elif not finished:
         out.append("hold")
-    if status.stage in ("contract", "declaration", "in_progress"):
+    if status.stage in (Stage.CONTRACT, Stage.DECLARATION, Stage.IN_PROGRESS):
         out.append("cancel")
     if status.dunning_paused:
         out.append("restart_dunning")
-    elif status.invoice_number is not None and status.stage in ("invoiced", "dunning"):
+    elif status.invoice_number is not None and status.stage in (Stage.INVOICED, Stage.DUNNING):
         out.append("pause_dunning")
     return out
 

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from contracts.stages import Stage
 from models import FundAlert, Mission, Payout, TimelineEvent, utcnow
 from services import collection, parameters
 from services.access import Viewer, scope_missions
@@ -95,7 +96,7 @@ async def _awaiting_guarantee(session: AsyncSession, viewer: Viewer) -> list[Stu
     rows = (
         await session.scalars(
             scope_missions(select(Mission), viewer)
-            .where(Mission.guarantee_status == "needs_approval", Mission.stage == "contract")
+            .where(Mission.guarantee_status == "needs_approval", Mission.stage == Stage.CONTRACT)
             .order_by(Mission.id)
             .limit(MAX_LISTED)
         )
@@ -206,8 +207,8 @@ async def _failing_activities(
         await session.execute(
             scope_missions(select(Mission.id, Mission.member_id, Mission.stage), viewer)  # type: ignore[type-var]
             .where(
-                Mission.stage != "cancelled",
-                ~and_(Mission.stage.in_(("paid", "written_off")), salary_paid),
+                Mission.stage != Stage.CANCELLED,
+                ~and_(Mission.stage.in_((Stage.PAID, Stage.WRITTEN_OFF)), salary_paid),
                 Mission.needs_attention.is_(False),
                 Mission.workflow_started_at.is_not(None),
                 Mission.updated_at >= utcnow() - ACTIVE_WITHIN,
@@ -270,7 +271,7 @@ async def _overdue_human_steps(
         await session.scalars(
             scope_missions(select(Mission), viewer)
             .where(
-                Mission.stage == "contract",
+                Mission.stage == Stage.CONTRACT,
                 Mission.created_on <= today - timedelta(days=half),
             )
             .order_by(Mission.id)
@@ -303,7 +304,7 @@ async def _overdue_human_steps(
         await session.scalars(
             scope_missions(select(Mission), viewer)
             .where(
-                Mission.stage == "work_report",
+                Mission.stage == Stage.WORK_REPORT,
                 Mission.days_worked.is_(None),
                 Mission.end_date < late,
             )

@@ -247,3 +247,18 @@ def test_an_import_cycle_is_caught_even_inside_a_function(tmp_path: Path) -> Non
     (pkg / "b.py").write_text("def f():\n    from services.a import g\n")
     (pkg / "c.py").write_text("from services import a\n")
     assert _import_cycles("services", root=tmp_path) == [["a", "b"]]
+
+
+def test_the_stage_date_trigger_knows_the_stages_of_the_code() -> None:
+    """Migration 0016's trigger spells the flow stages in SQL: renaming or adding one in
+    contracts/stages.py without a migration that updates the trigger fails here."""
+    import importlib.util
+
+    from contracts.stages import FLOW_STAGES
+
+    path = next((ROOT / "alembic" / "versions").glob("*_0016_stage_dates.py"))
+    spec = importlib.util.spec_from_file_location("stage_dates_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert [stage for stage, _, _ in migration.STAYS] == list(FLOW_STAGES)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
 from contracts.mission import SignContract
+from contracts.stages import Stage
 from core.errors import DomainError, NotFound
 from core.settings import Settings
 from documents import wording
@@ -108,7 +109,7 @@ async def my_missions(page: MemberPage, session: SessionDep, settings: SettingsD
     items: list[dict[str, Any]] = []
     for mission in rows:
         detail = await views.mission_detail(session, mission)
-        if detail["estimate"] is None and detail["stage"] == "contract":
+        if detail["estimate"] is None and detail["stage"] == Stage.CONTRACT:
             detail["estimate"] = await _mission_estimate(session, mission, today)
         client = await access.visible_client(session, page.viewer, mission.client_id)
         items.append(
@@ -366,7 +367,7 @@ async def _mission_context(page: Page, session: AsyncSession, mission_id: int) -
     assert page.viewer is not None
     mission = await access.visible_mission(session, page.viewer, mission_id)
     detail = await views.mission_detail(session, mission)
-    if detail["estimate"] is None and detail["stage"] == "contract":
+    if detail["estimate"] is None and detail["stage"] == Stage.CONTRACT:
         detail["estimate"] = await _mission_estimate(session, mission, mission.created_on)
     client = await access.visible_client(session, page.viewer, mission.client_id)
     docs = await documents.list_documents(session, page.viewer, mission.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.stages import DONE_STAGES, Stage
 from web.i18n import N_, Formatter
 
 STAGE_LABELS = {
@@ -66,8 +67,6 @@ GATE_RULES = {
     "client_cap": N_("the guarantee fund already carries a lot for this client"),
     "near_floor": N_("the guarantee fund is close to its minimum reserve"),
 }
-
-DONE_STAGES = ("paid", "written_off", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def gate_reasons(t: Formatter, mission: dict[str, Any]) -> str:
 
 def guarantee_notice(t: Formatter, mission: dict[str, Any]) -> str | None:
     """Before signature: whether the member may sign and, if not, why and what happens next."""
-    if mission.get("signed_at") or mission.get("stage") != "contract":
+    if mission.get("signed_at") or mission.get("stage") != Stage.CONTRACT:
         return None
     status = (mission.get("guarantee") or {}).get("status") or mission.get("guarantee_status")
     if status == "needs_approval":
@@ -152,7 +151,7 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
     net = expected_net(mission)
     salary = _salary_sentence(t, mission, net)
     action: str | None = None
-    if stage == "contract":
+    if stage == Stage.CONTRACT:
         notice = guarantee_notice(t, mission)
         if (
             not mission.get("signed_at")
@@ -167,9 +166,9 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
                 "Waiting for the client's confirmation of the order, recorded by your advisor."
             )
         text = f"{text} {salary}"
-    elif stage == "declaration":
+    elif stage == Stage.DECLARATION:
         text = t.gettext("We are declaring your employment. %(salary)s", salary=salary)
-    elif stage == "in_progress":
+    elif stage == Stage.IN_PROGRESS:
         text = t.gettext(
             "Work from %(start)s to %(end)s. Report your days and expenses from %(end)s on. "
             "%(salary)s",
@@ -177,13 +176,13 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
             end=t.date(mission["end_date"], "weekday"),
             salary=salary,
         )
-    elif stage == "work_report":
+    elif stage == Stage.WORK_REPORT:
         action = t.gettext("Report your days worked and your expenses.")
         text = t.gettext(
             "The work has ended: report it so that we can invoice the client. %(salary)s",
             salary=salary,
         )
-    elif stage in ("invoiced", "dunning"):
+    elif stage in (Stage.INVOICED, Stage.DUNNING):
         invoice = mission.get("invoice") or {}
         text = t.gettext(
             "Invoice %(number)s of %(amount)s sent to the client, due on %(due)s.",
@@ -191,16 +190,16 @@ def story(t: Formatter, mission: dict[str, Any]) -> Story:
             amount=t.money(invoice.get("total_incl_vat")),
             due=t.date(invoice.get("due_date"), "weekday"),
         )
-        if stage == "dunning":
+        if stage == Stage.DUNNING:
             text += " " + t.gettext(
                 "The client is late: we have sent %(count)s reminder(s).",
                 # the letters sent, not the interest run on to a payment or a write-off
                 count=sum(1 for d in mission.get("dunning_steps", []) if d["level"] < 100),
             )
         text = f"{text} {salary}"
-    elif stage == "paid":
+    elif stage == Stage.PAID:
         text = t.gettext("The client has paid. %(salary)s", salary=salary)
-    elif stage == "written_off":
+    elif stage == Stage.WRITTEN_OFF:
         text = t.gettext(
             "The client never paid: the guarantee fund took the debt over. You keep your salary."
         )

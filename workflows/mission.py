@@ -18,6 +18,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from contracts.stages import COLLECTING, Stage
+
 with workflow.unsafe.imports_passed_through():
     from activities.mission import MissionActivities
     from contracts.mission import (
@@ -90,7 +92,7 @@ class MissionWorkflow:
         self.clock_spec: ClockSpec = inp.clock
         self.plan: MissionPlan | None = inp.plan
         self.revision = inp.revision
-        self.stage = "contract"
+        self.stage = Stage.CONTRACT
         self.signed = False
         self.signed_recorded = False
         self.confirmed = False
@@ -175,7 +177,7 @@ class MissionWorkflow:
             raise Cancelled()
 
     async def _declaration_phase(self) -> None:
-        self.stage = "declaration"
+        self.stage = Stage.DECLARATION
         self.waiting_for = "employment declaration"
         ref: str = await self._step(
             "declaration",
@@ -183,7 +185,7 @@ class MissionWorkflow:
             DeclarationRequest(mission_id=self.mission_id, business_date=self.today()),
         )
         self.declaration_filed = True
-        self.stage = "in_progress"
+        self.stage = Stage.IN_PROGRESS
         self.declaration_ref = ref
 
     async def _work_phase(self) -> None:
@@ -194,8 +196,8 @@ class MissionWorkflow:
         self.started = True
         self.waiting_for = "end of the work"
         await self._wait_until(plan.end_date)
-        self.stage = "work_report"
-        await self._record("work_report_due", "work_report_due", stage="work_report")
+        self.stage = Stage.WORK_REPORT
+        await self._record("work_report_due", "work_report_due", stage=Stage.WORK_REPORT)
         self.waiting_for = "work report"
         reminder_on = plan.end_date + timedelta(days=plan.policy.report_reminder_days)
         reminders = 0
@@ -229,7 +231,7 @@ class MissionWorkflow:
         )
         if self.balance is None:
             self.balance = self.invoice.balance
-        self.stage = "invoiced"
+        self.stage = Stage.INVOICED
         await self._email("invoice", "invoice", "client")
 
     async def _advance_phase(self) -> None:
@@ -322,7 +324,7 @@ class MissionWorkflow:
                     ),
                 )
                 if result.acted:
-                    self.stage = "written_off"
+                    self.stage = Stage.WRITTEN_OFF
                     await self._email("write_off_notice", "write_off", "member", clock)
                     return "written_off"
             else:
@@ -339,7 +341,7 @@ class MissionWorkflow:
                 )
                 if result.acted:
                     self.dunning_level = level
-                    self.stage = "dunning"
+                    self.stage = Stage.DUNNING
                     self.waiting_for = f"client payment after {rung.step}"
                     await self._email(f"dunning_{rung.step}", rung.step, "client", clock)
                     if dated:
@@ -379,7 +381,7 @@ class MissionWorkflow:
                 business_date=self.today(),
             ),
         )
-        self.stage = "cancelled"
+        self.stage = Stage.CANCELLED
         self.waiting_for = "nothing"
         return "cancelled"
 
@@ -407,7 +409,7 @@ class MissionWorkflow:
         self._refuse_if_closed_or_cancelling()
         if self.signed:
             raise rejected("the contract is already signed", "signature")
-        if self.stage != "contract":
+        if self.stage != Stage.CONTRACT:
             raise rejected(f"the mission is past the contract stage ({self.stage})", "signature")
         self._refuse_after_contract_deadline("signature")
 
@@ -437,7 +439,7 @@ class MissionWorkflow:
         self._refuse_if_closed_or_cancelling()
         if self.confirmed:
             raise rejected("the client's confirmation is already recorded", "method")
-        if self.stage != "contract":
+        if self.stage != Stage.CONTRACT:
             raise rejected(f"the mission is past the contract stage ({self.stage})", "method")
         self._refuse_after_contract_deadline("method")
         if not arg.method.strip():
@@ -474,10 +476,10 @@ class MissionWorkflow:
             )
         # The stage may lag behind the calendar while the workflow catches up (a worker back
         # after an outage): a signed and confirmed contract whose work has ended takes its report.
-        catching_up = self.stage in ("contract", "declaration") and (
+        catching_up = self.stage in (Stage.CONTRACT, Stage.DECLARATION) and (
             self.signed_recorded and self.confirmed_recorded
         )
-        if self.stage not in ("in_progress", "work_report") and not catching_up:
+        if self.stage not in (Stage.IN_PROGRESS, Stage.WORK_REPORT) and not catching_up:
             raise rejected(f"no work report is expected at stage {self.stage}", "days_worked")
         period = (plan.end_date - plan.start_date).days + 1
         if not 1 <= arg.days_worked <= period:
@@ -499,7 +501,7 @@ class MissionWorkflow:
         self.cancel_request = arg
         try:
             await workflow.wait_condition(
-                lambda: self.stage == "cancelled",
+                lambda: self.stage == Stage.CANCELLED,
                 timeout=timedelta(seconds=self._plan().policy.update_wait_seconds),
             )
         except TimeoutError:
@@ -593,7 +595,7 @@ class MissionWorkflow:
     @pause_dunning.validator
     def _validate_pause_dunning(self, arg: DunningControl) -> None:
         self._refuse_if_finished()
-        if self.invoice is None or self.settled or self.stage not in ("invoiced", "dunning"):
+        if self.invoice is None or self.settled or self.stage not in COLLECTING:
             raise rejected(f"no dunning ladder runs at stage {self.stage}", "mission")
         if self.dunning_paused_on is not None:
             raise rejected("the dunning ladder is already paused", "mission")
@@ -666,12 +668,12 @@ class MissionWorkflow:
             raise Cancelled()
 
     def _refuse_if_closed_or_cancelling(self) -> None:
-        if self.stage == "cancelled" or self.cancel_request is not None:
+        if self.stage == Stage.CANCELLED or self.cancel_request is not None:
             raise rejected("the mission is cancelled", "mission")
 
     def _refuse_if_finished(self) -> None:
         self._refuse_if_closed_or_cancelling()
-        if self.stage in ("paid", "written_off") and self.salary_paid:
+        if self.stage in (Stage.PAID, Stage.WRITTEN_OFF) and self.salary_paid:
             raise rejected(f"the mission is closed ({self.stage})", "mission")
 
     def _held(self) -> bool:
@@ -776,7 +778,7 @@ class MissionWorkflow:
     def _settle(self) -> None:
         """The invoice is paid: the payment's own transaction already marked the mission paid."""
         self.settled = True
-        self.stage = "paid"
+        self.stage = Stage.PAID
 
     async def _record(
         self, key: str, step: str, *, stage: str | None = None, detail: dict[str, Any] | None = None

@@ -47,6 +47,13 @@ class Book:
     other_member: Member
     clients: list[Client]
     missions: dict[str, Mission] = field(default_factory=dict)
+    # The year its timed missions' stays fall in: a book of its own year keeps exact durations
+    # even when another book shares the database.
+    duration_year: int = 2027
+
+    @property
+    def duration_period(self) -> tuple[date, date]:
+        return date(self.duration_year, 1, 1), date(self.duration_year, 12, 31)
 
     @property
     def advisor_viewer(self) -> Viewer:
@@ -164,6 +171,8 @@ async def _timeline(
 
 @pytest.fixture(scope="session")
 async def book(db: Database, settings: Settings) -> Book:
+    """One book per test process, read by several modules in whatever order they run: a test
+    that needs more missions makes them for members of its own, never for the book's."""
     async with db.session() as session:
         today = business_today(
             await current_clock(session, settings.day_seconds, settings.timezone)
@@ -171,7 +180,7 @@ async def book(db: Database, settings: Settings) -> Book:
         return await seed_book(session, today)
 
 
-async def seed_book(session: AsyncSession, today: date) -> Book:
+async def seed_book(session: AsyncSession, today: date, duration_year: int = 2027) -> Book:
     """Two advisors, three members, their clients and missions (see the module's docstring)."""
     advisor = await people.create_staff_user(
         session, f"{unique('advisor')}@coop.example", PASSWORD, "advisor"
@@ -186,7 +195,7 @@ async def seed_book(session: AsyncSession, today: date) -> Book:
     c1 = await _client(session, m1, "Atelier Lumière")
     c2 = await _client(session, m2, '=HYPERLINK("http://evil.example","x")')
     c3 = await _client(session, m3, "Somebody Else SA")
-    b = Book(today, advisor, other, ops, [m1, m2], m3, [c1, c2, c3])
+    b = Book(today, advisor, other, ops, [m1, m2], m3, [c1, c2, c3], duration_year=duration_year)
     ms = b.missions
     ms["contract1"] = await _mission(session, m1, c1, "Poster design", "100.00", "contract", today)
     ms["contract2"] = await _mission(session, m2, c2, "-2+3 logo", "250.00", "contract", today)
@@ -231,5 +240,5 @@ async def seed_book(session: AsyncSession, today: date) -> Book:
     for i, spans in enumerate(DURATIONS):
         mission = await _mission(session, m1, c1, f"Timed {i}", "10.00", "paid", today)
         ms[f"timed{i}"] = mission
-        await _timeline(session, mission, date(2027, 3, 1) + timedelta(days=i), spans)
+        await _timeline(session, mission, date(duration_year, 3, 1) + timedelta(days=i), spans)
     return b

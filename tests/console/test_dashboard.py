@@ -14,12 +14,14 @@ from sqlalchemy import text
 
 from core.db import Database
 from core.errors import DomainError
+from core.settings import Settings
 from domain.errors import FieldError
 from services import dashboard, fund
 from services.access import Viewer, viewer_of
+from services.clock import business_today, current_clock
 from services.dashboard import ListRequest
 from services.mission_filters import MissionFilter
-from tests.console.conftest import DURATION_PERIOD, Book
+from tests.console.conftest import Book, seed_book
 
 D = Decimal
 
@@ -31,6 +33,17 @@ def _cents(value: Any) -> Decimal:
 async def _sql(db: Database, sql: str, **params: Any) -> list[Any]:
     async with db.session() as session:
         return list((await session.execute(text(sql), params)).all())
+
+
+@pytest.fixture(scope="module")
+async def book(db: Database, settings: Settings) -> Book:
+    """This module's own book (its timed stays in 2028): the exact figures below hold whatever
+    other modules sharing the database (the session's book, forms that add missions) wrote."""
+    async with db.session() as session:
+        today = business_today(
+            await current_clock(session, settings.day_seconds, settings.timezone)
+        )
+        return await seed_book(session, today, duration_year=2028)
 
 
 # ---------------------------------------------------------------- advisor: known figures
@@ -111,7 +124,7 @@ EXPECTED_DURATIONS = {
 
 async def test_stage_durations_of_an_advisor(db: Database, book: Book) -> None:
     async with db.session() as session:
-        got = await dashboard.stage_durations(session, book.advisor_viewer, *DURATION_PERIOD)
+        got = await dashboard.stage_durations(session, book.advisor_viewer, *book.duration_period)
         empty = await dashboard.stage_durations(
             session, book.advisor_viewer, date(2030, 1, 1), date(2030, 1, 31)
         )
@@ -211,7 +224,7 @@ async def test_ops_fund_matches_sql(db: Database, book: Book) -> None:
 
 async def test_ops_durations_match_percentile_cont(db: Database, book: Book) -> None:
     async with db.session() as session:
-        got = await dashboard.stage_durations(session, book.ops_viewer, *DURATION_PERIOD)
+        got = await dashboard.stage_durations(session, book.ops_viewer, *book.duration_period)
     # Only the seeded book has timelines in that year: ops see what the advisor sees.
     assert {d.stage: (d.count, d.median_days, d.p90_days) for d in got} == EXPECTED_DURATIONS
     # And the contract stage straight from the timeline, as a person would query it.
@@ -227,8 +240,8 @@ async def test_ops_durations_match_percentile_cont(db: Database, book: Book) -> 
         SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY done - created)
         FROM c WHERE parts = 2 AND done BETWEEN :a AND :b
         """,
-        a=DURATION_PERIOD[0],
-        b=DURATION_PERIOD[1],
+        a=book.duration_period[0],
+        b=book.duration_period[1],
     )
     assert rows[0][0] == EXPECTED_DURATIONS["contract"][1]
 

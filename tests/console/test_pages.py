@@ -23,7 +23,7 @@ from models import AuditEntry
 from services import collection, people, rates, staff_tasks
 from services.invoicing import mission_invoice
 from tests.conftest import member_payload, unique
-from tests.console.conftest import PASSWORD, Book, _mission
+from tests.console.conftest import PASSWORD, Book, _client, _member, _mission
 
 ANON, MEMBER, ADVISOR, OTHER_ADVISOR, OPS = "anonymous", "member", "advisor", "other", "ops"
 STAFF = (ADVISOR, OTHER_ADVISOR, OPS)
@@ -416,8 +416,11 @@ async def test_advisor_approves_a_mission_waiting_for_the_guarantee_gate(
     """Issue 12: the staff mission page shows why the fund does not cover a mission and lets the
     member's advisor approve it with a reason (audited); without a reason nothing changes."""
     async with db.session() as session:
+        # A member of the advisor's own, not one of the book's: its figures stay exact.
+        member = await _member(session, book.advisor, "Gate Member")
+        client = await _client(session, member, "Gate Client")
         mission = await _mission(
-            session, book.members[1], book.clients[1], "Big stage", "30000.00", "contract",
+            session, member, client, "Big stage", "30000.00", "contract",
             book.today, signed_at=None, guarantee_status="needs_approval",
             guarantee_reasons=[{"rule": "client_cap", "message": "over the client cap"}],
         )  # fmt: skip

@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.stages import STAGES
 from core.errors import DomainError
 from core.settings import Settings
 from domain.errors import FieldError
 from domain.money import parse_money
-from models import STAGES
 from services.clock import business_today, current_clock
 from services.dashboard import SORTS, ListRequest
 from services.mission_filters import MissionFilter

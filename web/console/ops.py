@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.deps import DatabaseDep, SessionDep, SettingsDep, temporal_client
+from contracts.stages import STAGES
 from core.errors import DomainError, NotFound
 from domain.calendar import parse_date
 from domain.errors import FieldError
-from models import STAGES
 from services import audit, bulk, gateways, rates, repairs, staff_tasks, stuck
 from web.auth import WebRoute
 from web.console.common import (

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, SettingsDep
+from contracts.stages import STAGES
 from core.errors import DomainError, NotFound
 from core.settings import Settings
 from domain.calendar import parse_date
@@ -120,6 +121,7 @@ async def mission_list_page(
         page,
         "console/missions.html",
         status_code=422 if errors else 200,
+        stages=STAGES,
         values=values,
         errors=errors,
         result=result,
