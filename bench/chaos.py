@@ -51,13 +51,14 @@ MEMBER_PASSWORD = "chaos member password"
 IBANS = ["BE71096123456769", "BE62510007547061", "BE43068999999501"]
 PATHS = ("pay_now", "pay_after_advance", "pay_in_two", "never_pay", "cancel")
 PATH_WEIGHTS = (4, 2, 1, 2, 1)
-# Retries like production's (5 attempts, growing waits, ~15 s in all) but a little shorter: a
-# PostgreSQL cut of a few seconds must be ridden out, not turned into a stuck case.
+# Production's step retries (migration 0002: 5 attempts, waits from 1 s growing to 30 s; the
+# timeout is Config.step_timeout, production's 60 s by default): a PostgreSQL cut of a few seconds
+# is ridden out by them, and what still fails waits for ops, who retry it (Driver.ops_watch).
 CHAOS_POLICY = {
     **FAST_POLICY,
-    "step_max_attempts": 6,
-    "step_retry_initial_seconds": 0.5,
-    "step_retry_max_seconds": 4.0,
+    "step_max_attempts": 5,
+    "step_retry_initial_seconds": 1.0,
+    "step_retry_max_seconds": 30.0,
     "invoice_due_days": 2,
     # a short ladder (business days after the due date), as tests/workflows/test_restart.py
     "dunning_ladder": [
@@ -187,13 +188,15 @@ class Config:
     worker_kills: int = 3
     temporal_kills: int = 2
     pg_cuts: int = 2
-    day_seconds: float = 0.5
+    day_seconds: float = 1.5
     window: float = 0.0  # seconds over which the faults are spread (0: from the mission count)
-    concurrency: int = 12
+    concurrency: int = 0  # missions driven at once (0: all of them)
     deadline: float = 900.0  # seconds for every mission to finish after the last fault
     stray_lines: int = 0  # bank lines no invoice takes (default: n // 10)
     # an activity in flight on a killed worker is retried once this passes (no heartbeats)
-    step_timeout: float = 15.0
+    step_timeout: float = 60.0
+    spread: float = -1.0  # seconds over which the missions arrive (-1: 2 s per mission)
+    ops_every: float = 10.0  # how often ops look at the stuck cases and retry what waits for them
 
 
 @dataclass
@@ -215,10 +218,12 @@ class Outcome:
     retries: Counter[str] = field(default_factory=Counter)
     refusals: dict[str, str] = field(default_factory=dict)  # the last reply of each kind
     marks: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # mission -> steps
+    ops_retries: Counter[str] = field(default_factory=Counter)  # attention step -> retries
     stray_lines: int = 0
     duration: float = 0.0
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
     phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    business_days: tuple[date, date] | None = None  # the business clock's first and last day
     report: Any = None
 
     @property
@@ -362,9 +367,7 @@ class Driver:
         self.out.missions[mission_id] = path
         self.first_mission.set()
         self.mark(mission_id, "created")
-        await self.act(mission_id, "sign", member, lambda m: m["signed_at"] is not None)
-        self.mark(mission_id, "signed")
-        if path == "cancel":
+        if path == "cancel":  # the member changes their mind before signing
             await self.act(
                 mission_id,
                 "cancel",
@@ -372,7 +375,10 @@ class Driver:
                 lambda m: m["stage"] == "cancelled",
                 json={"reason": "the festival was called off"},
             )
+            self.mark(mission_id, "cancelled")
             return mission_id
+        await self.act(mission_id, "sign", member, lambda m: m["signed_at"] is not None)
+        self.mark(mission_id, "signed")
         await self.act(
             mission_id,
             "client-confirmation",
@@ -497,6 +503,31 @@ class Driver:
         )
         _ok(r, 201)
 
+    async def ops_watch(self, every: float) -> None:
+        """Ops at the console: the missions waiting for them (a step that kept failing through an
+        outage) are retried, with a reason, as the repair page does (audited)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                r = await self.http.get("/api/ops/stuck", headers=self.ops)
+                if r.status_code != 200:
+                    continue
+                waiting = {
+                    c["mission_id"]: c.get("step") or c["kind"]
+                    for c in r.json()
+                    if c["kind"] == "needs_attention" and c["mission_id"] in self.out.missions
+                }
+                for mission_id, step in waiting.items():
+                    r = await self.http.post(
+                        f"/api/missions/{mission_id}/repairs/retry",
+                        json={"reason": "chaos campaign: retried after an outage", "params": {}},
+                        headers=self.ops,
+                    )
+                    if r.status_code in (200, 202):
+                        self.out.ops_retries[str(step)] += 1
+            except httpx.HTTPError:
+                continue
+
     async def mission_json(self, mission_id: int) -> dict[str, Any]:
         r = await self.call("GET", f"/api/missions/{mission_id}", headers=self.ops)
         _ok(r)
@@ -560,15 +591,19 @@ async def campaign(
     seeds = [rng.randrange(2**32) for _ in range(cfg.n)]
     stray = cfg.stray_lines if cfg.stray_lines else cfg.n // 10
     # a mission takes ~25 business days from creation to write-off; the faults fall in the run
-    window = cfg.window or max(10.0, 25 * cfg.day_seconds + cfg.n / cfg.concurrency * 4.0)
+    spread = 2.0 * cfg.n if cfg.spread < 0 else cfg.spread
+    arrivals = sorted(rng.uniform(0, spread) for _ in range(cfg.n))
+    # the faults fall while missions run: over their arrivals and a lifecycle after the last
+    window = cfg.window or max(10.0, spread + 25 * cfg.day_seconds)
     out.faults = plan_faults(rng, cfg, window)
     t0 = time.monotonic()
     async with httpx.AsyncClient(base_url=stack.api_base, timeout=30) as http:
         driver = Driver(stack, http, out)
         await driver.setup()
-        sem = asyncio.Semaphore(cfg.concurrency)
+        sem = asyncio.Semaphore(cfg.concurrency or cfg.n)
 
         async def one(i: int) -> None:
+            await asyncio.sleep(arrivals[i])
             async with sem:
                 try:
                     await driver.mission(i, paths[i], random.Random(seeds[i]))
@@ -577,6 +612,8 @@ async def campaign(
 
         t0 = driver.t0 = time.monotonic()
         chaos = asyncio.ensure_future(inject(stack, proxy, out.faults, driver))
+        progress = asyncio.ensure_future(_progress(stack, out, t0))
+        ops = asyncio.ensure_future(driver.ops_watch(cfg.ops_every))
         await asyncio.gather(
             *(one(i) for i in range(cfg.n)), *(driver.stray_line(i) for i in range(stray))
         )
@@ -594,6 +631,9 @@ async def campaign(
                     break
                 await asyncio.sleep(0.5)
         out.phases["all terminal"] = time.monotonic() - t0
+        progress.cancel()
+        ops.cancel()
+        out.business_days = (driver.clock.date_at(_utc(driver.t0)), driver.today())
     # quiet: let the workflows close (a paid mission still pays its salary on its pay date)
     temporal = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
     await _wait_closed(temporal, list(out.missions), deadline=time.monotonic() + 120)
@@ -605,6 +645,39 @@ async def campaign(
     if after is not None:
         await after(stack, temporal, out)
     return out
+
+
+def _utc(monotonic: float) -> Any:
+    """The wall-clock time of a `time.monotonic()` reading."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC) - timedelta(seconds=time.monotonic() - monotonic)
+
+
+def _stages(stack: ChaosStack) -> str:
+    import psycopg
+
+    with psycopg.connect(stack.psycopg_dsn, connect_timeout=5) as conn:
+        rows = conn.execute("SELECT stage, count(*) FROM missions GROUP BY stage ORDER BY 1")
+        stages = ", ".join(f"{stage} {n}" for stage, n in rows.fetchall())
+        today = conn.execute("SELECT max(issue_date) FROM invoices").fetchone()
+    return f"{stages or 'no mission yet'}; latest invoice dated {today[0] if today else None}"
+
+
+async def _progress(stack: ChaosStack, out: Outcome, t0: float, every: float = 30.0) -> None:
+    """A line on stderr now and then: a long run shows it is alive."""
+    while True:
+        await asyncio.sleep(every)
+        done = sum(1 for f in out.faults if f.done_at)
+        try:
+            stages = await asyncio.to_thread(_stages, stack)
+        except Exception as err:
+            stages = f"(not read: {err})"
+        print(
+            f"[{time.monotonic() - t0:6.0f} s] faults {done}/{len(out.faults)}; {stages}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 async def _wait_closed(temporal: Any, mission_ids: list[int], deadline: float) -> None:
@@ -681,6 +754,11 @@ def report(cfg: Config, out: Outcome) -> list[str]:
             "driver retries (503s, lost connections): "
             + ", ".join(f"{k} {v}" for k, v in sorted(out.retries.items()))
         )
+    if out.ops_retries:
+        lines.append(
+            "ops retries of steps that waited for them: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(out.ops_retries.items()))
+        )
     for kind, reply in sorted(out.refusals.items()):
         lines.append(f"  last {kind}: {reply}")
     for err in out.errors:
@@ -690,7 +768,15 @@ def report(cfg: Config, out: Outcome) -> list[str]:
         "phases (s after the campaign's start): "
         + ", ".join(f"{k} {v:.1f}" for k, v in out.phases.items())
     )
+    if out.business_days:
+        first, last = out.business_days
+        lines.append(
+            f"business clock: {first} to {last} ({(last - first).days} days of {cfg.day_seconds} s)"
+        )
     lines.append(f"duration {out.duration:.1f} s, load average {load} on {os.cpu_count()} cores")
+    if out.report is not None:
+        book = ", ".join(f"{s} {n}" for s, n in sorted(out.report.by_stage.items()))
+        lines.append(f"the book: {out.report.missions} missions ({book})")
     lines.append("invariants:")
     if out.report is not None:
         lines += [f"  {line}" for line in out.report.lines()]
@@ -730,10 +816,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker-kills", type=int, default=3)
     p.add_argument("--temporal-kills", type=int, default=2)
     p.add_argument("--pg-cuts", type=int, default=2)
-    p.add_argument("--day-seconds", type=float, default=0.5)
+    # The rate tables end on 2027-12-31 (migrations 0004, 0021): a run must stay within about
+    # 380 business days, 9.5 min at 1.5 s a day.
+    p.add_argument("--day-seconds", type=float, default=1.5)
     p.add_argument("--window", type=float, default=0.0, help="seconds the faults spread over")
-    p.add_argument("--concurrency", type=int, default=12)
-    p.add_argument("--step-timeout", type=float, default=15.0, help="activity timeout, seconds")
+    p.add_argument("--concurrency", type=int, default=0, help="missions at once (0: all)")
+    p.add_argument(
+        "--spread", type=float, default=-1.0, help="seconds the arrivals spread over (2 s each)"
+    )
+    p.add_argument("--step-timeout", type=float, default=60.0, help="activity timeout, seconds")
     args = p.parse_args(argv)
     cfg = Config(
         seed=args.seed,
@@ -745,6 +836,7 @@ def main(argv: list[str] | None = None) -> int:
         window=args.window,
         concurrency=args.concurrency,
         step_timeout=args.step_timeout,
+        spread=args.spread,
     )
     try:
         out = run(cfg)

@@ -260,8 +260,13 @@ async def check_wages_paid(session: AsyncSession, today: date) -> Check:
            JOIN payouts p ON p.mission_id = m.id AND p.period = 'salary'
            WHERE m.pay_due_date IS NOT NULL AND p.paid_on > m.pay_due_date ORDER BY m.id""",
     )
-    for mission_id, due, paid_on in late:
-        check.notes.append(f"mission {mission_id}: salary due by {due}, paid on {paid_on}")
+    if late:
+        worst = max(late, key=lambda r: (r[2] - r[1]).days)
+        days = (worst[2] - worst[1]).days
+        check.notes.append(
+            f"{len(late)} salaries paid after their legal date, the latest {days} days late"
+            f" (mission {worst[0]}: due by {worst[1]}, paid on {worst[2]})"
+        )
     return check
 
 
