@@ -47,6 +47,8 @@ from bench.lifecycle import PREPARE, STAFF_PASSWORD, niss
 from bench.stack import FAST_POLICY, Stack, _killpg, free_port, read_clock, running
 
 TERMINAL = ("paid", "written_off", "cancelled")
+# A person told "accepted and being processed" (202) looks again this much later.
+ACCEPTED_WITHIN = 60.0
 MEMBER_PASSWORD = "chaos member password"
 IBANS = ["BE71096123456769", "BE62510007547061", "BE43068999999501"]
 PATHS = ("pay_now", "pay_after_advance", "pay_in_two", "never_pay", "cancel")
@@ -167,9 +169,24 @@ class ChaosStack(Stack):
         return env
 
     def kill(self, name: str) -> None:
-        proc = self.procs.pop(name)
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
         _killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+
+    def check_alive(self) -> None:
+        """Only the Temporal server must stay up by itself: the worker and the API are
+        brought back by `supervise` (a worker that finds no Temporal at its start exits)."""
+        proc = self.procs.get("temporal")
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"temporal exited with code {proc.returncode}")
+
+    def respawn(self, name: str) -> None:
+        command = "worker" if name == "worker" else "api"
+        self.spawn(
+            name, [sys.executable, "-c", f"import sys, cli; sys.exit(cli.main([{command!r}]))"]
+        )
 
     def stop(self) -> None:
         """No graceful drain at the end of a chaos run: everything it started is thrown away."""
@@ -219,6 +236,16 @@ class Outcome:
     refusals: dict[str, str] = field(default_factory=dict)  # the last reply of each kind
     marks: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # mission -> steps
     ops_retries: Counter[str] = field(default_factory=Counter)  # attention step -> retries
+    revived: list[tuple[str, float, int]] = field(default_factory=list)  # exited by itself
+    accepted: int = 0  # actions answered 202 "accepted and being processed"
+    lost_actions: list[str] = field(default_factory=list)  # ... and never recorded
+
+    @property
+    def extra_missions(self) -> list[int]:
+        """Missions in the book the driver never got an id for (a create retried after its
+        reply was lost: POST /api/missions takes no Idempotency-Key)."""
+        return sorted(set(self.report.mission_ids if self.report else ()) - set(self.missions))
+
     stray_lines: int = 0
     duration: float = 0.0
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -228,7 +255,12 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.report is not None and self.report.held and not self.errors
+        return (
+            self.report is not None
+            and self.report.held
+            and not self.errors
+            and not self.lost_actions
+        )
 
 
 def plan_faults(rng: random.Random, cfg: Config, window: float) -> list[Fault]:
@@ -346,22 +378,28 @@ class Driver:
         client_id = r.json()["id"]
         # a few real seconds to sign and confirm before the start date
         lead = max(3, math.ceil(3 / self.stack.day_seconds))
-        start = self.today() + timedelta(days=lead)
-        r = await self.call(
-            "POST",
-            "/api/missions",
-            json={
-                "member_id": member_id,
-                "client_id": client_id,
-                "title": f"Chaos mission {i}",
-                "start_date": start.isoformat(),
-                "end_date": (start + timedelta(days=1)).isoformat(),
-                "amount_excl_vat": f"{rng.randint(500, 3000)}.00",
-                "vat_rate": "21",
-                "contract_type": rng.choice(("ordinary", "ordinary", "artistic")),
-            },
-            headers=member,
-        )
+        amount = f"{rng.randint(500, 3000)}.00"
+        contract_type = rng.choice(("ordinary", "ordinary", "artistic"))
+        for _ in range(5):  # an outage long enough moves "today" past the start: pick again
+            start = self.today() + timedelta(days=lead)
+            r = await self.call(
+                "POST",
+                "/api/missions",
+                json={
+                    "member_id": member_id,
+                    "client_id": client_id,
+                    "title": f"Chaos mission {i}",
+                    "start_date": start.isoformat(),
+                    "end_date": (start + timedelta(days=1)).isoformat(),
+                    "amount_excl_vat": amount,
+                    "vat_rate": "21",
+                    "contract_type": contract_type,
+                },
+                headers=member,
+            )
+            if not (r.status_code == 422 and "start_date" in r.text):
+                break
+            self.out.retries["mission start date passed"] += 1
         _ok(r, 201)
         mission_id: int = r.json()["id"]
         self.out.missions[mission_id] = path
@@ -435,10 +473,21 @@ class Driver:
                 r = await self.http.post(
                     f"/api/missions/{mission_id}/{action}", json=json, headers=headers
                 )
-                if r.status_code in (200, 202):
-                    if done(await self.mission_json(mission_id)) or r.status_code == 202:
-                        await self.wait(mission_id, done)
+                if r.status_code == 200:
+                    await self.wait(mission_id, done)
+                    return
+                if r.status_code == 202:  # "accepted and being processed": it must show up
+                    self.out.accepted += 1
+                    at = round(time.monotonic() - self.t0, 1)
+                    try:
+                        await self.wait(mission_id, done, within=ACCEPTED_WITHIN)
                         return
+                    except RuntimeError:
+                        self.out.lost_actions.append(
+                            f"mission {mission_id}: {action} answered 202 at {at} s, not"
+                            f" recorded {ACCEPTED_WITHIN:.0f} s later"
+                        )
+                        continue  # the person tries again
                 self.out.retries[f"{action} {r.status_code}"] += 1
                 self.out.refusals[f"{action} {r.status_code}"] = r.text[:200]
             except httpx.HTTPError as err:
@@ -614,6 +663,7 @@ async def campaign(
         chaos = asyncio.ensure_future(inject(stack, proxy, out.faults, driver))
         progress = asyncio.ensure_future(_progress(stack, out, t0))
         ops = asyncio.ensure_future(driver.ops_watch(cfg.ops_every))
+        supervisor = asyncio.ensure_future(supervise(stack, out, t0))
         await asyncio.gather(
             *(one(i) for i in range(cfg.n)), *(driver.stray_line(i) for i in range(stray))
         )
@@ -640,11 +690,26 @@ async def campaign(
     out.phases["workflows closed"] = time.monotonic() - t0
     out.report = await check(stack, temporal)
     out.phases["invariants checked"] = time.monotonic() - t0
+    supervisor.cancel()
     out.duration = time.monotonic() - t0
     out.load = os.getloadavg()
     if after is not None:
         await after(stack, temporal, out)
     return out
+
+
+async def supervise(stack: ChaosStack, out: Outcome, t0: float) -> None:
+    """What docker-compose's `restart: unless-stopped` does: a worker or API that exited by
+    itself (not one the campaign killed: that one is out of `procs` until its restart) is
+    started again a second later. The worker exits when Temporal is not there at its start."""
+    while True:
+        await asyncio.sleep(1.0)
+        for name in ("worker", "api"):
+            proc = stack.procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                out.revived.append((name, round(time.monotonic() - t0, 1), proc.returncode))
+                stack.procs.pop(name)
+                stack.respawn(name)
 
 
 def _utc(monotonic: float) -> Any:
@@ -754,6 +819,11 @@ def report(cfg: Config, out: Outcome) -> list[str]:
             "driver retries (503s, lost connections): "
             + ", ".join(f"{k} {v}" for k, v in sorted(out.retries.items()))
         )
+    if out.revived:
+        lines.append(
+            "exited by themselves and restarted (as docker's restart policy would): "
+            + ", ".join(f"{name} at {at} s (exit code {code})" for name, at, code in out.revived)
+        )
     if out.ops_retries:
         lines.append(
             "ops retries of steps that waited for them: "
@@ -777,9 +847,20 @@ def report(cfg: Config, out: Outcome) -> list[str]:
     if out.report is not None:
         book = ", ".join(f"{s} {n}" for s, n in sorted(out.report.by_stage.items()))
         lines.append(f"the book: {out.report.missions} missions ({book})")
+    if out.report is not None and out.extra_missions:
+        lines.append(
+            f"missions the driver did not create (a create retried after a lost reply): "
+            f"{out.extra_missions}"
+        )
     lines.append("invariants:")
     if out.report is not None:
         lines += [f"  {line}" for line in out.report.lines()]
+    verdict_202 = "BROKEN" if out.lost_actions else "held"
+    lines.append(
+        f"  {'202':<6} {'every action answered 202 (accepted) is recorded':<52} {verdict_202}"
+        f" ({out.accepted} answered 202)"
+    )
+    lines += [f"         - {lost}" for lost in out.lost_actions]
     verdict = (
         "ALL HELD"
         if out.ok
@@ -854,6 +935,9 @@ def main(argv: list[str] | None = None) -> int:
             "faults": [(f.kind, f.at, f.down) for f in out.faults],
             "duration_s": round(out.duration, 1),
             "driver_errors": out.errors,
+            "accepted_202": out.accepted,
+            "lost_actions": out.lost_actions,
+            "extra_missions": out.extra_missions,
         },
         vars(args),
     )

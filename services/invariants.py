@@ -97,6 +97,7 @@ class InvariantReport:
     checks: list[Check]
     missions: int = 0
     by_stage: dict[str, int] = field(default_factory=dict)
+    mission_ids: list[int] = field(default_factory=list)
 
     @property
     def held(self) -> bool:
@@ -474,4 +475,5 @@ async def check_invariants(
             session, "SELECT stage, count(*) FROM missions GROUP BY stage ORDER BY stage"
         )
     }
-    return InvariantReport(checks, sum(by_stage.values()), by_stage)
+    ids = [int(r[0]) for r in await _rows(session, "SELECT id FROM missions ORDER BY id")]
+    return InvariantReport(checks, sum(by_stage.values()), by_stage, ids)
