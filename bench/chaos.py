@@ -461,11 +461,17 @@ class Driver:
         headers: dict[str, str],
         done: Any,
         json: dict[str, Any] | None = None,
-        within: float = 180.0,
+        within: float = 300.0,
     ) -> None:
         """A person's action until the mission shows it done: a 503 or a lost reply may or may
-        not have gone through (the README's COOPFLOW_ACTION_TIMEOUT_SECONDS), so read it back."""
+        not have gone through (the README's COOPFLOW_ACTION_TIMEOUT_SECONDS), so read it back.
+
+        A 202 ("accepted and being processed") is looked at again ACCEPTED_WITHIN later; if it
+        has not shown up, the person tries again. The workflow refuses a second attempt while
+        the first is in flight or done (409: only slow); if it takes it (200/202), the first
+        one was dropped after its 202: a lost action."""
         deadline = time.monotonic() + within
+        pending: float | None = None  # when an earlier attempt was answered 202
         while True:
             if done(await self.mission_json(mission_id)):
                 return
@@ -473,21 +479,23 @@ class Driver:
                 r = await self.http.post(
                     f"/api/missions/{mission_id}/{action}", json=json, headers=headers
                 )
+                if r.status_code in (200, 202) and pending is not None:
+                    self.out.lost_actions.append(
+                        f"mission {mission_id}: {action} answered 202 at {pending} s, dropped"
+                        f" (taken again {round(time.monotonic() - self.t0, 1)} s)"
+                    )
+                    pending = None
                 if r.status_code == 200:
                     await self.wait(mission_id, done)
                     return
                 if r.status_code == 202:  # "accepted and being processed": it must show up
                     self.out.accepted += 1
-                    at = round(time.monotonic() - self.t0, 1)
+                    pending = round(time.monotonic() - self.t0, 1)
                     try:
                         await self.wait(mission_id, done, within=ACCEPTED_WITHIN)
                         return
                     except RuntimeError:
-                        self.out.lost_actions.append(
-                            f"mission {mission_id}: {action} answered 202 at {at} s, not"
-                            f" recorded {ACCEPTED_WITHIN:.0f} s later"
-                        )
-                        continue  # the person tries again
+                        continue  # not there yet: the person tries again
                 self.out.retries[f"{action} {r.status_code}"] += 1
                 self.out.refusals[f"{action} {r.status_code}"] = r.text[:200]
             except httpx.HTTPError as err:
