@@ -5,6 +5,7 @@
 #   make lint   the same as make check
 #   make demo   start with demo data and a fast business clock (2 s per business day)
 #   make bench  run every benchmark (bench/README.md; BENCH_ARGS=--quick for a short run)
+#   make chaos  the chaos campaign: SEED=n N=missions, CHAOS_ARGS="--worker-kills 5 ..."
 #   make clean  remove caches and the demo's state (keeps .venv and var/ data)
 
 SHELL := /bin/bash
@@ -18,10 +19,10 @@ TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test check lint hooks demo bench clean
+.PHONY: help venv run test check lint hooks demo bench chaos clean
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# *//'
+	@sed -n '2,10p' Makefile | sed 's/^# *//'
 
 venv: $(STAMP)
 
@@ -66,3 +67,12 @@ bench: venv
 clean:
 	rm -rf var/demo build .pytest_cache .mypy_cache .ruff_cache *.egg-info test-artifacts
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+# The chaos campaign (bench/chaos.py): N missions through the API of its own stack while the
+# worker, the Temporal server and PostgreSQL (behind a proxy) are hurt; then every invariant.
+SEED ?= 1
+N ?= 40
+CHAOS_ARGS ?=
+chaos: venv
+	bash .ci/system-deps
+	$(BIN)/python -m bench.chaos --seed $(SEED) --n $(N) $(CHAOS_ARGS)

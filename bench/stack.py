@@ -189,6 +189,13 @@ class Stack:
                 )
 
     def start_temporal(self) -> None:
+        self.spawn_temporal()
+        self.wait_temporal()
+
+    def spawn_temporal(self) -> None:
+        """Start the dev server (on the same file and port again after a crash); does not wait.
+        Processes are spawned from the main thread: PR_SET_PDEATHSIG follows the spawning
+        thread, so a child spawned from a worker thread is stopped when that thread ends."""
         temporal = VENV_BIN / "temporal"
         self.spawn(
             "temporal",
@@ -215,6 +222,10 @@ class Stack:
                 "warn",
             ],
         )
+
+    def wait_temporal(self) -> None:
+        """Until the dev server answers (blocking: may run in a thread)."""
+        temporal = VENV_BIN / "temporal"
         describe = [
             str(temporal),
             "operator",
