@@ -44,8 +44,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from contracts.mission import MissionStatus
 from models import Mission
+from services.access import Viewer, scope_missions
 from services.mission_filters import anchored_today
-from services.missions import Viewer, scope_missions
 from services.stuck import stuck_cases
 
 log = logging.getLogger(__name__)
