@@ -217,14 +217,7 @@ async def bulk_start(
     try:
         client = await temporal_client(request)
         run_id = await bulk.start(
-            db,
-            client,
-            page.viewer,
-            action,
-            form.get("reason"),
-            ids,
-            params,
-            rate_per_second=settings.bulk_rate_per_second,
+            db, client, settings, page.viewer, action, form.get("reason"), ids, params
         )
     except FieldError as err:
         response = redirect("/console/ops/bulk?" + str(form.get("back") or ""))
