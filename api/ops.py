@@ -240,10 +240,15 @@ async def bulk_cancel(
     db: DatabaseDep,
     settings: SettingsDep,
     viewer: OpsDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Ops: cancel a bulk run, with a reason: it stops before its next item, the missions not
-    yet acted on are marked cancelled (follow it at GET /api/ops/bulk/{id})."""
+    yet acted on are marked cancelled (follow it at GET /api/ops/bulk/{id}). A run still queued
+    (Temporal was out of reach) is cancelled without Temporal."""
+    try:
+        client = await temporal_client(request)
+    except DomainError:
+        client = None
     status = await bulk.cancel(db, client, settings, viewer, bulk_id, body.reason)
     return {"id": bulk_id, "status": status, "status_url": f"/api/ops/bulk/{bulk_id}"}
 

@@ -233,7 +233,7 @@ BUSY = "the back office is busy; try again in a moment"
 
 async def cancel(
     db: Database,
-    temporal: Client,
+    temporal: Client | None,
     settings: Settings,
     viewer: Viewer,
     bulk_id: int,
@@ -241,7 +241,8 @@ async def cancel(
 ) -> str:
     """Cancel a run, audited: its workflow stops before the next item and marks the rest
     cancelled. A run whose workflow has not started yet is cancelled in the database (it will
-    never start). Returns the run's status as of now (cancelling or cancelled)."""
+    never start; no Temporal needed: `temporal` may be None while it is out of reach). Returns the
+    run's status as of now (cancelling or cancelled)."""
     repairs.ensure_ops(viewer)
     text = audit.require_reason(reason)
     async with db.session() as session:
@@ -264,6 +265,8 @@ async def cancel(
             return "cancelled"
         if run.status != "running":
             raise DomainError(RUN_OVER, 409)
+        if temporal is None:
+            raise DomainError(BUSY, 503)
     # No transaction open while the workflow decides (it has the action deadline).
     await _cancel_workflow(temporal, settings, bulk_id, viewer, text)
     async with db.session() as session:
