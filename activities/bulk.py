@@ -49,6 +49,9 @@ ITEM_ATTEMPTS = 3
 # timeout is a few times this: an item whose worker died is tried again within seconds, not
 # after the item's whole time limit.
 BEAT_SECONDS = 1.0
+# The longest wait an item keeps itself (the workflow uses timers from one second up): a clock
+# far off between the workflow's server and this worker cannot stall an item.
+MAX_ITEM_WAIT = 1.0
 
 
 @contextlib.asynccontextmanager
@@ -120,6 +123,10 @@ class BulkActivities:
             return await self._apply(req)
 
     async def _apply(self, req: BulkItemRequest) -> BulkItemOutcome:
+        if req.not_before is not None:  # the rate, below a second between items
+            wait = (req.not_before - utcnow()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(min(wait, MAX_ITEM_WAIT))
         async with self.db.session() as session:
             item = await session.scalar(
                 select(BulkItem).where(

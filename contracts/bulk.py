@@ -5,6 +5,8 @@ Every field added after release gets a default so that recorded histories still 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from contracts.mission import Contract
 
 # Item outcomes as written in `bulk_items.status` (and counted by the `progress` query).
@@ -39,6 +41,9 @@ class BulkItemRequest(Contract):
     run_id: int
     position: int
     mission_id: int
+    # Not to be acted on before (the rate, when the wait is shorter than a workflow timer can
+    # keep: Temporal fires timers with up to a second's delay).
+    not_before: datetime | None = None
 
 
 class BulkItemOutcome(Contract):

@@ -41,6 +41,8 @@ BOOKKEEPING_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 # the activity records a refusal itself after a few attempts, and retries without end only while
 # it cannot write to the database at all.
 ITEM_TIMEOUT = timedelta(seconds=120)
+# Waits between items shorter than this are kept by the item's activity, not a timer.
+SHORTEST_TIMER = timedelta(seconds=1)
 # The item's activity beats every second: a worker that died mid-item is noticed in seconds.
 ITEM_HEARTBEAT = timedelta(seconds=5)
 ITEM_RETRY = RetryPolicy(
@@ -81,15 +83,18 @@ class BulkRepairWorkflow:
         last_began: datetime | None = None
         cancelled = plan.cancelled
         for item in plan.pending:
-            await self._pace(last_began, interval)
+            not_before = await self._pace(last_began, interval)
             if self.cancel_request is not None or cancelled:
                 cancelled = True
                 break
-            last_began = workflow.now()
+            last_began = max(workflow.now(), not_before) if not_before else workflow.now()
             outcome: BulkItemOutcome = await workflow.execute_activity_method(
                 BulkActivities.apply_bulk_item,
                 BulkItemRequest(
-                    run_id=inp.run_id, position=item.position, mission_id=item.mission_id
+                    run_id=inp.run_id,
+                    position=item.position,
+                    mission_id=item.mission_id,
+                    not_before=not_before,
                 ),
                 start_to_close_timeout=ITEM_TIMEOUT,
                 heartbeat_timeout=ITEM_HEARTBEAT,
@@ -110,15 +115,20 @@ class BulkRepairWorkflow:
         self.status = "cancelled" if cancelled else "finished"
         return self.status
 
-    async def _pace(self, last_began: datetime | None, interval: timedelta) -> None:
-        """The rate: no item begins sooner than an interval after the one before (a workflow
-        timer, skipped when the item before took longer). A cancellation wakes the wait."""
+    async def _pace(self, last_began: datetime | None, interval: timedelta) -> datetime | None:
+        """The rate: no item begins sooner than an interval after the one before. A wait of a
+        second or more is a workflow timer (a cancellation wakes it); a shorter one is left to
+        the item's activity (returned: not before then), as Temporal fires a timer up to about
+        a second late and a run at 5 a second would go at 1."""
         if last_began is None:
-            return
-        left = last_began + interval - workflow.now()
-        if left > timedelta(0):
+            return None
+        not_before = last_began + interval
+        left = not_before - workflow.now()
+        if left >= SHORTEST_TIMER:
             with contextlib.suppress(TimeoutError):  # the interval is over
                 await workflow.wait_condition(lambda: self.cancel_request is not None, timeout=left)
+            return None
+        return not_before if left > timedelta(0) else None
 
     @workflow.query
     def progress(self) -> BulkProgress:

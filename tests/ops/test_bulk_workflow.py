@@ -1,14 +1,17 @@
 """A bulk run is a Temporal workflow (`BulkRepairWorkflow`, one per run) on the real dev server.
 
-These tests run the worker themselves (on a task queue of their own, missions included): a worker
-stopped mid-run and started again, an Update that went through just before a crash, a run left
-queued while Temporal was out of reach, and ops cancelling a run. Each item is acted on exactly
-once: one audit row, one accepted Update in the mission's history.
+These tests run the worker themselves (on a task queue of their own, missions included): a
+worker process killed mid-run and another one started, an Update that went through just before
+a crash, a run left queued while Temporal was out of reach, and ops cancelling a run. Each item
+is acted on exactly once: one audit row, one accepted Update in the mission's history.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,7 +30,7 @@ from core.settings import Settings
 from models import BulkRun
 from services import bulk, repairs
 from services.missions import Viewer
-from tests.conftest import Stack, api_client, wait_for
+from tests.conftest import ROOT, Stack, api_client, wait_for
 from tests.ops.conftest import audit_rows
 from tests.workflows.conftest import HISTORIES, RECORD
 from worker import build_worker
@@ -132,16 +135,60 @@ async def _progress(s: Stack, run_id: int) -> BulkProgress:
     return progress
 
 
-async def test_a_worker_stopped_mid_run_resumes_it_and_acts_on_each_item_once(
+# A worker in a process of its own, to be killed (SIGKILL: no shutdown, an item maybe in flight).
+CHILD_WORKER = """
+import asyncio, sys
+from core.db import Database, make_engine
+from core.settings import Settings
+from core.temporal import connect
+from worker import build_worker
+
+async def main() -> None:
+    settings = Settings(task_queue=sys.argv[1], temporal_address=sys.argv[2])
+    client = await connect(settings)
+    async with build_worker(client, Database(make_engine(settings)), settings):
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.asynccontextmanager
+async def child_worker(s: Stack) -> AsyncIterator[asyncio.subprocess.Process]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CHILD_WORKER,
+        s.settings.task_queue,
+        s.env.client.service_client.config.target_host,
+        cwd=ROOT,
+        env={**os.environ, "COOPFLOW_RENDER_PROCESSES": "0"},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), WAIT)
+        assert line.strip() == b"ready", line
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def test_a_worker_killed_mid_run_resumes_it_and_acts_on_each_item_once(
     own: BulkStack,
 ) -> None:
     s = own
     until = (await s.today() + timedelta(days=10)).isoformat()
-    async with worker(s):
+    async with child_worker(s) as child:
         ids = await _missions(s, 6)
         run_id = await _hold(s, ids, until, rate=2.0)
-        await wait_for(lambda: _bulk(s, run_id), lambda b: b["counts"]["pending"] <= 4, WAIT, 0.05)
-    # The worker is gone mid-run (an item may have been in flight): nothing moves without it.
+        await wait_for(lambda: _bulk(s, run_id), lambda b: b["counts"]["pending"] <= 4, WAIT, 0.02)
+        child.kill()  # most likely mid-item: an item takes most of its half-second
+    # The worker is gone mid-run: nothing moves without one.
+    await asyncio.sleep(0.5)
     stopped = await _bulk(s, run_id)
     assert stopped["status"] == "running" and 0 < stopped["counts"]["pending"] < 6
     await asyncio.sleep(1.0)
@@ -163,7 +210,7 @@ async def test_a_worker_stopped_mid_run_resumes_it_and_acts_on_each_item_once(
         )
         result = await s.env.client.get_workflow_handle(bulk_workflow_id(run_id)).result()
         assert result == "finished"
-        await record_history(s, run_id, "bulk_finished_after_a_worker_restart")
+        await record_history(s, run_id, "bulk_finished_after_a_worker_crash")
 
 
 async def test_an_update_that_went_through_before_a_crash_is_not_sent_twice(

@@ -48,9 +48,9 @@ PATHS = [
     # treasury covers; a non-EU client approved by the advisor before signing.
     "salary_paid_with_the_fund_at_its_floor",
     "non_eu_client_approved_then_paid",
-    # Issue 14: bulk runs are workflows. A run whose worker stopped mid-run and came back, and a
+    # Issue 14: bulk runs are workflows. A run whose worker was killed mid-run, and a
     # run ops cancelled between two items.
-    "bulk_finished_after_a_worker_restart",
+    "bulk_finished_after_a_worker_crash",
     "bulk_cancelled_after_some_items",
 ]
 
@@ -133,7 +133,7 @@ async def test_replay_catches_a_nondeterministic_change_of_a_bulk_run() -> None:
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
     result = await replayer.replay_workflow(
-        load("bulk_finished_after_a_worker_restart"), raise_on_replay_failure=False
+        load("bulk_finished_after_a_worker_crash"), raise_on_replay_failure=False
     )
     assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
 
