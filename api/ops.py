@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from temporalio.client import Client
 
 from api.deps import (
     DatabaseDep,
@@ -101,6 +102,13 @@ class RateIn(Body):
 class AdvisorIn(Body):
     advisor_user_id: StrictInt | None
     reason: StrictStr
+
+
+async def _temporal_or_none(request: Request) -> Client | None:
+    try:
+        return await temporal_client(request)
+    except DomainError:
+        return None  # Temporal down: what needs no workflow is still done
 
 
 # ---------------------------------------------------------------- stuck cases
@@ -219,9 +227,11 @@ async def bulk_preview(body: BulkPreviewIn, session: SessionDep, viewer: OpsDep)
 
 @router.post("/ops/bulk", status_code=202, tags=["ops"])
 async def bulk_start(
-    body: BulkIn, db: DatabaseDep, settings: SettingsDep, viewer: OpsDep, client: TemporalDep
+    body: BulkIn, db: DatabaseDep, settings: SettingsDep, viewer: OpsDep, request: Request
 ) -> dict[str, Any]:
-    """Start a bulk repair on the previewed missions; follow it at GET /api/ops/bulk/{id}."""
+    """Start a bulk repair on the previewed missions; follow it at GET /api/ops/bulk/{id}. With
+    Temporal out of reach the run is recorded `queued`: the worker's sweep starts it."""
+    client = await _temporal_or_none(request)
     run_id = await bulk.start(
         db, client, settings, viewer, body.action, body.reason, body.mission_ids, body.params
     )
@@ -245,10 +255,7 @@ async def bulk_cancel(
     """Ops: cancel a bulk run, with a reason: it stops before its next item, the missions not
     yet acted on are marked cancelled (follow it at GET /api/ops/bulk/{id}). A run still queued
     (Temporal was out of reach) is cancelled without Temporal."""
-    try:
-        client = await temporal_client(request)
-    except DomainError:
-        client = None
+    client = await _temporal_or_none(request)
     status = await bulk.cancel(db, client, settings, viewer, bulk_id, body.reason)
     return {"id": bulk_id, "status": status, "status_url": f"/api/ops/bulk/{bulk_id}"}
 

@@ -143,7 +143,7 @@ async def create_run(
 
 async def start(
     db: Database,
-    temporal: Client,
+    temporal: Client | None,
     settings: Settings,
     viewer: Viewer,
     action: object,
@@ -152,7 +152,8 @@ async def start(
     params: Mapping[str, Any],
 ) -> int:
     """Record the run, commit it, then start its workflow; returns the bulk id. If Temporal does
-    not answer in time the run stays `queued` and the worker's sweep starts it."""
+    not answer in time (or is out of reach: `temporal` None) the run stays `queued` and the
+    worker's sweep starts it."""
     async with db.session() as session:
         today = await anchored_today(session)
         run = await create_run(
@@ -166,6 +167,9 @@ async def start(
             today=today,
         )
         run_id = run.id
+    if temporal is None:
+        log.warning("bulk run %s stays queued (the worker's sweep starts it): no Temporal", run_id)
+        return run_id
     try:
         await start_workflow(temporal, db, run_id, settings)
     except Exception as err:

@@ -316,25 +316,27 @@ async def test_ops_cancel_a_run_it_stops_before_the_next_item(own: BulkStack) ->
         await record_history(s, run_id, "bulk_cancelled_after_some_items")
 
 
-async def test_a_queued_run_cancelled_before_its_workflow_starts_never_starts(
-    own: BulkStack,
+async def test_temporal_out_of_reach_the_run_stays_queued_and_ops_may_cancel_it(
+    own: BulkStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = own
     ids = await _missions_without_worker(s)
-    me = (await s.http.get("/api/me", headers=await s.ops())).json()
-    viewer = Viewer(user_id=me["user_id"], role="ops", member_id=None)
-    async with s.db.session() as session:
-        run = await bulk.create_run(
-            session,
-            viewer,
-            "retry",
-            "Temporal was down",
-            ids,
-            {},
-            rate_per_second=5,
-            today=await s.today(),
-        )
-        run_id = run.id
+
+    async def out_of_reach(*args: Any) -> None:
+        raise ConnectionError("Temporal is out of reach")
+
+    monkeypatch.setattr(bulk, "start_workflow", out_of_reach)
+    r = await s.http.post(
+        "/api/ops/bulk",
+        json={"action": "retry", "reason": "Temporal was down", "mission_ids": ids},
+        headers=await s.ops(),
+    )
+    assert r.status_code == 202, r.text  # recorded: the worker's sweep starts it later
+    run_id = int(r.json()["id"])
+    s.run_ids.append(run_id)
+    assert (await _bulk(s, run_id))["status"] == "queued"
+    monkeypatch.undo()
+
     r = await s.http.post(
         f"/api/ops/bulk/{run_id}/cancel", json={"reason": "not needed"}, headers=await s.ops()
     )
