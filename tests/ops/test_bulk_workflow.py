@@ -350,6 +350,32 @@ async def test_temporal_out_of_reach_the_run_stays_queued_and_ops_may_cancel_it(
         assert row is not None and row.status == "cancelled"
 
 
+async def test_an_api_without_temporal_still_records_the_run_queued(
+    own: BulkStack, db: Database
+) -> None:
+    """The API cannot reach Temporal at all (nothing listens there): the run is recorded."""
+    ids = await _missions_without_worker(own)
+    settings = Settings(
+        task_queue=own.settings.task_queue,
+        temporal_address="127.0.0.1:9",  # discard: nothing answers
+        action_timeout_seconds=1.0,
+    )
+    async with api_client(create_app(settings, db, None)) as http:
+        r = await http.post(
+            "/api/ops/bulk",
+            json={"action": "retry", "reason": "Temporal is down", "mission_ids": ids},
+            headers=await own.ops(),
+        )
+        assert r.status_code == 202, r.text
+        run_id = int(r.json()["id"])
+        r = await http.get(f"/api/ops/bulk/{run_id}", headers=await own.ops())
+        assert r.json()["status"] == "queued"
+        r = await http.post(
+            f"/api/ops/bulk/{run_id}/cancel", json={"reason": "not needed"}, headers=await own.ops()
+        )
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+
+
 async def _missions_without_worker(s: Stack) -> list[int]:
     member, headers = await s.new_member()
     client = await s.new_client(member["id"])
