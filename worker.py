@@ -1,4 +1,5 @@
-"""The Temporal worker: builds the activities with their dependencies and runs MissionWorkflow."""
+"""The Temporal worker: builds the activities with their dependencies and runs MissionWorkflow
+and BulkRepairWorkflow."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.bulk import BulkActivities
 from activities.mission import MissionActivities
 from core.db import Database, make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
-from services import documents, rates
+from services import bulk, documents, rates
 from services.mail import Mailer, OutboxMailer
 from services.peppol import sender_for
 from services.sendgrid_mailer import SendGridMailer
 from services.starter import start_missing_workflows
+from workflows.bulk import BulkRepairWorkflow
 from workflows.mission import MissionWorkflow
 
 log = logging.getLogger("coopflow.worker")
@@ -72,10 +75,12 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
     activities = MissionActivities(
         db, mailer=build_mailer(settings), peppol_sender=sender_for(settings)
     )
+    # Bulk runs send each mission's Update through this worker's client.
+    bulk_activities = BulkActivities(db, client, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[MissionWorkflow],
+        workflows=[MissionWorkflow, BulkRepairWorkflow],
         activities=[
             activities.record_step,
             activities.flag_attention,
@@ -91,6 +96,9 @@ def build_worker(client: Client, db: Database, settings: Settings) -> Worker:
             activities.cancel_mission,
             activities.send_email,
             activities.prepare_documents,
+            bulk_activities.load_bulk_run,
+            bulk_activities.apply_bulk_item,
+            bulk_activities.finish_bulk_run,
         ],
         max_cached_workflows=cached_workflows(),
     )
@@ -116,13 +124,18 @@ async def run(settings: Settings) -> None:
 
 
 async def _sweep(client: Client, db: Database, settings: Settings, stop: asyncio.Event) -> None:
-    """Start, now and then, any mission a crash left committed without its workflow; and ask
-    ops for each late-payment rate weeks before its period starts (a staff task, made once)."""
+    """Start, now and then, any mission a crash left committed without its workflow, and any
+    bulk run left queued (Temporal down when ops started it); and ask ops for each late-payment
+    rate weeks before its period starts (a staff task, made once)."""
     while not stop.is_set():
         try:
             await start_missing_workflows(client, db, settings)
         except Exception:
             log.exception("could not start pending mission workflows; will try again")
+        try:
+            await bulk.start_queued_runs(client, db, settings)
+        except Exception:
+            log.exception("could not start queued bulk runs; will try again")
         try:
             for task in await rates.request_rates(db, settings):
                 log.info("staff task %s: %s", task.key, task.title % task.params)

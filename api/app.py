@@ -49,9 +49,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_db = db is None
         app.state.db = db or Database(make_engine(settings))
-        sweep = ops.start_resume_sweep(app)  # bulk runs a crash interrupted
         yield
-        await ops.stop_resume_sweep(sweep)
         if own_db:
             await app.state.db.dispose()
 

@@ -3,13 +3,12 @@ the audit trail, the simulated gateways and advisor assignment. Ops act; advisor
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from temporalio.client import Client
 
 from api.deps import (
     DatabaseDep,
@@ -23,7 +22,6 @@ from api.deps import (
 )
 from api.schemas import Body
 from core.errors import DomainError
-from core.temporal import connect
 from domain.calendar import parse_date
 from services import (
     access,
@@ -48,7 +46,6 @@ router = APIRouter(prefix="/api")
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 PositiveId = Annotated[int, Query(ge=1, le=2**31 - 1)]
-RESUME_SWEEP_SECONDS = 30.0
 
 
 class RepairIn(Body):
@@ -83,6 +80,10 @@ class BulkIn(Body):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class BulkCancelIn(Body):
+    reason: StrictStr
+
+
 class GatewayIn(Body):
     failure_rate: StrictFloat | StrictInt = Field(description="0 to 1")
     latency_seconds: StrictFloat | StrictInt = Field(description="0 to 30")
@@ -102,6 +103,13 @@ class RateIn(Body):
 class AdvisorIn(Body):
     advisor_user_id: StrictInt | None
     reason: StrictStr
+
+
+async def _temporal_or_none(request: Request) -> Client | None:
+    try:
+        return await temporal_client(request)
+    except DomainError:
+        return None  # Temporal down: what needs no workflow is still done
 
 
 # ---------------------------------------------------------------- stuck cases
@@ -220,18 +228,13 @@ async def bulk_preview(body: BulkPreviewIn, session: SessionDep, viewer: OpsDep)
 
 @router.post("/ops/bulk", status_code=202, tags=["ops"])
 async def bulk_start(
-    body: BulkIn, db: DatabaseDep, settings: SettingsDep, viewer: OpsDep, client: TemporalDep
+    body: BulkIn, db: DatabaseDep, settings: SettingsDep, viewer: OpsDep, request: Request
 ) -> dict[str, Any]:
-    """Start a bulk repair on the previewed missions; follow it at GET /api/ops/bulk/{id}."""
+    """Start a bulk repair on the previewed missions; follow it at GET /api/ops/bulk/{id}. With
+    Temporal out of reach the run is recorded `queued`: the worker's sweep starts it."""
+    client = await _temporal_or_none(request)
     run_id = await bulk.start(
-        db,
-        client,
-        viewer,
-        body.action,
-        body.reason,
-        body.mission_ids,
-        body.params,
-        rate_per_second=settings.bulk_rate_per_second,
+        db, client, settings, viewer, body.action, body.reason, body.mission_ids, body.params
     )
     return {"id": run_id, "status_url": f"/api/ops/bulk/{run_id}"}
 
@@ -239,6 +242,23 @@ async def bulk_start(
 @router.get("/ops/bulk/{bulk_id}", tags=["ops"])
 async def bulk_status(bulk_id: int, session: SessionDep, viewer: OpsDep) -> dict[str, Any]:
     return await bulk.bulk_status(session, bulk_id)
+
+
+@router.post("/ops/bulk/{bulk_id}/cancel", tags=["ops"])
+async def bulk_cancel(
+    bulk_id: int,
+    body: BulkCancelIn,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    viewer: OpsDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Ops: cancel a bulk run, with a reason: it stops before its next item, the missions not
+    yet acted on are marked cancelled (follow it at GET /api/ops/bulk/{id}). A run still queued
+    (Temporal was out of reach) is cancelled without Temporal."""
+    client = await _temporal_or_none(request)
+    status = await bulk.cancel(db, client, settings, viewer, bulk_id, body.reason)
+    return {"id": bulk_id, "status": status, "status_url": f"/api/ops/bulk/{bulk_id}"}
 
 
 # ---------------------------------------------------------------- audit
@@ -345,27 +365,3 @@ async def assign_advisor(
         session, viewer, member_id, body.advisor_user_id, body.reason
     )
     return {**queries.member_out(member), "advisor_user_id": member.advisor_user_id}
-
-
-# ---------------------------------------------------------------- background
-def start_resume_sweep(app: FastAPI) -> asyncio.Task[None]:
-    """At startup and every 30 s, continue the bulk runs a crash interrupted."""
-
-    async def sweep() -> None:
-        while True:
-            try:
-                state = app.state
-                if state.temporal is None:
-                    state.temporal = await connect(state.settings)
-                await bulk.resume_interrupted(state.db, state.temporal)
-            except Exception as err:
-                log.warning("bulk resume sweep: %s", err)
-            await asyncio.sleep(RESUME_SWEEP_SECONDS)
-
-    return asyncio.create_task(sweep(), name="bulk-resume-sweep")
-
-
-async def stop_resume_sweep(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

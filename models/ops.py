@@ -60,20 +60,18 @@ class BulkRun(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     role: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    # queued (its workflow not started yet) | running | finished | cancelled. The run's driver is
+    # its workflow, BulkRepairWorkflow `bulk-<id>` (workflows/bulk.py).
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     rate_per_second: Mapped[float] = mapped_column(Float)
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The process driving the run (one at a time, `services/bulk.py`): it claimed the run and
-    # refreshes the heartbeat at least every third of the lease, sleeping or not. A run whose
-    # heartbeat is older than the lease was interrupted (a crash): another process may claim it.
-    runner: Mapped[str | None] = mapped_column(String(128))
-    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BulkItem(Base):
-    """One mission of a bulk run and what became of it: pending, done or refused (with why)."""
+    """One mission of a bulk run and what became of it: pending, done, refused (with why) or
+    cancelled (the run was cancelled before it)."""
 
     __tablename__ = "bulk_items"
     __table_args__ = (UniqueConstraint("run_id", "mission_id"),)

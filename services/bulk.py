@@ -1,43 +1,36 @@
 """Bulk repairs on a filtered set of missions: a preview listing exactly the targets, then a run at
-a bounded rate whose progress and per-mission results (done / refused, with the reason) live in
-`bulk_runs` / `bulk_items`.
+a bounded rate whose progress and per-mission results (done / refused / cancelled, with the
+reason) live in `bulk_runs` / `bulk_items`.
 
-The run executes in a background asyncio task of the API process, one item per transaction. A run
-interrupted by a crash keeps its pending items; `resume_interrupted` (called at API startup and
-every 30 s) continues them. An item whose Update went through but whose row was not yet marked is
-sent again: the workflow's validator refuses the repeat ("nothing to retry"), so nothing is done
-twice.
-
-Several API processes may see the same interrupted run: exactly one drives it at a time. A process
-claims a run with one conditional UPDATE (`runner` = its id, when the run has no runner, is
-already its own, or its heartbeat is older than the lease) and checks the row count. The driver
-refreshes `heartbeat_at` (again only while `runner` is still its own) before each item, with each
-item, and at least every third of the lease while it waits between items at a slow rate; when
-the refresh finds another runner, it stops. A run taken over keeps its rate: the new driver waits
-one interval after the last item done before acting on the next one. The lease is 60 s: an item
-(one repair, one Temporal Update) must take less than that, or another process may take the run
-over meanwhile (it then skips the item being acted on). Times are the processes' UTC clocks.
+A run is a Temporal workflow, `BulkRepairWorkflow` (workflows/bulk.py, id `bulk-<run id>`): its
+history is the run's durable state, its timers keep the rate, and a crash of any process resumes
+it where it stood. The API writes the run (`queued`) with one pending item per mission, commits,
+then starts the workflow with a deadline; a run left `queued` (Temporal down, a crash between the
+two) is started by the worker's sweep (`start_queued_runs`). Ops cancel a run through the
+workflow's `cancel` Update. Pages and the API read progress from the rows; the workflow's
+`progress` query is for ops tools.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.bulk import BulkInput, CancelBulk, bulk_workflow_id
 from core.db import Database
 from core.errors import DomainError, NotFound
+from core.settings import Settings
 from domain.errors import FieldError
 from models import BulkItem, BulkRun, Mission, utcnow
 from services import audit, repairs
@@ -47,15 +40,7 @@ from services.mission_filters import MissionFilter, anchored_today, filtered_mis
 log = logging.getLogger(__name__)
 
 MAX_TARGETS = 1000
-# The claim's lease: a running run whose heartbeat is older was interrupted (its driver crashed or
-# hangs) and another process may claim it. Drivers refresh it at least every third of it.
-LEASE = timedelta(seconds=60)
-STALE_AFTER = LEASE
-# This process, as the runner of the runs it drives (unique across machines and restarts).
-PROCESS_ID = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
-# Background runs of this process by (runner, run), kept referenced so the event loop does not
-# drop them.
-_TASKS: dict[tuple[str, int], asyncio.Task[None]] = {}
+SWEEP_BATCH = 100  # queued runs started per round of the worker's sweep
 
 
 @dataclass(frozen=True)
@@ -121,10 +106,9 @@ async def create_run(
     *,
     rate_per_second: float,
     today: date,
-    runner: str = PROCESS_ID,
 ) -> BulkRun:
-    """Validate a bulk action; write its run with one pending item per mission (no effect yet),
-    claimed by `runner` (this process: it executes the run next)."""
+    """Validate a bulk action; write its run (`queued`: its workflow is not started yet) with one
+    pending item per mission (no effect yet)."""
     repairs.ensure_ops(viewer)
     name = repairs.parse_action(action)
     text = audit.require_reason(reason)
@@ -142,12 +126,10 @@ async def create_run(
         params=dict(params),
         user_id=viewer.user_id,
         role=viewer.role,
-        status="running",
+        status="queued",
         rate_per_second=rate_per_second,
         total=len(ids),
         created_at=utcnow(),
-        runner=runner,
-        heartbeat_at=utcnow(),
     )
     session.add(run)
     await session.flush()
@@ -161,16 +143,17 @@ async def create_run(
 
 async def start(
     db: Database,
-    temporal: Client,
+    temporal: Client | None,
+    settings: Settings,
     viewer: Viewer,
     action: object,
     reason: object,
     mission_ids: object,
     params: Mapping[str, Any],
-    *,
-    rate_per_second: float = 5.0,
 ) -> int:
-    """Record the run, commit it, and execute it in the background; returns the bulk id."""
+    """Record the run, commit it, then start its workflow; returns the bulk id. If Temporal does
+    not answer in time (or is out of reach: `temporal` None) the run stays `queued` and the
+    worker's sweep starts it."""
     async with db.session() as session:
         today = await anchored_today(session)
         run = await create_run(
@@ -180,112 +163,18 @@ async def start(
             reason,
             mission_ids,
             params,
-            rate_per_second=rate_per_second,
+            rate_per_second=settings.bulk_rate_per_second,
             today=today,
         )
         run_id = run.id
-    spawn(db, temporal, run_id)
-    return run_id
-
-
-def spawn(
-    db: Database,
-    temporal: Client,
-    run_id: int,
-    *,
-    runner: str = PROCESS_ID,
-    lease: timedelta = LEASE,
-) -> asyncio.Task[None]:
-    """Execute a run in a background task of this process (once per run at a time)."""
-    key = (runner, run_id)
-    task = _TASKS.get(key)
-    if task is not None and not task.done():
-        return task
-    task = asyncio.create_task(
-        execute(db, temporal, run_id, runner=runner, lease=lease), name=f"bulk-{run_id}"
-    )
-    _TASKS[key] = task
-    task.add_done_callback(lambda _: _TASKS.pop(key, None))
-    return task
-
-
-async def wait(run_id: int) -> None:
-    """Wait for this process's task(s) of a run, if any (tests, graceful shutdown)."""
-    tasks = [task for (_, run), task in list(_TASKS.items()) if run == run_id]
-    for task in tasks:
-        await task
-
-
-async def execute(
-    db: Database,
-    temporal: Client,
-    run_id: int,
-    *,
-    runner: str = PROCESS_ID,
-    lease: timedelta = LEASE,
-) -> None:
-    """Claim the run, then act on each pending item in order, no faster than the run's rate;
-    record each result. Returns at once if another runner holds the claim, and stops as soon
-    as it finds the claim taken over.
-
-    If the database fails mid-run the task stops, loudly; the run's heartbeat then goes stale and
-    the resume sweep (of any process) continues it."""
+    if temporal is None:
+        log.warning("bulk run %s stays queued (the worker's sweep starts it): no Temporal", run_id)
+        return run_id
     try:
-        await _execute(db, temporal, run_id, runner, lease)
-    except Exception:
-        log.exception("bulk run %s stopped; the resume sweep will continue it", run_id)
-
-
-async def claim(db: Database, run_id: int, runner: str, lease: timedelta = LEASE) -> bool:
-    """Make `runner` the run's only driver: if it has none, is already this one, or its driver
-    stopped beating for longer than the lease. True if the claim is now `runner`'s."""
-    now = utcnow()
-    async with db.session() as session:
-        result = await session.execute(
-            update(BulkRun)
-            .where(
-                BulkRun.id == run_id,
-                BulkRun.status == "running",
-                or_(
-                    BulkRun.runner.is_(None),
-                    BulkRun.runner == runner,
-                    BulkRun.heartbeat_at < now - lease,
-                ),
-            )
-            .values(runner=runner, heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return _rowcount(result) == 1
-
-
-async def _still_mine(session: AsyncSession, run_id: int, runner: str) -> bool:
-    """Refresh the heartbeat if the claim is still `runner`'s (in the caller's transaction)."""
-    result = await session.execute(
-        update(BulkRun)
-        .where(BulkRun.id == run_id, BulkRun.runner == runner, BulkRun.status == "running")
-        .values(heartbeat_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return _rowcount(result) == 1
-
-
-async def _beat(db: Database, run_id: int, runner: str) -> bool:
-    async with db.session() as session:
-        mine = await _still_mine(session, run_id, runner)
-    if not mine:
-        log.warning("bulk run %s: claimed by another runner (or over); %s stops", run_id, runner)
-    return mine
-
-
-async def _pause(db: Database, run_id: int, runner: str, seconds: float, beat: float) -> bool:
-    """Sleep `seconds` in slices of at most `beat`, refreshing the heartbeat between slices;
-    False as soon as the claim is lost."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        await asyncio.sleep(min(left, beat))
-        if deadline - time.monotonic() > 0 and not await _beat(db, run_id, runner):
-            return False
-    return True
+        await start_workflow(temporal, db, run_id, settings)
+    except Exception as err:
+        log.warning("bulk run %s stays queued (the worker's sweep starts it): %s", run_id, err)
+    return run_id
 
 
 def _rowcount(result: object) -> int:
@@ -293,109 +182,164 @@ def _rowcount(result: object) -> int:
     return int(result.rowcount)
 
 
-async def _execute(
-    db: Database, temporal: Client, run_id: int, runner: str, lease: timedelta
-) -> None:
-    if not await claim(db, run_id, runner, lease):
-        log.info("bulk run %s is driven by another runner (or over)", run_id)
-        return
-    async with db.session() as session:
-        run = await session.get(BulkRun, run_id)
-        if run is None or run.status != "running":
-            return
-        viewer = Viewer(user_id=run.user_id, role=run.role, member_id=None)
-        action, reason, params = run.action, run.reason, dict(run.params)
-        interval = 1.0 / run.rate_per_second
-        last_done = await session.scalar(
-            select(func.max(BulkItem.done_at)).where(BulkItem.run_id == run_id)
-        )
-    beat = lease.total_seconds() / 3
-    # Taken over: the previous driver's last item counts for the rate.
-    wait = interval - (utcnow() - last_done).total_seconds() if last_done else 0.0
-    while True:
-        if not await _pause(db, run_id, runner, wait, beat):
-            return
-        if not await _beat(db, run_id, runner):
-            return
-        async with db.session() as session:
-            item = await session.scalar(
-                select(BulkItem)
-                .where(BulkItem.run_id == run_id, BulkItem.status == "pending")
-                .order_by(BulkItem.position)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if item is None:
-                run = await session.get(BulkRun, run_id, with_for_update=True)
-                assert run is not None
-                pending = await session.scalar(
-                    select(func.count(BulkItem.id)).where(
-                        BulkItem.run_id == run_id, BulkItem.status == "pending"
-                    )
-                )
-                if not pending and run.status == "running":
-                    run.status = "finished"
-                    run.finished_at = utcnow()
-                    run.heartbeat_at = utcnow()
-                return
-            mission_id = item.mission_id
-            began = time.monotonic()  # items are acted on at least an interval apart
-            status, result = await _act(
-                db, temporal, viewer, run_id, mission_id, action, reason, params
-            )
-            item.status = status
-            item.result = result[:2000]
-            item.done_at = utcnow()
-            # The item is recorded whatever happens (it was acted on); a lost claim stops here.
-            mine = await _still_mine(session, run_id, runner)
-        if not mine:
-            log.warning("bulk run %s: claimed by another runner during an item; stopping", run_id)
-            return
-        wait = interval - (time.monotonic() - began)
-
-
-async def _act(
-    db: Database,
-    temporal: Client,
-    viewer: Viewer,
-    run_id: int,
-    mission_id: int,
-    action: str,
-    reason: str,
-    params: Mapping[str, Any],
-) -> tuple[str, str]:
-    """One repair in its own transaction (its audit row commits with it); refused: why."""
+async def start_workflow(temporal: Client, db: Database, run_id: int, settings: Settings) -> None:
+    """Start the run's workflow (once: the id is the business id), within the action deadline,
+    and note it running (unless it already went further)."""
+    deadline = settings.action_timeout_seconds
     try:
-        async with db.session() as session:
-            today = await anchored_today(session)
-            done = await repairs.repair(
-                session,
-                temporal,
-                viewer,
-                mission_id,
-                action,
-                reason,
-                params,
-                today,
-                bulk_run_id=run_id,
+        async with asyncio.timeout(deadline):
+            await temporal.start_workflow(
+                "BulkRepairWorkflow",
+                BulkInput(run_id=run_id),
+                id=bulk_workflow_id(run_id),
+                task_queue=settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                rpc_timeout=timedelta(seconds=deadline),
             )
-        return "done", str(done["result"])
-    except FieldError as err:
-        return "refused", f"{err.field}: {err.message}"
-    except DomainError as err:
-        return "refused", err.message
-    except Exception as err:  # recorded on the item, never swallowed silently
-        log.exception("bulk run %s: mission %s failed", run_id, mission_id)
-        return "refused", f"error: {err}"
+    except WorkflowAlreadyStartedError:
+        pass
+    async with db.session() as session:
+        await session.execute(
+            update(BulkRun)
+            .where(BulkRun.id == run_id, BulkRun.status == "queued")
+            .values(status="running")
+            .execution_options(synchronize_session=False)
+        )
 
 
-async def bulk_status(session: AsyncSession, bulk_id: int) -> dict[str, Any]:
-    """A run's progress and each mission's result, in the order they are (or were) acted on."""
+async def start_queued_runs(
+    client: Client, db: Database, settings: Settings, batch: int = SWEEP_BATCH
+) -> list[int]:
+    """Start the workflow of every run committed without one (Temporal was down, or a crash
+    between the commit and the start); returns their ids."""
+    async with db.session() as session:
+        ids = list(
+            (
+                await session.scalars(
+                    select(BulkRun.id)
+                    .where(BulkRun.status == "queued")
+                    .order_by(BulkRun.id)
+                    .limit(batch)
+                )
+            ).all()
+        )
+    for run_id in ids:
+        await start_workflow(client, db, run_id, settings)
+        log.warning("started the workflow of bulk run %s, left queued", run_id)
+    return ids
+
+
+# The refusals of a cancellation (the pages translate them: locale/*/LC_MESSAGES/messages.po).
+RUN_OVER = "the bulk run is already over"
+RUN_CANCELLING = "the bulk run is already being cancelled"
+BUSY = "the back office is busy; try again in a moment"
+
+
+async def cancel(
+    db: Database,
+    temporal: Client | None,
+    settings: Settings,
+    viewer: Viewer,
+    bulk_id: int,
+    reason: object,
+) -> str:
+    """Cancel a run, audited: its workflow stops before the next item and marks the rest
+    cancelled. A run whose workflow has not started yet is cancelled in the database (it will
+    never start; no Temporal needed: `temporal` may be None while it is out of reach). Returns the
+    run's status as of now (cancelling or cancelled)."""
+    repairs.ensure_ops(viewer)
+    text = audit.require_reason(reason)
+    async with db.session() as session:
+        run = await _run(session, bulk_id)
+        before = {"status": run.status}
+        queued = await session.execute(
+            update(BulkRun)
+            .where(BulkRun.id == bulk_id, BulkRun.status == "queued")
+            .values(status="cancelled", finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(queued) == 1:
+            await session.execute(
+                update(BulkItem)
+                .where(BulkItem.run_id == bulk_id, BulkItem.status == "pending")
+                .values(status="cancelled", done_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            await _audit(session, viewer, bulk_id, text, before, "cancelled")
+            return "cancelled"
+        if run.status != "running":
+            raise DomainError(RUN_OVER, 409)
+        if temporal is None:
+            raise DomainError(BUSY, 503)
+    # No transaction open while the workflow decides (it has the action deadline).
+    await _cancel_workflow(temporal, settings, bulk_id, viewer, text)
+    async with db.session() as session:
+        await _audit(session, viewer, bulk_id, text, before, "cancelling")
+    return "cancelling"
+
+
+async def _audit(
+    session: AsyncSession,
+    viewer: Viewer,
+    bulk_id: int,
+    reason: str,
+    before: dict[str, Any],
+    status: str,
+) -> None:
+    await audit.record(
+        session,
+        viewer,
+        action="cancel_bulk",
+        target_type="bulk_run",
+        target_id=bulk_id,
+        reason=reason,
+        before=before,
+        after={"status": status},
+        bulk_run_id=bulk_id,
+    )
+
+
+async def _cancel_workflow(
+    temporal: Client, settings: Settings, bulk_id: int, viewer: Viewer, reason: str
+) -> str:
+    deadline = settings.action_timeout_seconds
+    handle = temporal.get_workflow_handle(bulk_workflow_id(bulk_id))
+    try:
+        async with asyncio.timeout(deadline):
+            result: str = await handle.execute_update(
+                "cancel",
+                CancelBulk(actor=viewer.label, reason=reason),
+                result_type=str,
+                rpc_timeout=timedelta(seconds=deadline),
+            )
+        return result
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == "StepRejected":
+            raise DomainError(cause.message, 409) from None
+        log.warning("cancel of bulk run %s failed: %s", bulk_id, cause or err)
+        raise DomainError(BUSY, 503) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise DomainError(RUN_OVER, 409) from None
+        log.warning("cancel of bulk run %s: %s %s", bulk_id, err.status.name, err.message)
+        raise DomainError(BUSY, 503) from err
+    except TimeoutError:
+        raise DomainError(BUSY, 503) from None
+
+
+async def _run(session: AsyncSession, bulk_id: int) -> BulkRun:
     if not 1 <= bulk_id <= 2**31 - 1:
         raise NotFound("bulk run")
     run = await session.get(BulkRun, bulk_id)
     if run is None:
         raise NotFound("bulk run")
+    return run
+
+
+async def bulk_status(session: AsyncSession, bulk_id: int) -> dict[str, Any]:
+    """A run's progress and each mission's result, in the order they are (or were) acted on."""
+    run = await _run(session, bulk_id)
     items = (
         await session.scalars(
             select(BulkItem).where(BulkItem.run_id == bulk_id).order_by(BulkItem.position)
@@ -427,34 +371,3 @@ async def bulk_status(session: AsyncSession, bulk_id: int) -> dict[str, Any]:
             for item in items
         ],
     }
-
-
-async def resume_interrupted(
-    db: Database,
-    temporal: Client,
-    *,
-    stale_after: timedelta = STALE_AFTER,
-    runner: str = PROCESS_ID,
-) -> list[int]:
-    """Continue every run a crash interrupted (running, without runner or with a heartbeat older
-    than the lease); returns their ids. Each is claimed first: of several processes resuming the
-    same run, one drives it, the others' tasks return at once."""
-    async with db.session() as session:
-        ids = list(
-            (
-                await session.scalars(
-                    select(BulkRun.id).where(
-                        BulkRun.status == "running",
-                        or_(
-                            BulkRun.runner.is_(None),
-                            BulkRun.heartbeat_at < utcnow() - stale_after,
-                        ),
-                    )
-                )
-            ).all()
-        )
-    for run_id in ids:
-        if (runner, run_id) not in _TASKS:
-            log.warning("resuming bulk run %s, interrupted before it finished", run_id)
-            spawn(db, temporal, run_id, runner=runner, lease=stale_after)
-    return ids

@@ -73,8 +73,12 @@ async def run_update(
     arg: Any,
     *,
     timeout: float | None = None,
+    update_id: str | None = None,
 ) -> str:
     """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason.
+
+    With an `update_id` (a bulk run's item), the same Update sent again is not run again: the
+    server answers it with the first one's outcome.
 
     The request's transaction ends (committed) before anything is asked of Temporal: no database
     connection is held while the worker decides. The wait has a deadline (`timeout`, by default
@@ -97,6 +101,7 @@ async def run_update(
             update = await handle.start_update(
                 name,
                 arg,
+                id=update_id,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=str,
                 rpc_timeout=timedelta(seconds=deadline),

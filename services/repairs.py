@@ -1,7 +1,7 @@
 """Ops repairs by business step: each one an Update the mission's workflow implements (its
 validator refuses what does not apply), each one audited with who, why, before and after.
 
-Used by the JSON API (api/ops.py), the console pages and bulk runs (services/bulk.py) alike.
+Used by the JSON API (api/ops.py), the console pages and bulk runs (activities/bulk.py) alike.
 """
 
 from __future__ import annotations
@@ -164,6 +164,7 @@ async def repair(
     *,
     bulk_run_id: int | None = None,
     timeout: float | None = None,
+    update_id: str | None = None,
 ) -> dict[str, Any]:
     """Run one repair on one mission through its workflow and write its audit row.
 
@@ -179,7 +180,7 @@ async def repair(
     # Commits the (read-only) transaction before the wait, which has the action deadline.
     try:
         result = await lifecycle.run_update(
-            temporal, session, mission, update, arg, timeout=timeout
+            temporal, session, mission, update, arg, timeout=timeout, update_id=update_id
         )
     except lifecycle.ActionPending:
         # In the workflow's history and still running: audited now, as accepted.

@@ -114,6 +114,7 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/ops/bulk/preview", OPS, {"filter": {"member_id": MISSING}}),
     ("POST", "/api/ops/bulk", OPS, {"action": "retry", "reason": "p", "mission_ids": [MISSING]}),
     ("GET", "/api/ops/bulk/{bulk_id}", OPS, None),
+    ("POST", "/api/ops/bulk/{bulk_id}/cancel", OPS, {"reason": "probe"}),
     # Advisors may read the audit trail of one of their missions only (?mission_id=).
     ("GET", "/api/ops/audit", OPS, None),
     ("GET", "/api/ops/gateways", OPS, None),

@@ -45,6 +45,7 @@ POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/console/ops/bulk", ONLY_OPS),
     ("GET", "/console/ops/bulk/{run_id}", ONLY_OPS),
     ("GET", "/console/ops/bulk/{run_id}/progress", ONLY_OPS),
+    ("POST", "/console/ops/bulk/{run_id}/cancel", ONLY_OPS),
     ("GET", "/console/ops/audit", ONLY_OPS),
     ("GET", "/console/ops/gateways", ONLY_OPS),
     ("POST", "/console/ops/gateways/{name}", ONLY_OPS),
@@ -288,6 +289,52 @@ async def test_a_repair_without_a_reason_is_refused_on_the_form(
         f"/console/ops/missions/{mission.id}/repairs/skip", data={"reason": "no token"}
     )
     assert r.status_code == 403
+
+
+async def test_ops_cancel_a_queued_bulk_run_from_its_page(browsers: Browsers, book: Book) -> None:
+    """A run whose workflow never started (this app has no Temporal): cancelled in the database,
+    audited, and never started by the worker's sweep."""
+    from services import bulk
+
+    async with browsers.app.state.db.session() as session:
+        run = await bulk.create_run(
+            session,
+            book.ops_viewer,
+            "retry",
+            "the declaration service is back",
+            [book.missions["declaration"].id],
+            {},
+            rate_per_second=5,
+            today=book.today,
+        )
+        run_id = run.id
+    http = await browsers.as_(OPS)
+    page = await http.get(f"/console/ops/bulk/{run_id}", headers={"Accept-Language": "fr"})
+    assert 'id="bulk-cancel"' in page.text and "Annuler le lot" in page.text
+    assert 'data-status="queued"' in page.text and "hx-get" in page.text  # polled until it runs
+    csrf = await _csrf(http, OPS)
+    r = await http.post(f"/console/ops/bulk/{run_id}/cancel", data={"csrf_token": csrf})
+    assert r.status_code == 303  # no reason: refused, said on the page
+    page = await http.get(f"/console/ops/bulk/{run_id}")
+    assert 'data-status="queued"' in page.text
+    r = await http.post(
+        f"/console/ops/bulk/{run_id}/cancel",
+        data={"csrf_token": csrf, "reason": "started on the wrong filter"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/console/ops/bulk/{run_id}"
+    page = await http.get(f"/console/ops/bulk/{run_id}")
+    assert 'data-status="cancelled"' in page.text and 'id="bulk-cancel"' not in page.text
+    assert "hx-get" not in page.text
+    assert f'data-mission="{book.missions["declaration"].id}" data-status="cancelled"' in page.text
+    async with browsers.app.state.db.session() as session:
+        rows = await session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "cancel_bulk", AuditEntry.bulk_run_id == run_id
+            )
+        )
+        assert [(a.reason, a.after) for a in rows] == [
+            ("started on the wrong filter", {"status": "cancelled"})
+        ]
 
 
 async def test_gateway_form_checks_its_fields_and_audits_the_change(

@@ -1,25 +1,18 @@
 """Bulk repairs on the real dev server: a broken gateway leaves missions stuck, ops fix it, preview
 exactly those missions and bulk-retry them at a bounded rate; every mission completes its step and
-gets its audit row. And a run interrupted by a crash is resumed without doing anything twice."""
+gets its audit row. (The run as a workflow, its crashes and its cancellation:
+tests/workflows/test_bulk_workflow.py.)"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from contracts.mission import MissionStatus
-from models import AuditEntry, BulkRun, utcnow
-from services import bulk
-from services.access import Viewer
+from models import AuditEntry
 from tests.conftest import Stack, wait_for
-from tests.ops.conftest import audit_rows, repair, set_gateway
-
-
-async def _ops_viewer(stack: Stack) -> Viewer:
-    me = (await stack.http.get("/api/me", headers=await stack.ops())).json()
-    return Viewer(user_id=me["user_id"], role="ops", member_id=None)
+from tests.ops.conftest import audit_rows, set_gateway
 
 
 async def _bulk(stack: Stack, run_id: int) -> dict[str, Any]:
@@ -130,66 +123,3 @@ async def test_broken_gateway_stuck_then_bulk_retry_with_preview(dev_stack: Stac
         ).all()
     assert [(g.before or {}).get("failure_rate") for g in gateway_rows] == [1.0, 0.0]
     assert [(g.after or {}).get("failure_rate") for g in gateway_rows] == [0.0, 1.0]
-
-
-async def test_interrupted_run_is_resumed_without_doing_anything_twice(dev_stack: Stack) -> None:
-    s = dev_stack
-    viewer = await _ops_viewer(s)
-    member, headers = await s.new_member()
-    client = await s.new_client(member["id"])
-    ids = [
-        (await s.new_mission(headers, member["id"], client["id"], start_in=5))["id"]
-        for _ in range(2)
-    ]
-    today = await s.today()
-    until = (today + timedelta(days=10)).isoformat()
-    async with s.db.session() as session:
-        run = await bulk.create_run(
-            session,
-            viewer,
-            "hold",
-            "client closed for the holidays",
-            ids,
-            {"until": until},
-            rate_per_second=10,
-            today=today,
-        )
-        run_id = run.id
-        fresh = await bulk.create_run(
-            session,
-            viewer,
-            "resume",
-            "another process runs this one",
-            ids,
-            {},
-            rate_per_second=10,
-            today=today,
-        )
-        fresh_id = fresh.id
-        # The crash: the run stopped beating a while ago ...
-        await session.execute(
-            update(BulkRun)
-            .where(BulkRun.id == run_id)
-            .values(heartbeat_at=utcnow() - timedelta(minutes=5))
-        )
-    # ... right after the first mission's Update went through, before its item was marked.
-    r = await repair(s, ids[0], "hold", "client closed for the holidays", until=until)
-    assert r.status_code == 200, r.text
-
-    resumed = await bulk.resume_interrupted(s.db, s.env.client)
-    assert run_id in resumed and fresh_id not in resumed
-    await bulk.wait(run_id)
-    status = await _bulk(s, run_id)
-    assert status["status"] == "finished"
-    first, second = status["items"]
-    assert first["status"] == "refused" and "already held" in first["result"]
-    assert second["status"] == "done"
-    for mid in ids:
-        st = await s.handle(mid).query("status", result_type=MissionStatus)
-        assert st.held_until is not None and st.held_until.isoformat() == until
-        assert [a.action for a in await audit_rows(s, mid)] == ["hold"]
-    assert await bulk.resume_interrupted(s.db, s.env.client) == []
-    async with s.db.session() as session:
-        await session.execute(
-            update(BulkRun).where(BulkRun.id == fresh_id).values(status="finished")
-        )

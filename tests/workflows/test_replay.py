@@ -1,7 +1,9 @@
-"""Replay every committed history of MissionWorkflow: a code change that breaks determinism fails.
+"""Replay every committed history of MissionWorkflow and BulkRepairWorkflow: a code change that
+breaks determinism fails.
 
-The histories in `histories/` are recorded by the lifecycle path tests when run with
-COOPFLOW_RECORD_HISTORIES=1 (otherwise those tests never touch the files). Re-record them only
+The histories in `histories/` are recorded by the lifecycle path tests (and the bulk run tests,
+tests/ops/test_bulk_workflow.py, the `bulk_*` ones) when run with COOPFLOW_RECORD_HISTORIES=1
+(otherwise those tests never touch the files). Re-record them only
 for a deliberate, versioned change of the workflow (`workflow.patched()`), never to make this pass.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from contracts.bulk import BulkInput
 from contracts.mission import CURRENT_REVISION, MissionInput
+from workflows.bulk import BulkRepairWorkflow
 from workflows.mission import MissionWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -46,6 +51,10 @@ PATHS = [
     # Issue 13 #2: a letter held a month by an email outage shifts the ladder behind it
     # ("dunning-dated-when-sent"), then the client pays before the shifted write-off.
     "dunning_letter_sent_late",
+    # Issue 14: bulk runs are workflows. A run whose worker was killed mid-run, and a
+    # run ops cancelled between two items.
+    "bulk_finished_after_a_worker_crash",
+    "bulk_cancelled_after_some_items",
 ]
 
 
@@ -77,7 +86,9 @@ async def test_history_replays(name: str) -> None:
         "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
         "WorkflowExecutionCompleted",
     ), "a history of a whole path"
-    replayer = Replayer(workflows=[MissionWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[MissionWorkflow, BulkRepairWorkflow], data_converter=pydantic_data_converter
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{name}: {result.replay_failure!r}"
 
@@ -103,6 +114,31 @@ async def test_replay_catches_a_nondeterministic_change() -> None:
         workflow_runner=UnsandboxedWorkflowRunner(),  # this test module is not sandbox-safe
     )
     result = await replayer.replay_workflow(load(PATHS[0]), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+
+
+@workflow.defn(name="BulkRepairWorkflow")
+class FasterBulkRepairWorkflow(BulkRepairWorkflow):
+    """The bulk workflow with its rate dropped: an unguarded change of a released bulk run."""
+
+    @workflow.run
+    async def run(self, inp: BulkInput) -> str:
+        return await super().run(inp)
+
+    async def _pace(self, last_began: datetime | None, interval: timedelta) -> datetime | None:
+        return None
+
+
+async def test_replay_catches_a_nondeterministic_change_of_a_bulk_run() -> None:
+    replayer = Replayer(
+        workflows=[FasterBulkRepairWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    result = await replayer.replay_workflow(
+        load("bulk_cancelled_after_some_items"),  # 2 s between items: a timer
+        raise_on_replay_failure=False,
+    )
     assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
 
 

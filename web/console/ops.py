@@ -215,16 +215,9 @@ async def bulk_start(
         k: str(form.get(k) or "") for k in repairs.REPAIR_PARAMS.get(action, ()) if form.get(k)
     }
     try:
-        client = await temporal_client(request)
+        client = await _temporal_or_none(request)  # out of reach: the run waits, queued
         run_id = await bulk.start(
-            db,
-            client,
-            page.viewer,
-            action,
-            form.get("reason"),
-            ids,
-            params,
-            rate_per_second=settings.bulk_rate_per_second,
+            db, client, settings, page.viewer, action, form.get("reason"), ids, params
         )
     except FieldError as err:
         response = redirect("/console/ops/bulk?" + str(form.get("back") or ""))
@@ -243,6 +236,28 @@ def _run_id(raw: str) -> int:
 async def bulk_run_page(run_id: str, page: OpsPage, session: SessionDep) -> Response:
     status = await bulk.bulk_status(session, _run_id(run_id))
     return render(page, "console/bulk_run.html", run=status, labels=REPAIR_LABELS)
+
+
+@router.post("/ops/bulk/{run_id}/cancel")
+async def bulk_cancel(
+    run_id: str, request: Request, page: OpsPage, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    """Ops: stop a run before its next mission (its workflow's `cancel`), with a reason."""
+    assert page.viewer is not None
+    bulk_id = _run_id(run_id)
+    form = await _form(request)
+    response = redirect(f"/console/ops/bulk/{bulk_id}")
+    try:
+        audit.require_reason(form.get("reason"))  # said before anything is asked of Temporal
+        client = await _temporal_or_none(request)  # a queued run is cancelled without it
+        await bulk.cancel(db, client, settings, page.viewer, bulk_id, form.get("reason"))
+    except (FieldError, DomainError) as err:
+        if isinstance(err, DomainError) and err.status_code in (403, 404):
+            raise
+        flash(response, request, "error", page.gettext(_message(err)))
+        return response
+    flash(response, request, "success", page.gettext("Cancelling the run") + " ✓")
+    return response
 
 
 @router.get("/ops/bulk/{run_id}/progress")
