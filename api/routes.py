@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -52,7 +52,7 @@ from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.login_throttle import LoginThrottle
 from services.missions import parse_date
-from services.starter import start_mission_workflow
+from services.starter import start_now_or_later
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
@@ -155,7 +155,12 @@ async def get_client(client_id: int, session: SessionDep, viewer: ViewerDep) -> 
 
 
 # ---------------------------------------------------------------- missions
-@router.post("/missions", status_code=201, tags=["missions"])
+@router.post(
+    "/missions",
+    status_code=201,
+    tags=["missions"],
+    responses={202: {"description": "Stored; its workflow starts as soon as Temporal answers"}},
+)
 async def create_mission(
     body: MissionCreate,
     session: SessionDep,
@@ -163,17 +168,18 @@ async def create_mission(
     settings: SettingsDep,
     viewer: ViewerDep,
     request: Request,
+    response: Response,
 ) -> dict[str, Any]:
-    """Create the mission, commit it, then start its workflow `mission-<id>`."""
+    """Create the mission, commit it, then start its workflow `mission-<id>`.
+
+    201 once the workflow started; 202 (`workflow_started` false) when Temporal did not answer
+    within the action deadline: the mission is stored and the worker's sweep starts it."""
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     mission, inp = await mission_service.create_mission(session, viewer, body.model_dump(), clock)
-    await session.commit()
-    try:
-        client = await _temporal(request)
-        await start_mission_workflow(client, db, inp, settings.task_queue)
-    except Exception:
-        # Committed and not lost: the worker's sweep starts every mission left without workflow.
-        log.exception("workflow start of mission %s deferred to the worker's sweep", mission.id)
+    await session.commit()  # no transaction is held while Temporal is asked
+    started = await start_now_or_later(lambda: _temporal(request), db, inp, settings)
+    if not started:
+        response.status_code = 202
     return await _detail(session, mission.id)
 
 
