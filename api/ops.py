@@ -18,7 +18,6 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     StaffDep,
-    TemporalDep,
     temporal_client,
 )
 from api.schemas import Body
@@ -102,11 +101,12 @@ async def stuck_cases(
 # ---------------------------------------------------------------- repairs
 @router.get("/missions/{mission_id}/repairs", tags=["ops"])
 async def repairs_available(
-    mission_id: int, session: SessionDep, viewer: StaffDep, client: TemporalDep
+    mission_id: int, session: SessionDep, viewer: StaffDep, request: Request
 ) -> dict[str, Any]:
     """The workflow's live state and the repairs that apply now (advisors: read only)."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
-    status = await repairs.live_status(client, mission)
+    await session.commit()  # Temporal is asked below: no transaction held meanwhile
+    status = await repairs.live_status(await temporal_client(request), mission)
     return {
         "mission_id": mission.id,
         "workflow": None if status is None else status.model_dump(mode="json"),
@@ -123,11 +123,13 @@ async def repair(
     session: SessionDep,
     settings: SettingsDep,
     viewer: OpsDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Ops: retry, skip (with the manual reference), hold (until), resume, cancel,
     pause_dunning or restart_dunning; the workflow refuses what does not apply (409)."""
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    await session.commit()  # read before Temporal is asked: no transaction held meanwhile
+    client = await temporal_client(request)  # once the request was read (422 first)
     done = await repairs.repair(
         session,
         client,
@@ -198,12 +200,12 @@ async def bulk_preview(body: BulkPreviewIn, session: SessionDep, viewer: OpsDep)
 
 @router.post("/ops/bulk", status_code=202, tags=["ops"])
 async def bulk_start(
-    body: BulkIn, db: DatabaseDep, settings: SettingsDep, viewer: OpsDep, client: TemporalDep
+    body: BulkIn, db: DatabaseDep, settings: SettingsDep, viewer: OpsDep, request: Request
 ) -> dict[str, Any]:
     """Start a bulk repair on the previewed missions; follow it at GET /api/ops/bulk/{id}."""
     run_id = await bulk.start(
         db,
-        client,
+        await temporal_client(request),  # once the body was read (422 first)
         viewer,
         body.action,
         body.reason,

@@ -18,7 +18,6 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     StaffDep,
-    TemporalDep,
     ViewerDep,
     temporal_client,
 )
@@ -219,7 +218,7 @@ async def sign(
     session: SessionDep,
     settings: SettingsDep,
     viewer: MemberDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """The member signs the employment contract (empty body). 409 on field `guarantee` while
     the guarantee fund does not cover the mission and no advisor approved it nor deposit came."""
@@ -229,7 +228,7 @@ async def sign(
     await session.commit()  # a gate the re-check closed stays closed, and on the timeline
     mission_service.require_guarantee(mission)
     await _update(
-        client, session, settings, mission, "sign_contract", SignContract(actor=viewer.label)
+        request, session, settings, mission, "sign_contract", SignContract(actor=viewer.label)
     )
     return await _detail(session, mission_id)
 
@@ -241,13 +240,13 @@ async def client_confirmation(
     session: SessionDep,
     settings: SettingsDep,
     viewer: StaffDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Record how the client confirmed the order (e.g. "signed order form")."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     method = clean_text(body.method, field="method", max_length=200)
     await _update(
-        client,
+        request,
         session,
         settings,
         mission,
@@ -264,14 +263,14 @@ async def work_report(
     session: SessionDep,
     settings: SettingsDep,
     viewer: MemberDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """The member reports the days worked and the expenses to rebill."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     report = lifecycle.work_report(
         body.days_worked, [(line.label, line.amount) for line in body.expenses], viewer.label
     )
-    await _update(client, session, settings, mission, "submit_work_report", report)
+    await _update(request, session, settings, mission, "submit_work_report", report)
     return await _detail(session, mission_id)
 
 
@@ -282,13 +281,13 @@ async def cancel(
     session: SessionDep,
     settings: SettingsDep,
     viewer: ViewerDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Cancel a mission before the work starts (the member or staff), with a reason."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason, field="reason", max_length=500)
     await _update(
-        client,
+        request,
         session,
         settings,
         mission,
@@ -304,14 +303,14 @@ async def retry(
     session: SessionDep,
     settings: SettingsDep,
     viewer: OpsDep,
-    client: TemporalDep,
+    request: Request,
     body: RetryIn | None = None,
 ) -> dict[str, Any]:
     """Ops: run the step that kept failing again, now."""
     mission = await mission_service.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason if body else "", field="reason", max_length=500, required=False)
     await _update(
-        client, session, settings, mission, "retry", RetryStep(actor=viewer.label, reason=reason)
+        request, session, settings, mission, "retry", RetryStep(actor=viewer.label, reason=reason)
     )
     return await _detail(session, mission_id)
 
@@ -455,7 +454,7 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
 
 
 async def _update(
-    client: Client,
+    request: Request,
     session: AsyncSession,
     settings: Settings,
     mission: Mission,
@@ -463,8 +462,13 @@ async def _update(
     arg: Any,
 ) -> str:
     """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason.
-    The request's transaction is committed first; the wait has the action deadline (503 when
-    the worker does not take it, 202 when it is accepted and still running)."""
+
+    Temporal is reached only now, once the request was read and the mission found: a wrong
+    request gets its 422 or 404 even while Temporal is down. The request's transaction is
+    committed first; the wait has the action deadline (503 when the worker does not take it,
+    202 when it is accepted and still running)."""
+    await session.commit()  # no transaction is held while connecting either
+    client = await _temporal(request)
     return await lifecycle.run_update(
         client, session, mission, name, arg, timeout=settings.action_timeout_seconds
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ from core.db import Database
 from core.settings import Settings
 from services.missions import missions_without_workflow
 from services.starter import start_missing_workflows
+from tests.api.conftest import Account, assert_refused
 from tests.conftest import Stack, _finish_workflows, api_client
 
 DEADLINE = 2.0
@@ -286,3 +288,43 @@ class _SlowSignature(MissionActivities):
     async def record_signature(self, rec: SignatureRecord) -> None:
         await asyncio.sleep(DEADLINE + 1.5)
         await super().record_signature(rec)
+
+
+async def test_temporal_down_a_bad_request_is_refused_for_what_it_is_not_with_503(
+    db: Database, settings: Settings, accounts: tuple[Account, Account]
+) -> None:
+    """Temporal down (a closed port): a request wrong on its own still gets its 422 naming the
+    field, or its 404, not "the workflow service is unavailable" (the fuzzer's finding: the
+    Temporal connection was made before the request was read, e.g. 503 for
+    GET /api/missions/null,null/repairs)."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        closed = free.getsockname()[1]
+    down = settings.model_copy(
+        update={"temporal_address": f"127.0.0.1:{closed}", "action_timeout_seconds": DEADLINE}
+    )
+    a, _ = accounts
+    async with api_client(create_app(down, db, None)) as http:
+        ops = await Stack(None, http, db, down).staff("ops")  # type: ignore[arg-type]
+        nobody = 2_147_000_000
+        r = await http.post(f"/api/missions/{nobody}/cancel", json={"reason": 5}, headers=a.headers)
+        assert_refused(r, 422, "reason")
+        r = await http.post(f"/api/missions/{nobody}/sign", headers=a.headers)
+        assert_refused(r, 404, None, "mission")
+        r = await http.post(
+            f"/api/missions/{nobody}/client-confirmation", json={"method": ""}, headers=ops
+        )
+        assert r.status_code in (404, 422), r.text
+        r = await http.get("/api/missions/null,null/repairs", headers=ops)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["path", "mission_id"]
+        r = await http.post(f"/api/missions/{nobody}/repairs/retry", json=[], headers=ops)
+        assert r.status_code == 422, r.text
+        r = await http.post("/api/ops/bulk", json={"action": "retry"}, headers=ops)
+        assert_refused(r, 422, "reason")
+        # Still 503 for a request that is right but needs Temporal.
+        r = await http.post(
+            "/api/ops/bulk",
+            json={"action": "retry", "reason": "outage over", "mission_ids": [nobody]},
+            headers=ops,
+        )
+        assert r.status_code == 503 and r.json()["detail"][0]["type"] == "unavailable", r.text
