@@ -50,7 +50,7 @@ from services import collection, idempotency, ledger, lifecycle, payroll, people
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.login_throttle import LoginThrottle
-from services.missions import parse_date
+from services.missions import parse_date, parse_id
 from services.starter import start_now_or_later
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,8 @@ async def create_client(
     """Ops add clients for any member, an advisor for their members (or a client of no member),
     a member their own clients; someone else's member answers like a missing one (404)."""
     if viewer.is_staff:
-        owner = body.member_id
+        # An id PostgreSQL's integer can hold, or 422 (it was a 500 "integer out of range").
+        owner = None if body.member_id is None else parse_id(body.member_id, "member_id")
         if owner is not None and not await mission_service.sees_member(session, viewer, owner):
             raise NotFound("member", "member_id")
     else:
