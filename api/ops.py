@@ -228,7 +228,8 @@ async def audit_log(
     viewer: StaffDep,
     mission_id: PositiveId | None = None,
     user_id: PositiveId | None = None,
-    action: Annotated[str | None, Query(max_length=48)] = None,
+    # An action's name (e.g. assign_advisor): nothing else reaches the query (a NUL was a 500).
+    action: Annotated[str | None, Query(max_length=48, pattern=r"^[a-z0-9_]+$")] = None,
     since: str | None = None,
     until: str | None = None,
     limit: Limit = 50,

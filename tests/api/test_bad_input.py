@@ -826,3 +826,21 @@ async def test_client_of_a_member_id_out_of_range_is_422_not_500(
         r = await http.post("/api/clients", json=body, headers=staff)
         assert_refused(r, 422, "member_id", "an id between 1 and 2147483647")
         assert await snapshot(db) == before
+
+
+@pytest.mark.parametrize("action", ["K\x00Q", "retry;", "Retry"])
+async def test_audit_filter_on_an_action_that_is_no_name_is_422_not_500(
+    db: Database, settings: Settings, action: str
+) -> None:
+    """Found by the fuzzer (tests/api/test_fuzz.py at 1200 examples per operation): a NUL in
+    GET /api/ops/audit?action= reached PostgreSQL, whose text cannot hold it: 500. An action is
+    a name of lowercase letters, digits and "_": anything else is a 422 naming the parameter."""
+    from api.app import create_app
+
+    async with api_client(create_app(settings, db, None)) as http:
+        ops = await Stack(None, http, db, settings).staff("ops")  # type: ignore[arg-type]
+        r = await http.get("/api/ops/audit", params={"action": action}, headers=ops)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["query", "action"]
+        ok = await http.get("/api/ops/audit", params={"action": "assign_advisor"}, headers=ops)
+        assert ok.status_code == 200, ok.text
