@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.client import Client
 
 import web
-from api import clients, documents, estimates, fund, invoices, ops, webhooks
+from api import clients, documents, estimates, fund, headers, invoices, ops, webhooks
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -59,6 +59,9 @@ def create_app(
         description="Back office of a cooperative of salaried freelancers. "
         "One Temporal workflow per mission.",
         lifespan=lifespan,
+        docs_url=None,  # api.headers.add_docs: served from our own origin, under a CSP
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,  # the password flow needs no redirect page
     )
     app.state.settings = settings
     app.state.db = db
@@ -116,6 +119,8 @@ def create_app(
     app.include_router(ops.router)
     web.mount(app)  # the pages (member portal) and their static files
     app.include_router(console.router)  # the advisor and ops consoles (/console)
+    headers.add_docs(app)
+    app.add_middleware(headers.SecurityHeaders)  # every answer, errors included
     return app
 
 

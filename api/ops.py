@@ -17,7 +17,6 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     StaffDep,
-    TemporalDep,
     temporal_client,
 )
 from api.schemas import Body
@@ -132,11 +131,12 @@ async def stuck_cases(
 # ---------------------------------------------------------------- repairs
 @router.get("/missions/{mission_id}/repairs", tags=["ops"])
 async def repairs_available(
-    mission_id: int, session: SessionDep, viewer: StaffDep, client: TemporalDep
+    mission_id: int, session: SessionDep, viewer: StaffDep, request: Request
 ) -> dict[str, Any]:
     """The workflow's live state and the repairs that apply now (advisors: read only)."""
     mission = await access.visible_mission(session, viewer, mission_id)
-    status = await repairs.live_status(client, mission)
+    await session.commit()  # Temporal is asked below: no transaction held meanwhile
+    status = await repairs.live_status(await temporal_client(request), mission)
     return {
         "mission_id": mission.id,
         "workflow": None if status is None else status.model_dump(mode="json"),
@@ -153,11 +153,13 @@ async def repair(
     session: SessionDep,
     settings: SettingsDep,
     viewer: OpsDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Ops: retry, skip (with the manual reference), hold (until), resume, cancel,
     pause_dunning or restart_dunning; the workflow refuses what does not apply (409)."""
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
+    await session.commit()  # read before Temporal is asked: no transaction held meanwhile
+    client = await temporal_client(request)  # once the request was read (422 first)
     done = await repairs.repair(
         session,
         client,
@@ -268,7 +270,8 @@ async def audit_log(
     viewer: StaffDep,
     mission_id: PositiveId | None = None,
     user_id: PositiveId | None = None,
-    action: Annotated[str | None, Query(max_length=48)] = None,
+    # An action's name (e.g. assign_advisor): nothing else reaches the query (a NUL was a 500).
+    action: Annotated[str | None, Query(max_length=48, pattern=r"^[a-z0-9_]+$")] = None,
     since: str | None = None,
     until: str | None = None,
     limit: Limit = 50,

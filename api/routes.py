@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -18,7 +18,6 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     StaffDep,
-    TemporalDep,
     ViewerDep,
     temporal_client,
 )
@@ -45,7 +44,7 @@ from core.errors import DomainError, NotFound
 from core.security import issue_token
 from core.settings import Settings
 from domain.calendar import parse_date
-from domain.identifiers import clean_text
+from domain.identifiers import clean_text, parse_id
 from domain.money import parse_money
 from models import Mission
 from services import (
@@ -62,7 +61,7 @@ from services import (
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.login_throttle import LoginThrottle
-from services.starter import start_mission_workflow
+from services.starter import start_now_or_later
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
@@ -127,7 +126,8 @@ async def create_client(
     """Ops add clients for any member, an advisor for their members (or a client of no member),
     a member their own clients; someone else's member answers like a missing one (404)."""
     if viewer.is_staff:
-        owner = body.member_id
+        # An id PostgreSQL's integer can hold, or 422 (it was a 500 "integer out of range").
+        owner = None if body.member_id is None else parse_id(body.member_id, "member_id")
         if owner is not None and not await access.sees_member(session, viewer, owner):
             raise NotFound("member", "member_id")
     else:
@@ -165,7 +165,12 @@ async def get_client(client_id: int, session: SessionDep, viewer: ViewerDep) -> 
 
 
 # ---------------------------------------------------------------- missions
-@router.post("/missions", status_code=201, tags=["missions"])
+@router.post(
+    "/missions",
+    status_code=201,
+    tags=["missions"],
+    responses={202: {"description": "Stored; its workflow starts as soon as Temporal answers"}},
+)
 async def create_mission(
     body: MissionCreate,
     session: SessionDep,
@@ -173,17 +178,18 @@ async def create_mission(
     settings: SettingsDep,
     viewer: ViewerDep,
     request: Request,
+    response: Response,
 ) -> dict[str, Any]:
-    """Create the mission, commit it, then start its workflow `mission-<id>`."""
+    """Create the mission, commit it, then start its workflow `mission-<id>`.
+
+    201 once the workflow started; 202 (`workflow_started` false) when Temporal did not answer
+    within the action deadline: the mission is stored and the worker's sweep starts it."""
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     mission, inp = await mission_service.create_mission(session, viewer, body.model_dump(), clock)
-    await session.commit()
-    try:
-        client = await _temporal(request)
-        await start_mission_workflow(client, db, inp, settings.task_queue)
-    except Exception:
-        # Committed and not lost: the worker's sweep starts every mission left without workflow.
-        log.exception("workflow start of mission %s deferred to the worker's sweep", mission.id)
+    await session.commit()  # no transaction is held while Temporal is asked
+    started = await start_now_or_later(lambda: _temporal(request), db, inp, settings)
+    if not started:
+        response.status_code = 202
     return await _detail(session, mission.id)
 
 
@@ -223,7 +229,7 @@ async def sign(
     session: SessionDep,
     settings: SettingsDep,
     viewer: MemberDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """The member signs the employment contract (empty body). 409 on field `guarantee` while
     the guarantee fund does not cover the mission and no advisor approved it nor deposit came."""
@@ -233,7 +239,7 @@ async def sign(
     await session.commit()  # a gate the re-check closed stays closed, and on the timeline
     mission_service.require_guarantee(mission)
     await _update(
-        client, session, settings, mission, "sign_contract", SignContract(actor=viewer.label)
+        request, session, settings, mission, "sign_contract", SignContract(actor=viewer.label)
     )
     return await _detail(session, mission_id)
 
@@ -245,13 +251,13 @@ async def client_confirmation(
     session: SessionDep,
     settings: SettingsDep,
     viewer: StaffDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Record how the client confirmed the order (e.g. "signed order form")."""
     mission = await access.visible_mission(session, viewer, mission_id)
     method = clean_text(body.method, field="method", max_length=200)
     await _update(
-        client,
+        request,
         session,
         settings,
         mission,
@@ -268,14 +274,14 @@ async def work_report(
     session: SessionDep,
     settings: SettingsDep,
     viewer: MemberDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """The member reports the days worked and the expenses to rebill."""
     mission = await access.visible_mission(session, viewer, mission_id)
     report = lifecycle.work_report(
         body.days_worked, [(line.label, line.amount) for line in body.expenses], viewer.label
     )
-    await _update(client, session, settings, mission, "submit_work_report", report)
+    await _update(request, session, settings, mission, "submit_work_report", report)
     return await _detail(session, mission_id)
 
 
@@ -286,13 +292,13 @@ async def cancel(
     session: SessionDep,
     settings: SettingsDep,
     viewer: ViewerDep,
-    client: TemporalDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Cancel a mission before the work starts (the member or staff), with a reason."""
     mission = await access.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason, field="reason", max_length=500)
     await _update(
-        client,
+        request,
         session,
         settings,
         mission,
@@ -308,14 +314,14 @@ async def retry(
     session: SessionDep,
     settings: SettingsDep,
     viewer: OpsDep,
-    client: TemporalDep,
+    request: Request,
     body: RetryIn | None = None,
 ) -> dict[str, Any]:
     """Ops: run the step that kept failing again, now."""
     mission = await access.visible_mission(session, viewer, mission_id)
     reason = clean_text(body.reason if body else "", field="reason", max_length=500, required=False)
     await _update(
-        client, session, settings, mission, "retry", RetryStep(actor=viewer.label, reason=reason)
+        request, session, settings, mission, "retry", RetryStep(actor=viewer.label, reason=reason)
     )
     return await _detail(session, mission_id)
 
@@ -459,7 +465,7 @@ async def _detail(session: AsyncSession, mission_id: int) -> dict[str, Any]:
 
 
 async def _update(
-    client: Client,
+    request: Request,
     session: AsyncSession,
     settings: Settings,
     mission: Mission,
@@ -467,8 +473,13 @@ async def _update(
     arg: Any,
 ) -> str:
     """Run a Temporal Update; a rejected step becomes a 4xx naming the field and the reason.
-    The request's transaction is committed first; the wait has the action deadline (503 when
-    the worker does not take it, 202 when it is accepted and still running)."""
+
+    Temporal is reached only now, once the request was read and the mission found: a wrong
+    request gets its 422 or 404 even while Temporal is down. The request's transaction is
+    committed first; the wait has the action deadline (503 when the worker does not take it,
+    202 when it is accepted and still running)."""
+    await session.commit()  # no transaction is held while connecting either
+    client = await _temporal(request)
     return await lifecycle.run_update(
         client, session, mission, name, arg, timeout=settings.action_timeout_seconds
     )

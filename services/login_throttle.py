@@ -48,13 +48,15 @@ PRUNE_BATCH = 1000
 
 def address_key(address: str | None) -> str:
     """The count of every login failure from one client address (never contains "|")."""
-    return (address or "unknown").strip().lower().replace("|", "")[:ADDRESS_LENGTH] or "unknown"
+    cleaned = (address or "unknown").replace("\x00", "").strip().lower().replace("|", "")
+    return cleaned[:ADDRESS_LENGTH] or "unknown"
 
 
 def login_key(email: str, address: str | None) -> str:
     """One count per client address and email, however the email was typed (spaces around it,
-    upper case): "<address>|<email>"."""
-    return f"{address_key(address)}|{email.strip().lower()}"[:KEY_LENGTH]
+    upper case): "<address>|<email>". Without NUL characters, which PostgreSQL's text cannot
+    hold (such an email is no one's: it only fails, and is counted as the same without them)."""
+    return f"{address_key(address)}|{email.replace(chr(0), '').strip().lower()}"[:KEY_LENGTH]
 
 
 @dataclass(frozen=True)

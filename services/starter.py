@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -38,6 +40,26 @@ async def start_mission_workflow(
         mission = await session.get(Mission, inp.mission_id)
         if mission is not None and mission.workflow_started_at is None:
             mission.workflow_started_at = utcnow()
+
+
+async def start_now_or_later(
+    connect: Callable[[], Awaitable[Client]], db: Database, inp: MissionInput, settings: Settings
+) -> bool:
+    """Start the workflow of a mission just committed, within the action deadline
+    (COOPFLOW_ACTION_TIMEOUT_SECONDS, connecting included). False when Temporal refused or did
+    not answer in time: the mission stays committed, and the worker's sweep starts it later
+    (`start_missing_workflows`). The caller holds no transaction meanwhile."""
+    try:
+        async with asyncio.timeout(settings.action_timeout_seconds):
+            await start_mission_workflow(await connect(), db, inp, settings.task_queue)
+        return True
+    except Exception as err:
+        log.warning(
+            "workflow start of mission %s deferred to the worker's sweep: %s",
+            inp.mission_id,
+            type(err).__name__ if isinstance(err, TimeoutError) else err,
+        )
+        return False
 
 
 async def start_missing_workflows(

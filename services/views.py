@@ -130,6 +130,8 @@ async def mission_detail(session: AsyncSession, mission: Mission) -> dict[str, A
             "note": mission.guarantee_note,
         },
         "workflow_id": mission.workflow_id,
+        # False until Temporal confirmed the start (the worker's sweep retries it).
+        "workflow_started": mission.workflow_started_at is not None,
         "timeline": [
             {
                 "step": t.step,

@@ -200,9 +200,6 @@ def test_only_the_proxy_publishes_the_api() -> None:
     assert f"http://api:{port}" in nginx
     assert "resolver 127.0.0.11" in nginx  # re-resolves `api` as replicas come and go
     assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in SERVICES["proxy"]["volumes"]
-    # the Temporal UI has no login: loopback only
-    for mapping in SERVICES["temporal-ui"]["ports"]:
-        assert _interpolate(mapping).startswith("127.0.0.1:")
 
 
 def test_mounted_files_exist() -> None:
@@ -211,3 +208,73 @@ def test_mounted_files_exist() -> None:
             source = str(volume).split(":", 1)[0]
             if source.startswith("./"):
                 assert (ROOT / source).is_file(), source
+
+
+# ---------------------------------------------------------------- the Temporal UI (issue 13)
+NGINX = (ROOT / "deploy" / "nginx.conf").read_text()
+
+
+def _location(prefix: str) -> str:
+    """The body of nginx's `location <prefix> { ... }` (the blocks here do not nest)."""
+    found = re.search(r"location\s+" + re.escape(prefix) + r"\s*\{([^}]*)\}", NGINX)
+    assert found, f"no `location {prefix}` in deploy/nginx.conf"
+    return found[1]
+
+
+def _directives(block: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in re.sub(r"#[^\n]*", "", block).split(";"):
+        words = line.split()
+        if words:
+            out.setdefault(words[0], []).append(" ".join(words[1:]))
+    return out
+
+
+def test_the_temporal_ui_publishes_no_port_and_sits_behind_the_proxy() -> None:
+    """Reset and Terminate are for ops, never for anyone on the network: no host port at all
+    (not even loopback), reachable only through the proxy's /temporal/."""
+    ui = SERVICES["temporal-ui"]
+    assert "ports" not in ui, "the Temporal UI is reached through the proxy only"
+    env = _environment(ui)
+    assert env["TEMPORAL_UI_PUBLIC_PATH"] == "/temporal"
+    route = _directives(_location("/temporal/"))
+    assert route["proxy_pass"] == ["$temporal_ui"], route
+    assert "set $temporal_ui http://temporal-ui:8080" in NGINX
+    # The console's links to a mission's workflow go through the proxy too.
+    assert _environment(SERVICES["api"])["COOPFLOW_TEMPORAL_UI_URL"] == "/temporal"
+
+
+def test_the_proxy_asks_coopflow_whether_the_browser_is_ops() -> None:
+    """Every request under /temporal/ first asks the API (auth_request) whether its session
+    cookie is an ops login; not logged in -> the login page, not ops -> 403."""
+    from web import auth
+
+    route = _directives(_location("/temporal/"))
+    assert route["auth_request"] == ["/_coopflow/ops-gate"], route
+    assert route["error_page"] == ["401 = @coopflow_login"], route
+    gate = _directives(_location("= /_coopflow/ops-gate"))
+    assert "internal" in gate, "the gate is the proxy's own, not a public URL"
+    assert gate["proxy_pass"] == ["$coopflow_api/auth/ops-gate"], gate
+    assert gate["proxy_pass_request_body"] == ["off"]
+    assert 'Content-Length ""' in gate["proxy_set_header"]
+    login = _directives(_location("@coopflow_login"))
+    assert login["return"] == ["302 /login?next=$request_uri"], login
+    assert "/auth/ops-gate" in {r.path for r in auth.gate_router.routes}  # type: ignore[attr-defined]
+    assert "/login" in {r.path for r in auth.router.routes}  # type: ignore[attr-defined]
+
+
+def test_the_temporal_ui_allows_no_write_action() -> None:
+    """A second guard behind the login: the UI itself cannot reset, terminate, cancel, signal,
+    update, start nor batch (ops act through Coopflow's own repairs, which are audited)."""
+    env = _environment(SERVICES["temporal-ui"])
+    for var in (
+        "TEMPORAL_DISABLE_WRITE_ACTIONS",
+        "TEMPORAL_WORKFLOW_RESET_DISABLED",
+        "TEMPORAL_WORKFLOW_TERMINATE_DISABLED",
+        "TEMPORAL_WORKFLOW_CANCEL_DISABLED",
+        "TEMPORAL_WORKFLOW_SIGNAL_DISABLED",
+        "TEMPORAL_WORKFLOW_UPDATE_DISABLED",
+        "TEMPORAL_BATCH_ACTIONS_DISABLED",
+        "TEMPORAL_START_WORKFLOW_DISABLED",
+    ):
+        assert env.get(var) == "true", var

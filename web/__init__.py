@@ -17,5 +17,6 @@ def mount(app: FastAPI) -> None:
     router = APIRouter()
     router.include_router(auth.router)
     router.include_router(member.router)
+    router.include_router(auth.gate_router)  # the proxy's gate to the Temporal UI
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -319,3 +319,21 @@ async def set_language(request: Request, page: AnyPage) -> Response:
             path="/",
         )
     return response
+
+
+# ---------------------------------------------------------------- the proxy's gate
+
+gate_router = APIRouter(include_in_schema=False)
+
+
+@gate_router.get("/auth/ops-gate")
+async def ops_gate(request: Request, session: SessionDep) -> Response:
+    """Asked by the proxy (nginx `auth_request`) before every request to the Temporal UI: 204 if
+    the browser's session cookie is a live ops login, 401 without one (the proxy then sends the
+    login page), 403 for any other role. A status only: the proxy reads no body."""
+    found = await web_sessions.find_session(session, request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        status = 401
+    else:
+        status = 204 if found[1].role == "ops" else 403
+    return Response(status_code=status, headers={"Cache-Control": "no-store"})

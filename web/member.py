@@ -44,7 +44,7 @@ from services import (
 from services import missions as mission_service
 from services.clock import business_today, current_clock
 from services.document_data import payslip_and_estimate
-from services.starter import start_mission_workflow
+from services.starter import start_now_or_later
 from web import narrative
 from web.auth import MemberPage, WebRoute
 from web.i18n import LANGUAGES
@@ -339,11 +339,8 @@ async def create_mission(
             errors.setdefault(err.field or "form", err.message)
         return await _new_mission_page(page, session, settings, values, errors, 422)
     await session.commit()
-    try:
-        await start_mission_workflow(await temporal_client(request), db, inp, settings.task_queue)
-    except Exception:
-        # Committed and not lost: the worker's sweep starts every mission left without workflow.
-        log.exception("workflow start of mission %s deferred to the worker's sweep", mission.id)
+    # Within the action deadline; if Temporal does not answer, the worker's sweep starts it.
+    await start_now_or_later(partial(temporal_client, request), db, inp, settings)
     response = redirect(f"/missions/{mission.id}")
     if mission.guarantee_status == mission_service.NEEDS_APPROVAL:
         flash(

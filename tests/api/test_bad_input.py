@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.db import Database
+from core.settings import Settings
 from domain.ogm import ogm_for_invoice
 from models import (
     AuditEntry,
@@ -31,6 +33,7 @@ from services.invoicing import issue_invoice
 from tests.api.conftest import Account, assert_refused, count, snapshot
 from tests.conftest import (
     Stack,
+    api_client,
     client_payload,
     make_niss,
     member_payload,
@@ -804,3 +807,40 @@ async def test_work_report_validated(stack: Stack) -> None:
     assert m["expenses"] == [{"label": "train", "amount": "45.50"}]
     assert await count(stack.db, Expense, Expense.mission_id == mid) == 1
     assert await _steps(stack, mid, "work_reported") == 1
+
+
+@pytest.mark.parametrize("role", ["advisor", "ops"])
+@pytest.mark.parametrize("member_id", [-5953397110194351, 0, 2**31, 2**63])
+async def test_client_of_a_member_id_out_of_range_is_422_not_500(
+    db: Database, settings: Settings, accounts: tuple[Account, Account], role: str, member_id: int
+) -> None:
+    """Found by the fuzzer (tests/api/test_fuzz.py): staff posting a client with a member_id
+    beyond PostgreSQL's integer got a 500 ("integer out of range"). Now 422 naming member_id,
+    nothing written."""
+    from api.app import create_app
+
+    async with api_client(create_app(settings, db, None)) as http:
+        staff = await Stack(None, http, db, settings).staff(role)  # type: ignore[arg-type]
+        before = await snapshot(db)
+        body = client_payload(member_id=member_id)
+        r = await http.post("/api/clients", json=body, headers=staff)
+        assert_refused(r, 422, "member_id", "an id between 1 and 2147483647")
+        assert await snapshot(db) == before
+
+
+@pytest.mark.parametrize("action", ["K\x00Q", "retry;", "Retry"])
+async def test_audit_filter_on_an_action_that_is_no_name_is_422_not_500(
+    db: Database, settings: Settings, action: str
+) -> None:
+    """Found by the fuzzer (tests/api/test_fuzz.py at 1200 examples per operation): a NUL in
+    GET /api/ops/audit?action= reached PostgreSQL, whose text cannot hold it: 500. An action is
+    a name of lowercase letters, digits and "_": anything else is a 422 naming the parameter."""
+    from api.app import create_app
+
+    async with api_client(create_app(settings, db, None)) as http:
+        ops = await Stack(None, http, db, settings).staff("ops")  # type: ignore[arg-type]
+        r = await http.get("/api/ops/audit", params={"action": action}, headers=ops)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["query", "action"]
+        ok = await http.get("/api/ops/audit", params={"action": "assign_advisor"}, headers=ops)
+        assert ok.status_code == 200, ok.text

@@ -293,3 +293,28 @@ async def test_throttle_on_sqlite(tmp_path: Path, clock: Clock) -> None:
     finally:
         for db in dbs:
             await db.dispose()
+
+
+@pytest.mark.parametrize(
+    "username", ["ð\x1f\x94Ù\x00âð\x1e\x15s\U000b9cd1\U00108783", "ops\x00@coop.example"]
+)
+async def test_a_nul_in_the_email_is_a_wrong_login_not_a_500(
+    db: Database, settings: Settings, username: str
+) -> None:
+    """Found by the fuzzer (tests/api/test_fuzz.py at 700 examples per operation): a NUL
+    character in the username reached the failure count's key, which PostgreSQL's text cannot
+    hold: 500. Now the usual 401, on the API and on the login page alike."""
+    app = create_app(settings, db, None)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(new_address(), 1234)),
+        base_url="http://coopflow.test",
+    ) as http:
+        r = await http.post("/api/auth/token", data={"username": username, "password": username})
+        assert_refused(r, 401, "password", "wrong email or password")
+        form = await http.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        page = await http.post(
+            "/login", data={"email": username, "password": "x", "csrf_token": token[1]}
+        )
+        assert page.status_code in (400, 401, 422), page.status_code

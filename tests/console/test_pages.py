@@ -491,3 +491,13 @@ async def test_advisor_approves_a_mission_waiting_for_the_guarantee_gate(
     page = await http.get(f"/console/missions/{mission.id}")
     assert 'id="approve-guarantee"' not in page.text
     assert 'data-guarantee="approved"' in page.text
+
+
+async def test_audit_page_filter_on_an_action_with_a_nul_finds_nothing_not_500(
+    browsers: Browsers,
+) -> None:
+    """The fuzzer's NUL in an audit filter (a 500 on GET /api/ops/audit) reached PostgreSQL from
+    the console's audit page too: no action has one, so nothing matches."""
+    http = await browsers.as_(OPS)
+    r = await http.get("/console/ops/audit", params={"action": "K\x00Q"})
+    assert r.status_code == 200, r.text[-500:]
