@@ -83,6 +83,9 @@ class MissionInput(Contract):
 # A later change is a new `patched()` id; once released, fold it into the next revision.
 REVISION_PATCHES: dict[int, frozenset[str]] = {
     1: frozenset({"documents-at-start", "ops-hold", "ops-dunning-pause", "ops-skip-step"}),
+    # 2026-12-08 (issue 13): late dunning letters re-dated and the ladder shifted behind them;
+    # an accepted update's write retried until the database is back.
+    2: frozenset({"dunning-dated-when-sent", "update-writes-retried"}),
 }
 CURRENT_REVISION = max(REVISION_PATCHES)
 

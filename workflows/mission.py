@@ -840,8 +840,25 @@ class MissionWorkflow:
         }
 
     async def _quick(self, activity: Callable[[Any, Any], Awaitable[Any]], arg: Any) -> Any:
-        """An update's own write: a person waits on it, so fail after a few quick attempts."""
+        """An update's own write (the signature, the confirmation, the work report).
+
+        The person's wait is bounded by the API (503, or 202 "accepted, it completes on its
+        own"). Once accepted the write must land: it is retried like the bookkeeping, until the
+        database is back; only a refusal (StepRejected) ends it. Before "update-writes-retried"
+        it gave up after a few quick attempts, and an accepted signature could be lost to a
+        few seconds of database outage (issue 13, found by the chaos campaign)."""
         policy = self._plan().policy
+        if self._patched("update-writes-retried"):
+            return await workflow.execute_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=timedelta(seconds=policy.step_timeout_seconds),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=policy.step_retry_initial_seconds),
+                    maximum_interval=timedelta(seconds=policy.step_retry_max_seconds),
+                    non_retryable_error_types=["StepRejected"],
+                ),
+            )
         return await workflow.execute_activity_method(
             activity,
             arg,

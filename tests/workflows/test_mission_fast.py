@@ -82,6 +82,7 @@ class StandIns:
 
     calls: list[str] = field(default_factory=list)
     declaration_failures: int = 0
+    signature_failures: int = 0
     balance: Decimal = TOTAL
     issue_date: date | None = None
 
@@ -99,6 +100,9 @@ class StandIns:
     @activity.defn(name="record_signature")
     async def record_signature(self, rec: SignatureRecord) -> None:
         self.note("record_signature")
+        if self.signature_failures > 0:
+            self.signature_failures -= 1
+            raise RuntimeError("database unavailable (stand-in)")
 
     @activity.defn(name="record_client_confirmation")
     async def record_client_confirmation(self, rec: ConfirmationRecord) -> None:
@@ -326,3 +330,16 @@ async def test_a_work_report_before_the_work_ends_is_refused(fast: Fast) -> None
         )
     assert "report it from that day on" in str(refused.value.cause)
     assert "record_work_report" not in fast.acts.calls
+
+
+async def test_an_accepted_signature_survives_a_database_outage(fast: Fast) -> None:
+    """Issue 13 (the chaos campaign): the API answered 202 "accepted", then the signature's write
+    failed a few times (PostgreSQL cut for seconds) and the update gave up: the signature was
+    lost and the mission cancelled weeks later. Now the write is retried until it lands."""
+    fast.acts.signature_failures = POLICY.update_step_attempts + 3
+    result = await fast.handle.execute_update(
+        MissionWorkflow.sign_contract, SignContract(actor="m")
+    )
+    assert result == "signed"
+    assert (await fast.status()).signed
+    assert fast.acts.calls.count("record_signature") == POLICY.update_step_attempts + 4
