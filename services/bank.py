@@ -23,6 +23,7 @@ end-to-end id is a payout's notes that payout as confirmed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -34,13 +35,19 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client as TemporalClient
 
+from core.errors import DomainError
 from domain.errors import FieldError
 from domain.ogm import parse_ogm
 from models import BankEntry, BankStatement, Client, Invoice, Payment, Payout
-from services import collection
+from services import audit, collection, repairs
+from services.access import Viewer
 from services.parameters import N_
+
+log = logging.getLogger(__name__)
 
 XSD_DIR = Path(__file__).resolve().parent.parent / "documents" / "xsd" / "camt"
 NS_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
@@ -169,7 +176,7 @@ def validate(data: bytes) -> tuple[str, Any]:
         error = schema.error_log[0]
         found = _ELEMENT.search(error.message)
         element = found.group(1) if found else "Document"
-        detail = _ELEMENT.sub(lambda m: f"Element '{m.group(1)}'", error.message)
+        detail = re.sub(r"\{[^}]*\}", "", error.message)  # the namespace is the version's
         raise _refuse(
             XSD_INVALID, version=version, line=error.line, element=element, detail=detail[:300]
         )
@@ -601,6 +608,48 @@ async def _payouts(session: AsyncSession, entries: list[Entry]) -> dict[str, Pay
         ):
             found[payout.end_to_end_id] = payout
     return found
+
+
+async def import_upload(
+    session: AsyncSession, viewer: Viewer, data: bytes, filename: str, today: date
+) -> ImportResult:
+    """Ops: import an uploaded statement file (page or API), with an audit row per statement
+    booked. The caller commits, then tells the workflows (notify)."""
+    repairs.ensure_ops(viewer)
+    try:
+        result = await import_file(session, data, filename, today=today, user_id=viewer.user_id)
+    except IntegrityError as err:  # the same statement imported at this very moment
+        raise DomainError(
+            "this statement is being imported by someone else; try again in a moment",
+            409,
+            FIELD,
+        ) from err
+    for row, repeated in zip(result.statements, result.repeated, strict=True):
+        if not repeated:
+            await audit.record(
+                session,
+                viewer,
+                action="bank_import",
+                target_type="bank_statement",
+                target_id=row.id,
+                reason=f"camt.053 file {row.filename}",
+                before=None,
+                after=statement_out(row),
+            )
+    return result
+
+
+async def notify(temporal: TemporalClient | None, notices: list[Notice]) -> None:
+    """Tell each paid mission's workflow, as the payments API does (repairs.notify_payment);
+    without Temporal, the workflow's next step reads the balance anyway."""
+    if temporal is None:
+        if notices:
+            log.warning(
+                "%d payments applied; Temporal unavailable to tell the missions", len(notices)
+            )
+        return
+    for notice in notices:
+        await repairs.notify_payment(temporal, notice.mission_id, notice.payment_id, notice.balance)
 
 
 async def statements(session: AsyncSession, limit: int = 100) -> list[BankStatement]:

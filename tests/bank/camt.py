@@ -77,9 +77,7 @@ def statement(
     sequence: int = 1,
 ) -> bytes:
     """A camt.053.001.<version> statement of these lines, valid against its XSD."""
-    movement = sum(
-        (-line.amount if line.debit else line.amount for line in lines), Decimal("0.00")
-    )
+    movement = sum((-line.amount if line.debit else line.amount for line in lines), Decimal("0.00"))
     closing = opening + movement
 
     def balance(code: str, amount: Decimal) -> str:
