@@ -257,7 +257,10 @@ GOOD = statement([Line("G1", Decimal("12.50"), DAY, structured="+++010/8068/1718
         (b"x" * (bank.MAX_BYTES + 1), ["larger than"]),
         (_spoil(GOOD, "camt.053.001.08", "pain.001.001.09"), ["not a camt.053", "pain.001"]),
         (_spoil(GOOD, ">12.50<", ">12.5x<"), ["line 7", "element Amt", "camt.053.001.08"]),
-        (_spoil(GOOD, "<CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<Sts>"), ["line 7", "element Sts", "Expected is ( CdtDbtInd )"]),
+        (
+            _spoil(GOOD, "<CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<Sts>"),
+            ["line 7", "element Sts", "Expected is ( CdtDbtInd )"],
+        ),
         (_spoil(GOOD, '<Amt Ccy="EUR">12.50', '<Amt Ccy="USD">12.50'), ["USD", "element Amt"]),
         (
             _spoil(GOOD, "<Dt>2026-03-02</Dt></BookgDt>", "<Dt>2027-03-02</Dt></BookgDt>"),
