@@ -71,6 +71,9 @@ NOT_EUR = N_("line %(line)s, element %(element)s: amount in %(currency)s; only E
 BOOKED_LATER = N_("line %(line)s, element %(element)s: booked on %(day)s, after today (%(today)s)")
 TOO_OLD = N_("line %(line)s, element %(element)s: booked on %(day)s, more than ten years ago")
 NO_IBAN = N_("line %(line)s, element %(element)s: the statement's account has no IBAN")
+# Why a suspense line suggests an invoice (shown translated on the console).
+WHY_AMOUNT = N_("amount")
+WHY_NAMED = N_("amount and payer name")
 MESSAGES = (
     FILE_EMPTY,
     FILE_TOO_LARGE,
@@ -558,10 +561,10 @@ def _suggestions(entry: Entry, open_invoices: list[tuple[Invoice, str]]) -> list
         out.append(
             {
                 "invoice": invoice.number,
-                "why": "amount and payer name" if named else "amount",
+                "why": WHY_NAMED if named else WHY_AMOUNT,
             }
         )
-    out.sort(key=lambda s: s["why"] != "amount and payer name")
+    out.sort(key=lambda s: s["why"] != WHY_NAMED)
     return out[:5]
 
 

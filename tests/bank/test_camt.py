@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
 from domain.errors import FieldError
-from models import BankEntry, Client, BankStatement, Invoice, Mission, Payment
+from models import BankEntry, BankStatement, Client, Invoice, Mission, Payment
 from services import bank, collection
 from services.invoicing import issue_invoice
 from tests.bank.camt import Line, statement
