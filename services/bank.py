@@ -74,6 +74,7 @@ NO_IBAN = N_("line %(line)s, element %(element)s: the statement's account has no
 # Why a suspense line suggests an invoice (shown translated on the console).
 WHY_AMOUNT = N_("amount")
 WHY_NAMED = N_("amount and payer name")
+WHY_IBAN = N_("amount and payer IBAN (paid this client before)")
 MESSAGES = (
     FILE_EMPTY,
     FILE_TOO_LARGE,
@@ -451,7 +452,7 @@ async def _book(
     await session.flush()
     known = await _known_references(session, statement)
     invoices = await _invoices_by_ogm(session, statement.entries)
-    open_invoices = await _open_invoices(session)
+    open_invoices = await _open_invoices(session, statement.entries)
     payouts = await _payouts(session, statement.entries)
     notices = []
     credits: list[tuple[BankEntry, Payment]] = []
@@ -508,7 +509,7 @@ async def _credit(
     entry: Entry,
     booked: BankEntry,
     invoices: set[str],
-    open_invoices: list[tuple[Invoice, str]],
+    open_invoices: _Candidates,
     today: date,
     user_id: int | None,
 ) -> tuple[Notice | None, Payment]:
@@ -549,22 +550,23 @@ async def _reasons(session: AsyncSession, credits: list[tuple[BankEntry, Payment
     return left
 
 
-def _suggestions(entry: Entry, open_invoices: list[tuple[Invoice, str]]) -> list[dict[str, Any]]:
-    """Open invoices this line may pay: same open balance, best with the payer's name. Only
-    shown to ops, never applied."""
+def _suggestions(entry: Entry, open_invoices: _Candidates) -> list[dict[str, Any]]:
+    """Open invoices this line may pay: same open balance, first those of a client this IBAN
+    paid before, then those whose client bears the payer's name. Only shown to ops, never
+    applied."""
     payer = _name_key(entry.counterparty)
+    paid_before = open_invoices.clients_of_iban.get(entry.counterparty_iban or "", set())
     out = []
-    for invoice, client_name in open_invoices:
-        if invoice.balance != entry.amount:
-            continue
-        named = bool(payer) and (payer in client_name or client_name in payer)
-        out.append(
-            {
-                "invoice": invoice.number,
-                "why": WHY_NAMED if named else WHY_AMOUNT,
-            }
-        )
-    out.sort(key=lambda s: s["why"] != WHY_NAMED)
+    for invoice in open_invoices.by_amount.get(entry.amount, []):
+        if invoice.client_id in paid_before:
+            why = WHY_IBAN
+        elif payer and (payer in invoice.name or invoice.name in payer):
+            why = WHY_NAMED
+        else:
+            why = WHY_AMOUNT
+        out.append({"invoice": invoice.number, "why": why})
+    rank = (WHY_IBAN, WHY_NAMED, WHY_AMOUNT)
+    out.sort(key=lambda s: rank.index(s["why"]))
     return out[:5]
 
 
@@ -604,13 +606,47 @@ async def _invoices_by_ogm(session: AsyncSession, entries: list[Entry]) -> set[s
     return found
 
 
-async def _open_invoices(session: AsyncSession) -> list[tuple[Invoice, str]]:
+@dataclass(frozen=True)
+class _Open:
+    number: str
+    client_id: int
+    name: str  # the client's, as _name_key writes it
+
+
+@dataclass
+class _Candidates:
+    """What suggestions are made of, read once per statement."""
+
+    by_amount: dict[Decimal, list[_Open]]
+    clients_of_iban: dict[str, set[int]]  # clients whose invoices this payer IBAN paid before
+
+
+async def _open_invoices(session: AsyncSession, entries: list[Entry]) -> _Candidates:
     rows = await session.execute(
-        select(Invoice, Client.name)
+        select(Invoice.number, Invoice.client_id, Invoice.balance, Client.name)
         .join(Client, Client.id == Invoice.client_id)
         .where(Invoice.balance > 0, Invoice.status.not_in(("paid", "written_off", "credited")))
     )
-    return [(invoice, _name_key(name)) for invoice, name in rows.all()]
+    by_amount: dict[Decimal, list[_Open]] = {}
+    for number, client_id, balance, name in rows.all():
+        by_amount.setdefault(balance, []).append(_Open(number, client_id, _name_key(name)))
+    ibans = sorted({e.counterparty_iban for e in entries if e.counterparty_iban})
+    clients: dict[str, set[int]] = {}
+    for start in range(0, len(ibans), CHUNK):
+        found = await session.execute(
+            select(BankEntry.counterparty_iban, Invoice.client_id)
+            .join(Payment, Payment.id == BankEntry.payment_id)
+            .join(Invoice, Invoice.id == Payment.invoice_id)
+            .where(
+                BankEntry.counterparty_iban.in_(ibans[start : start + CHUNK]),
+                Payment.matched.is_(True),
+            )
+            .distinct()
+        )
+        for iban, client_id in found.all():
+            if iban:
+                clients.setdefault(iban, set()).add(client_id)
+    return _Candidates(by_amount, clients)
 
 
 async def _payouts(session: AsyncSession, entries: list[Entry]) -> dict[str, Payout]:

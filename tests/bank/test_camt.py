@@ -169,6 +169,49 @@ async def test_unknown_line_goes_to_suspense_with_suggestions(db: Database) -> N
         assert await unbalanced_transactions(session) == []
 
 
+async def test_a_payer_iban_that_paid_the_client_before_is_suggested(db: Database) -> None:
+    account, payer_iban = _iban(), _iban()
+    async with db.session() as session:
+        member, client = await new_member(session), await new_client(session)
+        invoices = []
+        for _ in range(2):
+            mission = await new_mission(session, member, client, on=DAY)
+            await session.flush()
+            invoices.append(await issue_invoice(session, mission.id, DAY, 30))
+        first, second = invoices
+        paid = Line(
+            unique("I"),
+            first.total_incl_vat,
+            DAY,
+            structured=first.structured_communication,
+            payer="Someone Else",
+            payer_iban=payer_iban,
+        )
+        await bank.import_file(
+            session,
+            statement([paid], account=account, statement_id=unique("S")),
+            "1.xml",
+            today=TODAY,
+            user_id=None,
+        )
+        bare = Line(unique("I"), second.balance, DAY, payer="Someone Else", payer_iban=payer_iban)
+        await bank.import_file(
+            session,
+            statement([bare], account=account, statement_id=unique("S")),
+            "2.xml",
+            today=TODAY,
+            user_id=None,
+        )
+        entry = await session.scalar(
+            select(BankEntry).where(
+                BankEntry.account == account, BankEntry.reference == bare.reference
+            )
+        )
+        assert entry is not None and entry.outcome == "suspense"
+        assert entry.suggestions[0] == {"invoice": second.number, "why": bank.WHY_IBAN}
+        assert second.balance == second.total_incl_vat  # suggested, not applied
+
+
 async def test_debit_is_recorded_not_applied(db: Database) -> None:
     account = _iban()
     async with db.session() as session:
