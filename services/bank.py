@@ -108,6 +108,7 @@ class Entry:
     unstructured: str | None  # RmtInf/Ustrd, joined
     end_to_end_id: str | None
     line: int
+    booked: bool = True  # False: a pending or informational entry, not booked (counted ignored)
 
 
 @dataclass
@@ -305,6 +306,11 @@ def _entries(
     if booked_on.year < today.year - 10:
         raise _refuse(TOO_OLD, line=line, element="BookgDt", day=booked_on)
     direction = reader.text(ntry, "CdtDbtInd") or "CRDT"
+    # .001.02 writes the status as text, .001.08 as Sts/Cd (or Sts/Prtry): only a booked entry
+    # is money on the account; a pending or informational one comes again once booked.
+    status = reader.text(ntry, "Sts") or reader.text(ntry, "Sts/Cd") or "BOOK"
+    if status != "BOOK":
+        return [Entry("", direction, ZERO, booked_on, None, None, None, None, None, 0, False)]
     entry_ref = _reference(reader.text(ntry, "AcctSvcrRef"), reader.text(ntry, "NtryRef"))
     details = reader.all(ntry, "NtryDtls/TxDtls")
     # A batch booking: one entry, several transactions each with its own amount, booked apart.
@@ -457,7 +463,7 @@ async def _book(
     notices = []
     credits: list[tuple[BankEntry, Payment]] = []
     for entry in statement.entries:
-        if entry.reference in known:
+        if not entry.booked or entry.reference in known:
             row.ignored += 1
             continue
         known.add(entry.reference)

@@ -24,6 +24,7 @@ class Line:
     payer_iban: str = "BE68539007547034"
     debit: bool = False
     end_to_end_id: str = "NOTPROVIDED"
+    status: str = "BOOK"  # PDNG: pending, not yet booked
 
 
 def _amount(value: Decimal) -> str:
@@ -33,7 +34,9 @@ def _amount(value: Decimal) -> str:
 def _entry(line: Line, version: str) -> str:
     direction = "DBIT" if line.debit else "CRDT"
     party, account = ("Cdtr", "CdtrAcct") if line.debit else ("Dbtr", "DbtrAcct")
-    status = "<Sts>BOOK</Sts>" if version == "02" else "<Sts><Cd>BOOK</Cd></Sts>"
+    status = (
+        f"<Sts>{line.status}</Sts>" if version == "02" else f"<Sts><Cd>{line.status}</Cd></Sts>"
+    )
     name = escape(line.payer)
     if version == "02":
         parties = f"<{party}><Nm>{name}</Nm></{party}>"

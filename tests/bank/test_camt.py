@@ -212,6 +212,24 @@ async def test_a_payer_iban_that_paid_the_client_before_is_suggested(db: Databas
         assert second.balance == second.total_incl_vat  # suggested, not applied
 
 
+@pytest.mark.parametrize("version", ["02", "08"])
+async def test_a_pending_entry_is_not_booked(db: Database, version: str) -> None:
+    account = _iban()
+    async with db.session() as session:
+        invoice = await _invoice(session)
+        ogm = invoice.structured_communication
+        lines = [
+            Line(unique("P"), Decimal("11.00"), DAY, structured=ogm, status="PDNG"),
+            Line(unique("P"), Decimal("12.00"), DAY, structured=ogm),
+        ]
+        data = statement(lines, version=version, account=account, statement_id=unique("S"))
+        result = await bank.import_file(session, data, "p.xml", today=TODAY, user_id=None)
+        row = result.statements[0]
+        assert (row.entries, row.created, row.ignored, row.applied) == (2, 1, 1, 1)
+        assert invoice.balance == invoice.total_incl_vat - Decimal("12.00")
+        assert await _count(session, BankEntry, BankEntry.account == account) == 1
+
+
 async def test_debit_is_recorded_not_applied(db: Database) -> None:
     account = _iban()
     async with db.session() as session:
