@@ -1,4 +1,5 @@
-"""The ``coopflow`` command: migrate, worker, api, users, demo, and ``up`` (the supervisor).
+"""The ``coopflow`` command: migrate, worker, api, users, bank, demo, and ``up`` (the
+supervisor).
 
 ``coopflow up`` runs the whole back office on the embedded default: a Temporal dev
 server (SQLite file under var_dir), the database migrations, the worker and the API,
@@ -174,6 +175,61 @@ def cmd_payslips_backfill(args: argparse.Namespace) -> int:
             await db.dispose()
 
     print(f"done: {asyncio.run(backfill())} payslips made")
+    return 0
+
+
+def cmd_bank_import(args: argparse.Namespace) -> int:
+    """Import a camt.053 statement file, as the ops console's upload does; then tell the paid
+    missions' workflows (if Temporal answers: otherwise their next step reads the balance)."""
+    from core.db import Database, make_engine
+    from core.errors import DomainError
+    from core.temporal import connect
+    from services import bank
+    from services.clock import business_today, current_clock
+
+    path = Path(args.file)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(bank.MAX_BYTES + 1)
+    except OSError as exc:
+        print(f"error: file: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    settings = _settings()
+
+    async def run() -> Any:
+        db = Database(make_engine(settings))
+        try:
+            async with db.session() as session:
+                clock = await current_clock(session, settings.day_seconds, settings.timezone)
+                result = await bank.import_file(
+                    session, data, path.name, today=business_today(clock), user_id=None
+                )
+            if result.notices and not args.no_notify:
+                try:
+                    temporal = await asyncio.wait_for(connect(settings), 10)
+                except Exception as exc:  # Temporal down: the import stands
+                    _say(f"Temporal unavailable ({exc}); the workflows will read the balances")
+                    temporal = None
+                await bank.notify(temporal, result.notices)
+            return result
+        finally:
+            await db.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except FieldError as exc:
+        print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.field or 'file'}: {exc.message}", file=sys.stderr)
+        return 1
+    for row, repeated in zip(result.statements, result.repeated, strict=True):
+        what = "already imported" if repeated else "imported"
+        print(
+            f"statement {row.statement_id} of {row.account} {what}: {row.entries} lines, "
+            f"{row.created} booked, {row.ignored} already booked, {row.applied} applied, "
+            f"{row.suspense} to suspense, {row.debits} debits"
+        )
     return 0
 
 
@@ -593,6 +649,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--batch", type=int, default=200, help="payouts per batch (default 200)")
     c.set_defaults(func=cmd_payslips_backfill)
+
+    p = sub.add_parser("bank", help="bank files")
+    banking = p.add_subparsers(dest="bank_command", required=True, metavar="ACTION")
+    c = banking.add_parser("import", help="import a camt.053 statement (.001.02 or .001.08)")
+    c.add_argument("file", help="the camt.053 XML file")
+    c.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="do not signal the paid missions' workflows (their next step reads the balance)",
+    )
+    c.set_defaults(func=cmd_bank_import)
 
     p = sub.add_parser(
         "demo",

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.client import Client
 
 import web
-from api import clients, documents, estimates, fund, headers, invoices, ops, webhooks
+from api import bank, clients, documents, estimates, fund, headers, invoices, ops, webhooks
 from api.routes import router
 from core.db import Database, make_engine
 from core.errors import DomainError
@@ -117,6 +117,7 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(clients.router)
     app.include_router(ops.router)
+    app.include_router(bank.router)
     web.mount(app)  # the pages (member portal) and their static files
     app.include_router(console.router)  # the advisor and ops consoles (/console)
     headers.add_docs(app)

@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
+from models.bank import BankEntry, BankStatement
 from models.base import Base, Money, UTCDateTime, utcnow
 from models.documents import ContractAmendment, Document, EmailAttachment, PeppolMessage
 from models.finance import (
@@ -29,6 +30,8 @@ from models.web import IbanChange, LoginFailure, WebSession
 
 __all__ = [
     "AuditEntry",
+    "BankEntry",
+    "BankStatement",
     "Base",
     "BulkItem",
     "BulkRun",

@@ -152,6 +152,7 @@ async def record_payment(
     bank_transaction_id: object,
     today: date,
     recorded_by_user_id: int | None,
+    bank_account: str = "main",
 ) -> tuple[Payment, Invoice | None]:
     """Record a client payment once per bank transaction; match it by structured communication.
 
@@ -161,7 +162,9 @@ async def record_payment(
     the payments suspense account with its reason, for ops to match or refund. The line's
     booked total is its amount. Only a malformed request (amount, date, transaction id, a
     communication that is no bank text) is refused; a second line with the same bank
-    transaction id is refused (409): it is the same booking.
+    transaction id is refused (409): it is the same booking. `bank_account` is the account the
+    line was seen on: "main" for a line typed in by hand, the IBAN for a camt.053 statement's
+    (services/bank.py).
     """
     tx_id = clean_text(bank_transaction_id, field="bank_transaction_id", max_length=64)
     if not tx_id.isascii() or not tx_id.isprintable():
@@ -185,7 +188,9 @@ async def record_payment(
         except FieldError as err:
             reason = f"communication not recognised: {err.message}"
     already = await session.scalar(
-        select(Payment).where(Payment.bank_account == "main", Payment.bank_transaction_id == tx_id)
+        select(Payment).where(
+            Payment.bank_account == bank_account, Payment.bank_transaction_id == tx_id
+        )
     )
     if already is not None:
         raise DomainError(
@@ -206,7 +211,7 @@ async def record_payment(
                 select(Invoice).where(Invoice.structured_communication == ogm).with_for_update()
             )
     payment = Payment(
-        bank_account="main",
+        bank_account=bank_account,
         bank_transaction_id=tx_id,
         amount=amount,
         received_on=received_on,

@@ -262,3 +262,17 @@ def test_the_stage_date_trigger_knows_the_stages_of_the_code() -> None:
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     assert [stage for stage, _, _ in migration.STAYS] == list(FLOW_STAGES)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "nl"])
+def test_each_catalogue_compiles_cleanly(language: str) -> None:
+    """GNU msgfmt's check on each catalogue: a merge that loses a msgid or a msgstr (babel reads
+    past it silently, dropping the entry) fails here."""
+    po = ROOT / "locale" / language / "LC_MESSAGES" / "messages.po"
+    result = subprocess.run(
+        ["msgfmt", "--check-format", "-o", "/dev/null", str(po)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from services.bank import MESSAGES as BANK_MESSAGES
 from services.parameters import PARAMETER_MISSING, RATE_MISSING
 from services.rates import RATE_TABLES
 from web.i18n import N_
@@ -78,6 +79,7 @@ PARAMETRISED = (
     PARAMETER_MISSING,
     *RATE_MISSING.values(),
     *(table.task_title for table in RATE_TABLES.values()),
+    *BANK_MESSAGES,  # a camt.053 file refused (services/bank.py)
 )
 # A flagged step's reason is the failure's type, then its message ("ParameterMissing: ...").
 _FAILURE_TYPE = re.compile(r"^[A-Z][A-Za-z]+: ")

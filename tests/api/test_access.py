@@ -111,6 +111,8 @@ POLICY: list[tuple[str, str, Any, Any]] = [
     ("POST", "/api/missions/{mission_id}/repairs/{action}", OPS, {"reason": "probe"}),
     ("POST", "/api/payments/{payment_id}/match", OPS, {"invoice_id": MISSING, "reason": "probe"}),
     ("POST", "/api/payments/{payment_id}/refund", OPS, {"reason": "probe"}),
+    ("POST", "/api/bank/statements", OPS, None),
+    ("GET", "/api/bank/statements", OPS, None),
     ("POST", "/api/ops/bulk/preview", OPS, {"filter": {"member_id": MISSING}}),
     ("POST", "/api/ops/bulk", OPS, {"action": "retry", "reason": "p", "mission_ids": [MISSING]}),
     ("GET", "/api/ops/bulk/{bulk_id}", OPS, None),

@@ -308,3 +308,50 @@ async def _wait(server: Server, ids: list[int], done: Any, timeout: float) -> No
         if loop.time() > deadline:
             raise AssertionError(f"missions not there in {timeout}s: {state}")
         await asyncio.sleep(0.5)
+
+
+async def test_ops_imports_a_bank_statement(
+    server: Server, browser: Any, web_book: Book, tmp_path: Path
+) -> None:
+    """Issue 15 §2: ops upload a camt.053 file on the bank page and see it listed with its
+    counts and its unapplied line; a file that is not valid camt is refused naming the element."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tests.bank.camt import Line, statement
+    from tests.conftest import unique
+
+    async with server.db.session() as session:
+        clock = await current_clock(session, server.settings.day_seconds, server.settings.timezone)
+        today = business_today(clock)
+    day = today - timedelta(days=1)
+    stmt, ref = unique("BROWSER"), unique("LINE")
+    good = tmp_path / "statement.xml"
+    good.write_bytes(
+        statement(
+            [Line(ref, Decimal("77.00"), day, free_text="who is this", payer="Nobody Known")],
+            statement_id=stmt,
+            account="BE62510007547061",
+            on=day,
+        )
+    )
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(good.read_bytes().replace(b">77.00<", b">77.0x<", 1))
+    context, page = await _page(browser, server, web_book.ops.email, "/console/ops/bank")
+    try:
+        await expect(page.get_by_role("link", name="Bank statements")).to_be_visible()
+        await page.get_by_label("camt.053 file").set_input_files(str(good))
+        await page.get_by_role("button", name="Import").click()
+        await expect(page.get_by_text(f"Statement {stmt} imported")).to_be_visible()
+        await expect(page.locator(f'#bank-statements tr[data-statement="{stmt}"]')).to_be_visible()
+        line = page.locator(f'#bank-lines tr[data-reference="{ref}"]')
+        await expect(line).to_contain_text("Nobody Known")
+        await expect(line).to_contain_text("communication not recognised")
+        await shot(page, "08-ops-bank-statement")
+        await page.get_by_label("camt.053 file").set_input_files(str(bad))
+        await page.get_by_role("button", name="Import").click()
+        error = page.locator("#bank-file-error")
+        await expect(error).to_contain_text("element Amt")
+        await expect(error).to_contain_text("line 7")
+    finally:
+        await context.close()

@@ -51,6 +51,8 @@ POLICY: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/console/ops/gateways/{name}", ONLY_OPS),
     ("GET", "/console/ops/rates", ONLY_OPS),
     ("POST", "/console/ops/rates/{name}", ONLY_OPS),
+    ("GET", "/console/ops/bank", ONLY_OPS),
+    ("POST", "/console/ops/bank", ONLY_OPS),
 ]
 # What an admitted role may get besides 200: a refusal of the (empty) form, a missing object,
 # a redirect after a POST, Temporal not running in this in-process app.
@@ -501,3 +503,44 @@ async def test_audit_page_filter_on_an_action_with_a_nul_finds_nothing_not_500(
     http = await browsers.as_(OPS)
     r = await http.get("/console/ops/audit", params={"action": "K\x00Q"})
     assert r.status_code == 200, r.text[-500:]
+
+
+async def test_bank_page_imports_a_statement_and_refuses_a_bad_one(browsers: Browsers) -> None:
+    """Upload a camt.053 on the ops console: the statement is listed with its counts, its
+    unapplied line shown; a file that is not valid camt is refused naming the element."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tests.bank.camt import Line, statement
+
+    http = await browsers.as_(OPS)
+    page = await http.get("/console/ops/bank")
+    assert page.status_code == 200 and 'href="/console/ops/bank"' in page.text
+    today = date.fromisoformat((await http.get("/api/clock")).json()["today"])
+    ref, stmt = unique("CONSOLE"), unique("STMT")
+    data = statement(
+        [Line(ref, Decimal("42.00"), today - timedelta(days=1), free_text="no idea")],
+        statement_id=stmt,
+        account="BE62510007547061",
+        on=today - timedelta(days=1),
+    )
+    csrf = csrf_of(page.text)
+    r = await http.post(
+        "/console/ops/bank",
+        data={"csrf_token": csrf},
+        files={"file": ("day.xml", data, "application/xml")},
+    )
+    assert r.status_code == 303, r.text[:500]
+    listed = await http.get("/console/ops/bank")
+    assert f'data-statement="{stmt}"' in listed.text
+    assert f'data-reference="{ref}" data-outcome="suspense"' in listed.text
+    bad = data.replace(b">42.00<", b">42.0x<", 1)
+    r = await http.post(
+        "/console/ops/bank",
+        data={"csrf_token": csrf},
+        files={"file": ("bad.xml", bad, "application/xml")},
+    )
+    assert r.status_code == 422
+    # Named in the page's language (the session's may be fr or nl: test_console_speaks_fr_nl_en).
+    assert re.search(r"(element|élément) Amt", r.text), r.text[-1500:]
+    assert re.search(r"(line|ligne|regel) 7", r.text)

@@ -1,7 +1,7 @@
 """The ops console: stuck cases with why, repairs by business step (each needs a reason), hold
 with an expiry, matching a payment in suspense, bulk actions (filter -> preview -> run with a
-progress bar), the audit trail, the simulated gateways, and the late-payment rates with the staff
-tasks asking for them.
+progress bar), the audit trail, the simulated gateways, the late-payment rates with the staff
+tasks asking for them, and the bank statements (camt.053) imported.
 
 Every action is the ops services' (the JSON API under /api/ops calls the same functions): the
 workflow validates the repair, the service writes the audit row.
@@ -23,7 +23,7 @@ from contracts.stages import STAGES
 from core.errors import DomainError, NotFound
 from domain.calendar import parse_date
 from domain.errors import FieldError
-from services import audit, bulk, gateways, rates, repairs, staff_tasks, stuck
+from services import audit, bank, bulk, gateways, rates, repairs, staff_tasks, stuck
 from web.auth import WebRoute
 from web.console.common import (
     OpsPage,
@@ -33,6 +33,7 @@ from web.console.common import (
     query_string,
 )
 from web.console.pages import REPAIR_LABELS, mission_page, path_mission_id
+from web.messages import known_message
 from web.render import Page, flash, redirect, render
 
 log = logging.getLogger(__name__)
@@ -445,4 +446,71 @@ async def enter_rate(name: str, request: Request, page: OpsPage, session: Sessio
         "success",
         page.gettext("Rate from %(date)s entered.", date=str(form.get("valid_from"))),
     )
+    return response
+
+
+# ---------------------------------------------------------------- bank statements (camt.053)
+
+
+async def _bank_page(
+    page: Page, session: AsyncSession, status_code: int = 200, error: str = ""
+) -> Response:
+    rows = await bank.statements(session)
+    return render(
+        page,
+        "console/bank.html",
+        status_code=status_code,
+        statements=rows,
+        entries=await bank.entries_to_look_at(session, [row.id for row in rows[:5]]),
+        error=known_message(page.gettext, error) if error else "",
+        max_mb=bank.MAX_BYTES // (1024 * 1024),
+    )
+
+
+@router.get("/ops/bank")
+async def bank_page(page: OpsPage, session: SessionDep) -> Response:
+    """Upload a camt.053 statement; the statements imported with their counts, and the lines of
+    the latest ones that were not applied (suspense with suggestions, debits)."""
+    return await _bank_page(page, session)
+
+
+@router.post("/ops/bank")
+async def bank_upload(
+    request: Request, page: OpsPage, session: SessionDep, settings: SettingsDep
+) -> Response:
+    assert page.viewer is not None
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        data, filename = b"", "statement.xml"
+    else:
+        data, filename = await upload.read(bank.MAX_BYTES + 1), upload.filename or ""
+    try:
+        today = await business_date(session, settings)
+        result = await bank.import_upload(session, page.viewer, data, filename, today)
+    except (FieldError, DomainError) as err:
+        if isinstance(err, DomainError) and err.status_code == 403:
+            raise
+        await session.rollback()
+        return await _bank_page(page, session, 422, _message(err))
+    await session.commit()
+    await bank.notify(await _temporal_or_none(request), result.notices)
+    response = redirect("/console/ops/bank")
+    for row, repeated in zip(result.statements, result.repeated, strict=True):
+        if repeated:
+            text = page.gettext(
+                "Statement %(id)s was already imported: nothing new was booked.",
+                id=row.statement_id,
+            )
+        else:
+            text = page.gettext(
+                "Statement %(id)s imported: %(created)s lines booked, %(applied)s applied, "
+                "%(suspense)s to suspense, %(ignored)s already booked.",
+                id=row.statement_id,
+                created=row.created,
+                applied=row.applied,
+                suspense=row.suspense,
+                ignored=row.ignored,
+            )
+        flash(response, request, "success", text)
     return response
