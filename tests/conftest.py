@@ -30,30 +30,32 @@ T = TypeVar("T")
 
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _created: list[str] = []
+# This process's PostgreSQL database. `make test` (.ci/with-test-db) gives one in
+# COOPFLOW_DATABASE_URL; without it a throwaway one is named. Under pytest-xdist each worker
+# process gets a database of its own (the given name plus the worker's id): workers never see
+# each other's rows, sequences or clock. The URL is set now, before anything reads the settings;
+# the database itself is made on first use, so tests that need none (tests/domain) run without
+# PostgreSQL.
+_given = os.environ.get("COOPFLOW_DATABASE_URL", "")
+if not _given:
+    _own_db = f"coopflow_test_{secrets.token_hex(4)}"
+elif _XDIST_WORKER and not _given.endswith(f"_{_XDIST_WORKER}"):
+    _own_db = f"{_given.rsplit('/', 1)[1]}_{_XDIST_WORKER}"
+else:
+    _own_db = ""
+if _own_db:
+    os.environ["COOPFLOW_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{_own_db}"
 
 
 def test_database_url() -> str:
-    """The PostgreSQL database of this test process, created on first use (so tests that need
-    none, like tests/domain, run without PostgreSQL).
-
-    `make test` (.ci/with-test-db) gives one in COOPFLOW_DATABASE_URL; without it a throwaway
-    one is made. Under pytest-xdist each worker process gets a database of its own (the given
-    name plus the worker's id): workers never see each other's rows, sequences or clock."""
-    url = os.environ.get("COOPFLOW_DATABASE_URL", "")
-    if url and (not _XDIST_WORKER or url.endswith(f"_{_XDIST_WORKER}")):
-        return url
-    name = (
-        f"{url.rsplit('/', 1)[1]}_{_XDIST_WORKER}"
-        if url
-        else f"coopflow_test_{secrets.token_hex(4)}"
-    )
-    pg = ["-h", "127.0.0.1", "-U", "postgres"]
-    subprocess.run(
-        ["dropdb", *pg, "--if-exists", "--force", name], check=False, capture_output=True
-    )
-    subprocess.run(["createdb", *pg, name], check=True)
-    _created.append(name)
-    os.environ["COOPFLOW_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    """The URL of this process's database, made on first use (see above)."""
+    if _own_db and _own_db not in _created:
+        pg = ["-h", "127.0.0.1", "-U", "postgres"]
+        subprocess.run(
+            ["dropdb", *pg, "--if-exists", "--force", _own_db], check=False, capture_output=True
+        )
+        subprocess.run(["createdb", *pg, _own_db], check=True)
+        _created.append(_own_db)
     return os.environ["COOPFLOW_DATABASE_URL"]
 
 

@@ -81,7 +81,9 @@ def web_db_url(settings: Settings) -> Iterator[str]:
                 "-d",
                 name,
                 "-qc",
-                "ALTER SEQUENCE missions_id_seq RESTART WITH 2000001",
+                # Bulk runs are workflows `bulk-<id>` on the same server too (issue 14).
+                "ALTER SEQUENCE missions_id_seq RESTART WITH 2000001;"
+                " ALTER SEQUENCE bulk_runs_id_seq RESTART WITH 2000001",
             ],
             check=True,
         )
