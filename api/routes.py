@@ -179,18 +179,26 @@ async def create_mission(
     viewer: ViewerDep,
     request: Request,
     response: Response,
+    key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
     """Create the mission, commit it, then start its workflow `mission-<id>`.
 
     201 once the workflow started; 202 (`workflow_started` false) when Temporal did not answer
-    within the action deadline: the mission is stored and the worker's sweep starts it."""
+    within the action deadline: the mission is stored and the worker's sweep starts it.
+    With an `Idempotency-Key`, the same request again (a reply lost to a network cut) answers
+    the first reply instead of making a second mission."""
+    guard = await idempotency.begin(session, viewer.user_id, key, request, body)
     clock = await current_clock(session, settings.day_seconds, settings.timezone)
     mission, inp = await mission_service.create_mission(session, viewer, body.model_dump(), clock)
+    # Stored with the mission; completed once the start was tried (duplicates wait for that).
+    await guard.store(session, 202, {"id": mission.id}, final=False)
     await session.commit()  # no transaction is held while Temporal is asked
     started = await start_now_or_later(lambda: _temporal(request), db, inp, settings)
     if not started:
         response.status_code = 202
-    return await _detail(session, mission.id)
+    out = await _detail(session, mission.id)
+    await guard.finish(db, out, status_code=201 if started else 202)
+    return out
 
 
 @router.get("/missions", tags=["missions"])

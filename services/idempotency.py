@@ -15,9 +15,9 @@ false, then `finish`ed; duplicates wait up to `WAIT_SECONDS` for it, then answer
 flight". A reply never finished (the process died in between) is answered as stored once it is
 `STALE_SECONDS` old.
 
-Credit notes require a key (`required`: without one, 422); on the other money POSTs it is
-optional, and no key means no replay protection (they are also once per bank transaction id or
-reference).
+Credit notes require a key (`required`: without one, 422); on the other money POSTs and on
+mission creation it is optional, and no key means no replay protection (the money POSTs are
+also once per bank transaction id or reference).
 """
 
 from __future__ import annotations
@@ -96,15 +96,17 @@ class Guard:
             .values(status_code=status_code, response_json=jsonable_encoder(body), final=final)
         )
 
-    async def finish(self, db: Database, body: Any) -> None:
-        """Replace a stored answer completed after the commit by the whole reply."""
+    async def finish(self, db: Database, body: Any, *, status_code: int | None = None) -> None:
+        """Replace a stored answer completed after the commit by the whole reply (and its
+        status, when only then known: a mission's 201 started / 202 stored)."""
         if self.row_id is None:
             return
+        values: dict[str, Any] = {"response_json": jsonable_encoder(body), "final": True}
+        if status_code is not None:
+            values["status_code"] = status_code
         async with db.session() as session:
             await session.execute(
-                update(IdempotencyKey)
-                .where(IdempotencyKey.id == self.row_id)
-                .values(response_json=jsonable_encoder(body), final=True)
+                update(IdempotencyKey).where(IdempotencyKey.id == self.row_id).values(**values)
             )
 
 

@@ -159,3 +159,40 @@ async def test_unfinished_answer_is_409_in_flight_then_replayed_once_stale(
     r = await stack.http.post("/api/guarantee-fund/top-ups", json=body, headers=headers)
     assert r.status_code == 201 and r.json() == first.json()
     assert await count(stack.db, FundTopUp, FundTopUp.reference == body["reference"]) == 1
+
+
+async def test_a_mission_created_twice_with_one_key_is_one_mission(stack: Stack) -> None:
+    """The chaos campaign's finding: a create whose reply was lost in a network cut, sent again,
+    made a second mission. With one Idempotency-Key, five identical POSTs make one."""
+    member, headers = await stack.new_member()
+    client = await stack.new_client(member["id"])
+    today = await stack.today()
+    body = {
+        "member_id": member["id"],
+        "client_id": client["id"],
+        "title": "Sound for a wedding",
+        "start_date": (today + timedelta(days=3)).isoformat(),
+        "end_date": (today + timedelta(days=4)).isoformat(),
+        "amount_excl_vat": "800.00",
+        "vat_rate": "21",
+        "vat_exemption": None,
+        "contract_type": "ordinary",
+    }
+    keyed = {**headers, "Idempotency-Key": _key()}
+    replies = await asyncio.gather(
+        *(stack.http.post("/api/missions", json=body, headers=keyed) for _ in range(5))
+    )
+    assert {r.status_code for r in replies} == {201}, [(r.status_code, r.text) for r in replies]
+    ids = {r.json()["id"] for r in replies}
+    assert len(ids) == 1, ids
+    stack.mission_ids.extend(ids)
+    listed = await stack.http.get(
+        "/api/missions", params={"client_id": client["id"]}, headers=headers
+    )
+    assert [m["id"] for m in listed.json()] == list(ids)
+    # Another body with the same key is refused on the header and makes nothing.
+    other = await stack.http.post(
+        "/api/missions", json={**body, "title": "Another job"}, headers=keyed
+    )
+    assert other.status_code == 422
+    _header_loc(other)
