@@ -242,8 +242,8 @@ class Outcome:
 
     @property
     def extra_missions(self) -> list[int]:
-        """Missions in the book the driver never got an id for (a create retried after its
-        reply was lost: POST /api/missions takes no Idempotency-Key)."""
+        """Missions in the book the driver never got an id for (a create made twice: none
+        since POST /api/missions takes the driver's Idempotency-Key)."""
         return sorted(set(self.report.mission_ids if self.report else ()) - set(self.missions))
 
     stray_lines: int = 0
@@ -380,8 +380,11 @@ class Driver:
         lead = max(3, math.ceil(3 / self.stack.day_seconds))
         amount = f"{rng.randint(500, 3000)}.00"
         contract_type = rng.choice(("ordinary", "ordinary", "artistic"))
-        for _ in range(5):  # an outage long enough moves "today" past the start: pick again
+        for attempt in range(5):  # an outage long enough moves "today" past the start: again
             start = self.today() + timedelta(days=lead)
+            # One key per form filled: a create retried after its reply was lost is answered
+            # the first reply, not made twice.
+            key = f"chaos-{self.run_id}-mission-{i}-{attempt}"
             r = await self.call(
                 "POST",
                 "/api/missions",
@@ -395,7 +398,7 @@ class Driver:
                     "vat_rate": "21",
                     "contract_type": contract_type,
                 },
-                headers=member,
+                headers={**member, "Idempotency-Key": key},
             )
             if not (r.status_code == 422 and "start_date" in r.text):
                 break
