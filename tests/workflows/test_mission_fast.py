@@ -315,7 +315,8 @@ async def test_a_failing_step_is_flagged_then_retried_by_ops(fast: Fast) -> None
     await fast.sign_and_confirm()
     status = await fast.until(lambda s: s.attention == "declaration")
     assert status.attention == "declaration" and status.stage == "declaration"
-    assert "flag_attention:declaration" in fast.acts.calls
+    # The status says so as the workflow schedules the flag; the flag's write follows.
+    await fast.until(lambda _: "flag_attention:declaration" in fast.acts.calls)
     await fast.handle.execute_update(MissionWorkflow.retry, RetryStep(actor="ops", reason="back"))
     status = await fast.until(lambda s: s.declaration_filed)
     assert status.declaration_filed and status.attention is None
