@@ -35,7 +35,6 @@ from api.schemas import (
 from contracts.mission import (
     CancelMission,
     ConfirmClient,
-    PaymentNotice,
     RetryStep,
     SignContract,
 )
@@ -56,6 +55,7 @@ from services import (
     payroll,
     people,
     queries,
+    repairs,
     views,
 )
 from services import missions as mission_service
@@ -397,17 +397,16 @@ async def record_payment(
 
 
 async def _notify_payment(request: Request, mission_id: int, payment_id: int, balance: Any) -> None:
-    """Tell the workflow at once; if it cannot hear, its next step reads the balance anyway."""
+    """Tell the workflow at once (services.repairs.notify_payment); if Temporal cannot be
+    reached, the workflow's next step reads the balance anyway."""
     try:
         client = await _temporal(request)
-        handle = client.get_workflow_handle(f"mission-{mission_id}")
-        await handle.signal(
-            "payment_recorded", PaymentNotice(payment_id=payment_id, balance=balance)
-        )
-    except Exception as err:
+    except DomainError as err:
         log.warning(
             "payment %s recorded; mission %s not signalled: %s", payment_id, mission_id, err
         )
+        return
+    await repairs.notify_payment(client, mission_id, payment_id, balance)
 
 
 @router.get("/payments", tags=["money"])

@@ -507,36 +507,20 @@ class Driver:
                 raise RuntimeError(f"mission {mission_id}: {action} not done within {within} s")
             await asyncio.sleep(max(0.3, self.stack.day_seconds / 2))
 
-    async def pay(self, invoice: dict[str, Any], amount: Decimal) -> None:
-        bank_tx = f"CHAOS-{self.run_id}-{uuid.uuid4().hex[:10]}"
-        r = await self.call(
-            "POST",
-            "/api/payments",
-            json={
-                "amount": f"{amount:.2f}",
-                "received_on": self.today().isoformat(),
-                "structured_communication": invoice["structured_communication"],
-                "bank_transaction_id": bank_tx,
-            },
-            headers={**self.ops, "Idempotency-Key": bank_tx},
-            ok=(201,),
-        )
-        if r.status_code == 409:  # the same key still in flight: send it again
-            await asyncio.sleep(1.0)
-            return await self.pay_again(invoice, amount, bank_tx)
-        _ok(r, 201)
-
-    async def pay_again(self, invoice: dict[str, Any], amount: Decimal, bank_tx: str) -> None:
+    async def bank_line(self, amount: str, communication: str | None, bank_tx: str) -> None:
+        """One bank line booked by hand, with its Idempotency-Key: the same request is sent again
+        while the first is still in flight (409), until it has its answer."""
+        body = {
+            "amount": amount,
+            "received_on": self.today().isoformat(),
+            "structured_communication": communication,
+            "bank_transaction_id": bank_tx,
+        }
         for _ in range(60):
             r = await self.call(
                 "POST",
                 "/api/payments",
-                json={
-                    "amount": f"{amount:.2f}",
-                    "received_on": self.today().isoformat(),
-                    "structured_communication": invoice["structured_communication"],
-                    "bank_transaction_id": bank_tx,
-                },
+                json=body,
                 headers={**self.ops, "Idempotency-Key": bank_tx},
                 ok=(201,),
             )
@@ -546,22 +530,13 @@ class Driver:
             await asyncio.sleep(1.0)
         raise RuntimeError(f"payment {bank_tx} still in flight after a minute")
 
+    async def pay(self, invoice: dict[str, Any], amount: Decimal) -> None:
+        bank_tx = f"CHAOS-{self.run_id}-{uuid.uuid4().hex[:10]}"
+        await self.bank_line(f"{amount:.2f}", invoice["structured_communication"], bank_tx)
+
     async def stray_line(self, i: int) -> None:
         """A bank line no invoice takes (no communication): it must land in suspense."""
-        bank_tx = f"CHAOS-{self.run_id}-stray-{i}"
-        r = await self.call(
-            "POST",
-            "/api/payments",
-            json={
-                "amount": f"{17 + i}.50",
-                "received_on": self.today().isoformat(),
-                "structured_communication": None,
-                "bank_transaction_id": bank_tx,
-            },
-            headers={**self.ops, "Idempotency-Key": bank_tx},
-            ok=(201,),
-        )
-        _ok(r, 201)
+        await self.bank_line(f"{17 + i}.50", None, f"CHAOS-{self.run_id}-stray-{i}")
 
     async def ops_watch(self, every: float) -> None:
         """Ops at the console: the missions waiting for them (a step that kept failing through an
